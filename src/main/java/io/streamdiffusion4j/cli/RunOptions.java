@@ -1,0 +1,109 @@
+package io.streamdiffusion4j.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.config.ConfigException;
+import io.streamdiffusion4j.config.RunConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/**
+ * Options shared by the generating commands: the model folders, the run configuration, and
+ * one option per configuration key that overrides the file (checked by the same rules).
+ */
+final class RunOptions {
+    @Option(names = "--model", required = true, paramLabel = "DIR",
+            description = "Model folder in Hugging Face Optimum's ONNX layout.")
+    Path model;
+
+    @Option(names = "--taesd", paramLabel = "DIR",
+            description = "TAESD folder (vae_encoder/, vae_decoder/); needed when use_tiny_vae is true.")
+    Path taesd;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Run configuration (JSON, the original's snake_case keys). Missing keys take defaults.")
+    Path config;
+
+    @Option(names = "--prompt", description = "Overrides prompt.") String prompt;
+    @Option(names = "--negative-prompt", description = "Overrides negative_prompt.") String negativePrompt;
+    @Option(names = "--width", description = "Overrides width (multiple of 8).") Integer width;
+    @Option(names = "--height", description = "Overrides height (multiple of 8).") Integer height;
+    @Option(names = "--t-index-list", split = ",", paramLabel = "I,J,...", description = "Overrides t_index_list, e.g. 32,45.")
+    int[] tIndexList;
+    @Option(names = "--num-inference-steps", description = "Overrides num_inference_steps.") Integer numInferenceSteps;
+    @Option(names = "--guidance-scale", description = "Overrides guidance_scale.") Double guidanceScale;
+    @Option(names = "--delta", description = "Overrides delta.") Double delta;
+    @Option(names = "--cfg-type", description = "Overrides cfg_type: none, full, self, initialize.") String cfgType;
+    @Option(names = "--frame-buffer-size", description = "Overrides frame_buffer_size.") Integer frameBufferSize;
+    @Option(names = "--use-denoising-batch", arity = "1", paramLabel = "true|false", description = "Overrides use_denoising_batch.")
+    Boolean useDenoisingBatch;
+    @Option(names = "--do-add-noise", arity = "1", paramLabel = "true|false", description = "Overrides do_add_noise.")
+    Boolean doAddNoise;
+    @Option(names = "--use-tiny-vae", arity = "1", paramLabel = "true|false", description = "Overrides use_tiny_vae.")
+    Boolean useTinyVae;
+    @Option(names = "--seed", description = "Overrides seed (-1: random).") Long seed;
+    @Option(names = "--similar-image-filter", arity = "1", paramLabel = "true|false",
+            description = "Overrides similar_image_filter.enabled.") Boolean ssfEnabled;
+    @Option(names = "--similar-image-filter-threshold", description = "Overrides similar_image_filter.threshold.")
+    Double ssfThreshold;
+    @Option(names = "--similar-image-filter-max-skip-frame", description = "Overrides similar_image_filter.max_skip_frame.")
+    Integer ssfMaxSkip;
+
+    @Option(names = "--threads", description = "ONNX Runtime intra-op threads (default: all cores).")
+    Integer threads;
+
+    /** Keys set by a command's own options (for example txt2img's --frames), applied like the overrides. */
+    final Map<String, Object> extra = new LinkedHashMap<>();
+
+    /** The configuration file with the command-line overrides applied, validated. */
+    RunConfig resolve(String mode) throws ConfigException, IOException {
+        ObjectNode root = config != null ? RunConfig.readJson(config) : JsonNodeFactory.instance.objectNode();
+        String source = config != null ? config.toString() : "configuration";
+        if (prompt != null) root.put("prompt", prompt);
+        if (negativePrompt != null) root.put("negative_prompt", negativePrompt);
+        if (width != null) root.put("width", width);
+        if (height != null) root.put("height", height);
+        if (tIndexList != null) {
+            ArrayNode a = root.putArray("t_index_list");
+            for (int t : tIndexList) a.add(t);
+        }
+        if (numInferenceSteps != null) root.put("num_inference_steps", numInferenceSteps);
+        if (guidanceScale != null) root.put("guidance_scale", guidanceScale);
+        if (delta != null) root.put("delta", delta);
+        if (cfgType != null) root.put("cfg_type", cfgType);
+        if (frameBufferSize != null) root.put("frame_buffer_size", frameBufferSize);
+        if (useDenoisingBatch != null) root.put("use_denoising_batch", useDenoisingBatch);
+        if (doAddNoise != null) root.put("do_add_noise", doAddNoise);
+        if (useTinyVae != null) root.put("use_tiny_vae", useTinyVae);
+        if (seed != null) root.put("seed", seed);
+        if (ssfEnabled != null || ssfThreshold != null || ssfMaxSkip != null) {
+            ObjectNode f = root.get("similar_image_filter") instanceof ObjectNode o ? o : root.putObject("similar_image_filter");
+            if (ssfEnabled != null) f.put("enabled", ssfEnabled);
+            if (ssfThreshold != null) f.put("threshold", ssfThreshold);
+            if (ssfMaxSkip != null) f.put("max_skip_frame", ssfMaxSkip);
+        }
+        for (var e : extra.entrySet()) {
+            if (e.getValue() instanceof Integer i) root.put(e.getKey(), i);
+            else root.put(e.getKey(), String.valueOf(e.getValue()));
+        }
+        if (threads != null && threads < 1) throw new ConfigException("--threads must be at least 1, found " + threads);
+        if (root.has("mode") && root.get("mode").isTextual() && !root.get("mode").textValue().equals(mode)) {
+            throw new ConfigException(source + ": mode is \"" + root.get("mode").textValue() + "\" but the " + mode
+                    + " command was run; use the " + root.get("mode").textValue() + " command or change mode");
+        }
+        root.put("mode", mode);
+        RunConfig rc = RunConfig.fromJson(root, source);
+        if (rc.useTinyVae() && taesd == null) {
+            throw new ConfigException("use_tiny_vae is true but no --taesd folder was given"
+                    + " (give --taesd DIR, or set use_tiny_vae to false to use the model's own VAE)");
+        }
+        if (!rc.useTinyVae() && taesd != null) {
+            throw new ConfigException("--taesd was given but use_tiny_vae is false; drop one of them");
+        }
+        return rc;
+    }
+}

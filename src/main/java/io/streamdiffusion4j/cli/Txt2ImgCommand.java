@@ -1,0 +1,58 @@
+package io.streamdiffusion4j.cli;
+
+import io.streamdiffusion4j.config.ConfigException;
+import io.streamdiffusion4j.config.RunConfig;
+import io.streamdiffusion4j.pipeline.Mode;
+import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import io.streamdiffusion4j.tensor.FloatTensor;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code txt2img}: images from the prompt alone, one stream step per call. */
+@Command(name = "txt2img", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Generates images from the prompt. Each of the N calls gives frame_buffer_size images",
+                "(txt2img_method \"txt2img\") or one per batch row (\"sd_turbo\"); written as NNN.png."})
+final class Txt2ImgCommand implements Callable<Integer> {
+
+    @Mixin
+    RunOptions options;
+
+    @Option(names = "--frames", paramLabel = "N", description = "Number of txt2img calls (overrides num_outputs).")
+    Integer frames;
+
+    @Option(names = "--txt2img-method", paramLabel = "txt2img|sd_turbo", description = "Overrides txt2img_method.")
+    String method;
+
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output folder.")
+    Path output;
+
+    @Option(names = "--save-npy", description = "Also write NNN.npy (float32, HWC, RGB in [0, 1]).")
+    boolean saveNpy;
+
+    @Override
+    public Integer call() throws IOException, ConfigException {
+        if (frames != null && frames < 1) throw new ConfigException("--frames must be at least 1, found " + frames);
+        options.extra.clear();
+        if (frames != null) options.extra.put("num_outputs", frames);
+        if (method != null) options.extra.put("txt2img_method", method);
+        RunConfig rc = options.resolve(Mode.TXT2IMG.key());
+        FrameWriter writer = new FrameWriter(output, saveNpy);
+        try (StreamDiffusion stream = Cli.builder(rc, options).mode(Mode.TXT2IMG).build()) {
+            stream.prepare(rc.prompt(), rc.negativePrompt(), rc.numInferenceSteps(), rc.guidanceScale(), rc.delta());
+            long start = System.nanoTime();
+            for (int i = 0; i < rc.numOutputs(); i++) {
+                FloatTensor out = rc.txt2imgMethod() == RunConfig.Txt2ImgMethod.SD_TURBO
+                        ? stream.txt2imgSdTurbo() : stream.txt2img();
+                writer.writeAll(out);
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            System.err.printf("txt2img: %d calls, %d images -> %s in %.2f s (%.2f calls/s)%n", rc.numOutputs(),
+                    writer.written(), output, seconds, rc.numOutputs() / seconds);
+        }
+        return 0;
+    }
+}

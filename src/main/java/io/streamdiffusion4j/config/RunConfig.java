@@ -1,0 +1,285 @@
+package io.streamdiffusion4j.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.pipeline.CfgType;
+import io.streamdiffusion4j.pipeline.Mode;
+import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
+import io.streamdiffusion4j.pipeline.StreamConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A run configuration: the original's parameters under its snake_case keys, exactly the format
+ * of the reference runs' {@code config.json}, plus {@code txt2img_method} and {@code num_outputs}.
+ * Missing keys take the original wrapper's defaults; unknown keys and bad values are errors
+ * that name the key.
+ *
+ * <pre>{@code
+ * {"prompt": "a watercolor painting of a fox", "negative_prompt": "", "width": 512, "height": 512,
+ *  "t_index_list": [32, 45], "num_inference_steps": 50, "guidance_scale": 1.2, "delta": 1.0,
+ *  "cfg_type": "self", "frame_buffer_size": 1, "use_denoising_batch": true, "do_add_noise": true,
+ *  "mode": "img2img", "use_tiny_vae": true, "seed": 2, "txt2img_method": "txt2img", "num_outputs": 1,
+ *  "similar_image_filter": {"enabled": false, "threshold": 0.98, "max_skip_frame": 10}}
+ * }</pre>
+ */
+public record RunConfig(
+        String prompt,
+        String negativePrompt,
+        int width,
+        int height,
+        int[] tIndexList,
+        int numInferenceSteps,
+        double guidanceScale,
+        double delta,
+        CfgType cfgType,
+        int frameBufferSize,
+        boolean useDenoisingBatch,
+        boolean doAddNoise,
+        Mode mode,
+        boolean useTinyVae,
+        SimilarityFilterSettings similarImageFilter,
+        long seed,
+        Txt2ImgMethod txt2imgMethod,
+        int numOutputs) {
+
+    /** Which txt2img path: through the stream batch, or sd-turbo's one step per row. */
+    public enum Txt2ImgMethod {
+        TXT2IMG("txt2img"),
+        SD_TURBO("sd_turbo");
+
+        private final String key;
+
+        Txt2ImgMethod(String key) {
+            this.key = key;
+        }
+
+        public String key() {
+            return key;
+        }
+    }
+
+    private static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "width", "height", "t_index_list",
+            "num_inference_steps", "guidance_scale", "delta", "cfg_type", "frame_buffer_size", "use_denoising_batch",
+            "do_add_noise", "mode", "use_tiny_vae", "similar_image_filter", "seed", "txt2img_method", "num_outputs");
+    private static final Set<String> FILTER_KEYS = Set.of("enabled", "threshold", "max_skip_frame");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Reads a configuration file. */
+    public static ObjectNode readJson(Path file) throws ConfigException, IOException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException("config file not found: " + file);
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new ConfigException(file + ": not valid JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) throw new ConfigException(file + ": expected a JSON object");
+        return (ObjectNode) root;
+    }
+
+    public static RunConfig parse(String json, String source) throws ConfigException {
+        try {
+            JsonNode root = JSON.readTree(json);
+            if (root == null || !root.isObject()) throw new ConfigException(source + ": expected a JSON object");
+            return fromJson((ObjectNode) root, source);
+        } catch (JsonProcessingException e) {
+            throw new ConfigException(source + ": not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    /** Validates and converts a configuration object; {@code source} names it in errors. */
+    public static RunConfig fromJson(ObjectNode root, String source) throws ConfigException {
+        Reader r = new Reader(root, source);
+        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!KEYS.contains(key)) {
+                throw new ConfigException(source + ": unknown key '" + key + "'; known keys: " + String.join(", ", KEYS.stream().sorted().toList()));
+            }
+        }
+        int steps = r.integer("num_inference_steps", 50, 1, 1000);
+        int[] tIndex = r.intList("t_index_list", new int[] {32, 45});
+        for (int t : tIndex) {
+            if (t < 0 || t >= steps) {
+                throw new ConfigException(source + ": t_index_list entry " + t + " is outside [0, " + (steps - 1)
+                        + "]: each entry must be below num_inference_steps (" + steps + ")");
+            }
+        }
+        int width = r.multipleOf8("width", 512);
+        int height = r.multipleOf8("height", 512);
+        SimilarityFilterSettings filter = r.filter();
+        Mode mode;
+        CfgType cfg;
+        Txt2ImgMethod method;
+        try {
+            mode = Mode.parse(r.string("mode", "img2img"));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(source + ": mode: " + e.getMessage());
+        }
+        try {
+            cfg = CfgType.parse(r.string("cfg_type", "self"));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(source + ": cfg_type: " + e.getMessage());
+        }
+        String m = r.string("txt2img_method", "txt2img");
+        method = switch (m) {
+            case "txt2img" -> Txt2ImgMethod.TXT2IMG;
+            case "sd_turbo" -> Txt2ImgMethod.SD_TURBO;
+            default -> throw new ConfigException(source + ": txt2img_method must be \"txt2img\" or \"sd_turbo\", found \"" + m + "\"");
+        };
+        return new RunConfig(
+                r.string("prompt", ""),
+                r.string("negative_prompt", ""),
+                width, height, tIndex, steps,
+                r.number("guidance_scale", 1.2),
+                r.number("delta", 1.0),
+                cfg,
+                r.integer("frame_buffer_size", 1, 1, 64),
+                r.bool("use_denoising_batch", true),
+                r.bool("do_add_noise", true),
+                mode,
+                r.bool("use_tiny_vae", true),
+                filter,
+                r.seed(),
+                method,
+                r.integer("num_outputs", 1, 1, Integer.MAX_VALUE));
+    }
+
+    /** The stream shape this configuration asks for. */
+    public StreamConfig streamConfig() {
+        return new StreamConfig(tIndexList, width, height, frameBufferSize, doAddNoise, useDenoisingBatch, cfgType, seed,
+                similarImageFilter);
+    }
+
+    @Override
+    public int[] tIndexList() {
+        return tIndexList.clone();
+    }
+
+    /** Typed access with errors that name the key. */
+    private record Reader(ObjectNode root, String source) {
+        private JsonNode get(String key) {
+            JsonNode v = root.get(key);
+            return v == null || v.isNull() ? null : v;
+        }
+
+        String string(String key, String dflt) throws ConfigException {
+            JsonNode v = get(key);
+            if (v == null) return dflt;
+            if (!v.isTextual()) throw new ConfigException(source + ": " + key + " must be a string, found " + v);
+            return v.textValue();
+        }
+
+        boolean bool(String key, boolean dflt) throws ConfigException {
+            return bool(root, key, dflt, key);
+        }
+
+        boolean bool(JsonNode node, String key, boolean dflt, String path) throws ConfigException {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) return dflt;
+            if (!v.isBoolean()) throw new ConfigException(source + ": " + path + " must be true or false, found " + v);
+            return v.booleanValue();
+        }
+
+        int integer(String key, int dflt, int min, int max) throws ConfigException {
+            return integer(root, key, dflt, min, max, key);
+        }
+
+        int integer(JsonNode node, String key, int dflt, int min, int max, String path) throws ConfigException {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) return dflt;
+            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                throw new ConfigException(source + ": " + path + " must be an integer, found " + v);
+            }
+            int i = v.intValue();
+            if (i < min || i > max) {
+                throw new ConfigException(source + ": " + path + " must be in [" + min + ", " + max + "], found " + i);
+            }
+            return i;
+        }
+
+        double number(String key, double dflt) throws ConfigException {
+            return number(root, key, dflt, key);
+        }
+
+        double number(JsonNode node, String key, double dflt, String path) throws ConfigException {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) return dflt;
+            if (!v.isNumber() || !Double.isFinite(v.doubleValue())) {
+                throw new ConfigException(source + ": " + path + " must be a number, found " + v);
+            }
+            return v.doubleValue();
+        }
+
+        int multipleOf8(String key, int dflt) throws ConfigException {
+            int v = integer(key, dflt, 1, 16384);
+            if (v % 8 != 0) throw new ConfigException(source + ": " + key + " must be a multiple of 8, found " + v);
+            return v;
+        }
+
+        int[] intList(String key, int[] dflt) throws ConfigException {
+            JsonNode v = get(key);
+            if (v == null) return dflt;
+            if (!v.isArray() || v.isEmpty()) {
+                throw new ConfigException(source + ": " + key + " must be a non-empty list of integers, found " + v);
+            }
+            List<Integer> out = new ArrayList<>();
+            for (JsonNode e : v) {
+                if (!e.isIntegralNumber() || !e.canConvertToInt()) {
+                    throw new ConfigException(source + ": " + key + " must hold integers, found " + e);
+                }
+                out.add(e.intValue());
+            }
+            return out.stream().mapToInt(Integer::intValue).toArray();
+        }
+
+        long seed() throws ConfigException {
+            JsonNode v = get("seed");
+            if (v == null) return 2;
+            if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+                throw new ConfigException(source + ": seed must be an integer, found " + v);
+            }
+            long s = v.longValue();
+            if (s < -1 || s > 0xFFFFFFFFL) {
+                throw new ConfigException(source + ": seed must be in [0, 4294967295] (or -1 for a random seed), found " + s);
+            }
+            return s;
+        }
+
+        SimilarityFilterSettings filter() throws ConfigException {
+            JsonNode v = get("similar_image_filter");
+            if (v == null) return SimilarityFilterSettings.DISABLED;
+            if (!v.isObject()) {
+                throw new ConfigException(source + ": similar_image_filter must be an object like "
+                        + "{\"enabled\": true, \"threshold\": 0.98, \"max_skip_frame\": 10}, found " + v);
+            }
+            for (Iterator<String> it = v.fieldNames(); it.hasNext(); ) {
+                String key = it.next();
+                if (!FILTER_KEYS.contains(key)) {
+                    throw new ConfigException(source + ": unknown key 'similar_image_filter." + key
+                            + "'; known keys: enabled, threshold, max_skip_frame");
+                }
+            }
+            boolean enabled = bool(v, "enabled", false, "similar_image_filter.enabled");
+            double threshold = number(v, "threshold", 0.98, "similar_image_filter.threshold");
+            if (threshold < 0 || threshold > 1) {
+                throw new ConfigException(source + ": similar_image_filter.threshold must be in [0, 1], found " + threshold);
+            }
+            int maxSkip = integer(v, "max_skip_frame", 10, 0, Integer.MAX_VALUE, "similar_image_filter.max_skip_frame");
+            return new SimilarityFilterSettings(enabled, threshold, maxSkip);
+        }
+    }
+}

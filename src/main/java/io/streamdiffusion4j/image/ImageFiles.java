@@ -1,0 +1,90 @@
+package io.streamdiffusion4j.image;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+
+/** Reading and writing image files (PNG, JPEG, BMP, GIF) as {@link RgbImage}s. */
+public final class ImageFiles {
+    private static final List<String> EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".gif");
+
+    private ImageFiles() {}
+
+    /** Reads an image file as 8-bit RGB; an alpha channel is dropped and grey is expanded, like PIL's convert("RGB"). */
+    public static RgbImage read(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new IOException("input image not found: " + file);
+        BufferedImage img;
+        try {
+            img = ImageIO.read(file.toFile());
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("cannot read " + file + " as an image: " + e.getMessage(), e);
+        }
+        if (img == null) throw new IOException("cannot read " + file + " as an image (not a PNG, JPEG, BMP or GIF)");
+        return fromBufferedImage(img);
+    }
+
+    public static RgbImage fromBufferedImage(BufferedImage img) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        byte[] rgb = new byte[w * h * 3];
+        int[] row = new int[w];
+        for (int y = 0; y < h; y++) {
+            img.getRGB(0, y, w, 1, row, 0, w);
+            for (int x = 0; x < w; x++) {
+                int p = row[x];
+                int o = (y * w + x) * 3;
+                rgb[o] = (byte) (p >> 16);
+                rgb[o + 1] = (byte) (p >> 8);
+                rgb[o + 2] = (byte) p;
+            }
+        }
+        return new RgbImage(w, h, rgb);
+    }
+
+    public static BufferedImage toBufferedImage(RgbImage image) {
+        BufferedImage out = new BufferedImage(image.width(), image.height(), BufferedImage.TYPE_INT_RGB);
+        byte[] rgb = image.rgb();
+        int[] row = new int[image.width()];
+        for (int y = 0; y < image.height(); y++) {
+            for (int x = 0; x < image.width(); x++) {
+                int o = (y * image.width() + x) * 3;
+                row[x] = ((rgb[o] & 0xff) << 16) | ((rgb[o + 1] & 0xff) << 8) | (rgb[o + 2] & 0xff);
+            }
+            out.setRGB(0, y, image.width(), 1, row, 0, image.width());
+        }
+        return out;
+    }
+
+    public static void writePng(RgbImage image, Path file) throws IOException {
+        if (!ImageIO.write(toBufferedImage(image), "png", file.toFile())) {
+            throw new IOException("no PNG writer available for " + file);
+        }
+    }
+
+    public static boolean isImageFile(Path p) {
+        String name = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        return Files.isRegularFile(p) && EXTENSIONS.stream().anyMatch(name::endsWith);
+    }
+
+    /** The image files of a folder in name order, or the single file given. */
+    public static List<Path> list(Path input) throws IOException {
+        if (Files.isDirectory(input)) {
+            List<Path> files = new ArrayList<>();
+            try (Stream<Path> s = Files.list(input)) {
+                s.filter(ImageFiles::isImageFile).sorted().forEach(files::add);
+            }
+            if (files.isEmpty()) {
+                throw new IOException("no image files (" + String.join(", ", EXTENSIONS) + ") in " + input);
+            }
+            return files;
+        }
+        if (Files.isRegularFile(input)) return List.of(input);
+        throw new IOException("input not found: " + input);
+    }
+}

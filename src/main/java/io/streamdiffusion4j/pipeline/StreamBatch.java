@@ -1,0 +1,367 @@
+package io.streamdiffusion4j.pipeline;
+
+import io.streamdiffusion4j.model.Unet;
+import io.streamdiffusion4j.random.TorchGenerator;
+import io.streamdiffusion4j.scheduler.LcmCoefficients;
+import io.streamdiffusion4j.tensor.FloatTensor;
+
+/**
+ * The denoising core of StreamDiffusion: Stream Batch with residual classifier-free guidance.
+ *
+ * <p>With n steps and f frames per call, the UNet batch holds n x f rows, step-major: rows
+ * [0, f) are the frames entering now at timestep t_0, rows [i f, (i+1) f) are the frames that
+ * entered i calls ago, now at t_i. After each call the denoised estimates of rows [0, (n-1) f)
+ * are re-noised to the next timestep with the fixed noise and become the latent buffer
+ * (rows [f, n f) of the next call); the last f rows leave as output. So every call advances
+ * every frame by one step, for the price of one UNet call.
+ *
+ * <p>Residual CFG keeps a "stock noise" per row: the residual noise a row is expected to carry,
+ * used as the negative prediction instead of a second UNet pass (cfg self), optionally seeded
+ * by one real negative prediction for the new frame (cfg initialize).
+ *
+ * <p>Follows the original {@code StreamDiffusion.predict_x0_batch}/{@code unet_step}/
+ * {@code scheduler_step_batch} line by line in float32; where it only works for f = 1 it is
+ * generalised to f-row blocks (see docs/PARITY.md).
+ */
+public final class StreamBatch {
+    private final Unet unet;
+    private final int steps;
+    private final int frames;
+    private final boolean denoisingBatch;
+    private final boolean doAddNoise;
+    private final LcmCoefficients coefficients;
+    private final TorchGenerator globalGenerator;
+    private final int latentRowSize;
+
+    // Per-row coefficients of the stream batch (step-major, each step repeated for f frames).
+    private final float[] rowAlpha;
+    private final float[] rowBeta;
+    private final float[] rowCSkip;
+    private final float[] rowCOut;
+    private final long[] rowTimesteps;
+
+    private Guidance guidance;
+    private FloatTensor encoderHiddenStates;
+    private FloatTensor initNoise;
+    private FloatTensor stockNoise;
+    private FloatTensor latentBuffer;
+    private long unetCalls;
+    private long unetRows;
+
+    /**
+     * @param globalGenerator the generator of fresh noise in the sequential loop
+     *     ({@code torch.randn_like} in the original)
+     */
+    public StreamBatch(Unet unet, StreamConfig config, LcmCoefficients coefficients, TorchGenerator globalGenerator) {
+        this.unet = unet;
+        this.steps = config.steps();
+        this.frames = config.frameBufferSize();
+        this.denoisingBatch = config.useDenoisingBatch();
+        this.doAddNoise = config.doAddNoise();
+        this.coefficients = coefficients;
+        this.globalGenerator = globalGenerator;
+        this.latentRowSize = unet.latentChannels() * config.latentHeight() * config.latentWidth();
+        int rows = denoisingBatch ? steps * frames : frames;
+        rowAlpha = new float[rows];
+        rowBeta = new float[rows];
+        rowCSkip = new float[rows];
+        rowCOut = new float[rows];
+        rowTimesteps = new long[rows];
+        if (denoisingBatch) {
+            for (int r = 0; r < rows; r++) setRow(r, r / frames);
+        }
+    }
+
+    private void setRow(int row, int step) {
+        rowAlpha[row] = coefficients.alphaProdSqrt()[step];
+        rowBeta[row] = coefficients.betaProdSqrt()[step];
+        rowCSkip[row] = coefficients.cSkip()[step];
+        rowCOut[row] = coefficients.cOut()[step];
+        rowTimesteps[row] = coefficients.timesteps()[step];
+    }
+
+    /**
+     * Resets the stream: the fixed noise, zero stock noise and a zero latent buffer (the
+     * original's {@code prepare}; the first n - 1 outputs therefore come from the empty buffer).
+     */
+    public void reset(FloatTensor initNoise) {
+        this.initNoise = initNoise.copy();
+        this.stockNoise = FloatTensor.zeros(initNoise.shape());
+        this.latentBuffer = denoisingBatch && steps > 1
+                ? FloatTensor.zeros(initNoise.shapeWithRows((steps - 1) * frames))
+                : null;
+    }
+
+    /** Sets the guidance and the UNet's {@code encoder_hidden_states} (already laid out per row). */
+    public void setConditioning(Guidance guidance, FloatTensor encoderHiddenStates) {
+        this.guidance = guidance;
+        this.encoderHiddenStates = encoderHiddenStates;
+    }
+
+    /**
+     * {@code add_noise(latents, init_noise[0], 0)}: noises encoded frames to the first timestep,
+     * {@code sqrt(a_0) * z + sqrt(1 - a_0) * N[0]}, the same noise for every frame.
+     */
+    public FloatTensor addInputNoise(FloatTensor latents) {
+        float a = coefficients.alphaProdSqrt()[0];
+        float b = coefficients.betaProdSqrt()[0];
+        float[] z = latents.data();
+        float[] noise = initNoise.data();
+        float[] out = new float[z.length];
+        int rs = latents.rowSize();
+        for (int i = 0; i < z.length; i++) out[i] = a * z[i] + b * noise[i % rs];
+        return new FloatTensor(out, latents.shape());
+    }
+
+    /**
+     * {@code predict_x0_batch}: takes f noisy latents at the first timestep, returns the
+     * denoised latents that leave the stream this call (f rows; with one step, all rows).
+     */
+    public FloatTensor denoise(FloatTensor xIn) {
+        requireReady();
+        if (xIn.rows() != frames || xIn.rowSize() != latentRowSize) {
+            throw new IllegalArgumentException("expected " + frames + " latent rows of " + latentRowSize
+                    + " values, found " + xIn);
+        }
+        return denoisingBatch ? denoiseBatch(xIn) : denoiseSequential(xIn);
+    }
+
+    private FloatTensor denoiseBatch(FloatTensor xIn) {
+        int rows = steps * frames;
+        FloatTensor x = xIn;
+        if (steps > 1) {
+            x = FloatTensor.concatRows(xIn, latentBuffer);
+            // The stock noise moves down with its rows; the new frames start from the fixed noise.
+            stockNoise = FloatTensor.concatRows(initNoise.rows(0, frames), stockNoise.rows(0, rows - frames));
+        }
+        FloatTensor eps = guidedNoise(x, rowTimesteps);
+        float[] denoised = schedulerStep(eps.data(), x.data(), rowAlpha, rowBeta, rowCSkip, rowCOut);
+        if (guidance.type().usesStockNoise()) updateStockNoise(eps.data());
+        if (steps > 1) {
+            latentBuffer = renoiseBuffer(denoised);
+            int rs = latentRowSize;
+            float[] out = new float[frames * rs];
+            System.arraycopy(denoised, (rows - frames) * rs, out, 0, out.length);
+            return new FloatTensor(out, xIn.shape());
+        }
+        return new FloatTensor(denoised, xIn.shape());
+    }
+
+    /**
+     * The loop without Stream Batch: every step is its own UNet call, and the estimate is
+     * re-noised with fresh noise from the global generator between steps. Like the original,
+     * the input latent replaces {@code init_noise} (so the next frame's input noise is this
+     * frame's noisy latent), and the stock noise is not updated.
+     */
+    private FloatTensor denoiseSequential(FloatTensor xIn) {
+        initNoise = xIn.copy();
+        FloatTensor x = xIn;
+        float[] denoised = null;
+        long[] t = new long[frames];
+        for (int step = 0; step < steps; step++) {
+            for (int r = 0; r < frames; r++) setRow(r, step);
+            java.util.Arrays.fill(t, coefficients.timesteps()[step]);
+            FloatTensor eps = guidedNoise(x, t);
+            denoised = schedulerStep(eps.data(), x.data(), rowAlpha, rowBeta, rowCSkip, rowCOut);
+            if (step < steps - 1) {
+                float a = coefficients.alphaProdSqrt()[step + 1];
+                float b = coefficients.betaProdSqrt()[step + 1];
+                float[] next = new float[denoised.length];
+                if (doAddNoise) {
+                    float[] fresh = globalGenerator.randn(xIn.shape()).data();
+                    for (int i = 0; i < next.length; i++) next[i] = a * denoised[i] + b * fresh[i];
+                } else {
+                    for (int i = 0; i < next.length; i++) next[i] = a * denoised[i];
+                }
+                x = new FloatTensor(next, xIn.shape());
+            }
+        }
+        return new FloatTensor(denoised, xIn.shape());
+    }
+
+    /**
+     * One UNet call with guidance ({@code unet_step} up to the guided epsilon). For full CFG the
+     * batch is doubled with negative rows; for initialize the f new-frame rows are prepended
+     * once more with negative embeddings, and their prediction becomes their stock noise.
+     */
+    private FloatTensor guidedNoise(FloatTensor x, long[] t) {
+        int rows = x.rows();
+        int rs = x.rowSize();
+        FloatTensor input = x;
+        long[] inputT = t;
+        boolean negativeRows = guidance.hasNegativeRows();
+        if (negativeRows && guidance.type() == CfgType.INITIALIZE) {
+            input = FloatTensor.concatRows(x.rows(0, frames), x);
+            inputT = concat(java.util.Arrays.copyOf(t, frames), t);
+        } else if (negativeRows && guidance.type() == CfgType.FULL) {
+            input = FloatTensor.concatRows(x, x);
+            inputT = concat(t, t);
+        }
+        if (encoderHiddenStates.rows() != input.rows()) {
+            throw new IllegalStateException("the UNet batch has " + input.rows() + " rows but the prompt embeddings "
+                    + encoderHiddenStates.rows());
+        }
+        FloatTensor out = unet.predictNoise(input, inputT, encoderHiddenStates);
+        unetCalls++;
+        unetRows += input.rows();
+        float[] o = out.data();
+        float[] text;
+        float[] uncond = null;
+        if (negativeRows && guidance.type() == CfgType.INITIALIZE) {
+            text = java.util.Arrays.copyOfRange(o, frames * rs, o.length);
+            System.arraycopy(o, 0, stockNoise.data(), 0, frames * rs);
+        } else if (negativeRows && guidance.type() == CfgType.FULL) {
+            uncond = java.util.Arrays.copyOfRange(o, 0, rows * rs);
+            text = java.util.Arrays.copyOfRange(o, rows * rs, 2 * rows * rs);
+        } else {
+            text = o.length == rows * rs ? o : java.util.Arrays.copyOf(o, rows * rs);
+        }
+        if (!guidance.active()) return new FloatTensor(text, x.shape());
+        if (guidance.type().usesStockNoise()) {
+            float delta = guidance.delta();
+            float[] st = stockNoise.data();
+            uncond = new float[text.length];
+            for (int i = 0; i < uncond.length; i++) uncond[i] = st[i] * delta;
+        }
+        float g = guidance.scale();
+        float[] eps = new float[text.length];
+        for (int i = 0; i < eps.length; i++) eps[i] = uncond[i] + g * (text[i] - uncond[i]);
+        return new FloatTensor(eps, x.shape());
+    }
+
+    /** {@code scheduler_step_batch}: x0 = c_out * (x - sqrt(1-a) eps) / sqrt(a) + c_skip * x, per row. */
+    private float[] schedulerStep(float[] eps, float[] x, float[] a, float[] b, float[] cSkip, float[] cOut) {
+        float[] out = new float[x.length];
+        int rs = latentRowSize;
+        for (int r = 0, rows = x.length / rs; r < rows; r++) {
+            float ar = a[r], br = b[r], skip = cSkip[r], co = cOut[r];
+            for (int i = r * rs, end = i + rs; i < end; i++) {
+                float f = (x[i] - br * eps[i]) / ar;
+                out[i] = co * f + skip * x[i];
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The RCFG stock-noise update: the step applied to the scaled stock noise, carried to the
+     * next row's timestep, plus the next row's fixed noise. With one step the original shifts by
+     * a single row even when f > 1; that is kept for parity.
+     */
+    private void updateStockNoise(float[] eps) {
+        int rows = steps * frames;
+        int shift = steps > 1 ? frames : 1;
+        int rs = latentRowSize;
+        float[] st = stockNoise.data();
+        float[] scaled = new float[st.length];
+        for (int r = 0; r < rows; r++) {
+            float br = rowBeta[r];
+            for (int i = r * rs, end = i + rs; i < end; i++) scaled[i] = br * st[i];
+        }
+        float[] dx = schedulerStep(eps, scaled, rowAlpha, rowBeta, rowCSkip, rowCOut);
+        float[] noise = initNoise.data();
+        float[] updated = new float[st.length];
+        for (int r = 0; r < rows; r++) {
+            int next = r + shift;
+            float aNext = next < rows ? rowAlpha[next] : 1f;
+            float bNext = next < rows ? rowBeta[next] : 1f;
+            int src = (next % rows) * rs;
+            for (int j = 0; j < rs; j++) {
+                int i = r * rs + j;
+                float d = aNext * dx[i];
+                d = d / bNext;
+                updated[i] = noise[src + j] + d;
+            }
+        }
+        stockNoise = new FloatTensor(updated, stockNoise.shape());
+    }
+
+    /** Rows [0, (n-1) f) re-noised to the next timestep: sqrt(a') x0 + sqrt(1-a') N' (noise optional). */
+    private FloatTensor renoiseBuffer(float[] denoised) {
+        int bufferRows = (steps - 1) * frames;
+        int rs = latentRowSize;
+        float[] noise = initNoise.data();
+        float[] out = new float[bufferRows * rs];
+        for (int r = 0; r < bufferRows; r++) {
+            float a = rowAlpha[r + frames];
+            float b = rowBeta[r + frames];
+            int off = r * rs;
+            int noiseOff = (r + frames) * rs;
+            if (doAddNoise) {
+                for (int j = 0; j < rs; j++) out[off + j] = a * denoised[off + j] + b * noise[noiseOff + j];
+            } else {
+                for (int j = 0; j < rs; j++) out[off + j] = a * denoised[off + j];
+            }
+        }
+        return new FloatTensor(out, latentBuffer.shape());
+    }
+
+    /**
+     * The sd-turbo one-step path ({@code txt2img_sd_turbo}): x0 = (x - sqrt(1-a) eps) / sqrt(a)
+     * for every row at once, with no boundary scalings, buffer or guidance.
+     */
+    public FloatTensor oneStep(FloatTensor x) {
+        requireReady();
+        int rows = denoisingBatch ? steps * frames : frames;
+        if (!denoisingBatch) {
+            if (steps != 1) {
+                throw new IllegalStateException("the sd_turbo txt2img path without the denoising batch needs exactly "
+                        + "one entry in t_index_list, found " + steps);
+            }
+            for (int r = 0; r < rows; r++) setRow(r, 0);
+        }
+        if (x.rows() != rows) throw new IllegalArgumentException("expected " + rows + " rows, found " + x);
+        if (encoderHiddenStates.rows() != rows) {
+            throw new IllegalStateException("the sd_turbo path has no guidance rows: use cfg_type none or self,"
+                    + " or guidance_scale <= 1 (the UNet batch has " + rows + " rows, the prompt embeddings "
+                    + encoderHiddenStates.rows() + ")");
+        }
+        FloatTensor eps = unet.predictNoise(x, java.util.Arrays.copyOf(rowTimesteps, rows), encoderHiddenStates);
+        unetCalls++;
+        unetRows += rows;
+        float[] xd = x.data();
+        float[] e = eps.data();
+        float[] out = new float[xd.length];
+        int rs = x.rowSize();
+        for (int r = 0; r < rows; r++) {
+            float a = rowAlpha[r], b = rowBeta[r];
+            for (int i = r * rs, end = i + rs; i < end; i++) out[i] = (xd[i] - b * e[i]) / a;
+        }
+        return new FloatTensor(out, x.shape());
+    }
+
+    private void requireReady() {
+        if (initNoise == null || guidance == null) throw new IllegalStateException("call prepare() first");
+    }
+
+    private static long[] concat(long[] a, long[] b) {
+        long[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    public FloatTensor initNoise() {
+        return initNoise == null ? null : initNoise.copy();
+    }
+
+    public FloatTensor stockNoise() {
+        return stockNoise == null ? null : stockNoise.copy();
+    }
+
+    /** The latent buffer (rows [f, n f) of the next call), or null with one step or without Stream Batch. */
+    public FloatTensor latentBuffer() {
+        return latentBuffer == null ? null : latentBuffer.copy();
+    }
+
+    public long unetCalls() {
+        return unetCalls;
+    }
+
+    public long unetRows() {
+        return unetRows;
+    }
+
+    public LcmCoefficients coefficients() {
+        return coefficients;
+    }
+}

@@ -1,0 +1,397 @@
+package io.streamdiffusion4j.pipeline;
+
+import io.streamdiffusion4j.image.ImagePostprocessor;
+import io.streamdiffusion4j.image.ImagePreprocessor;
+import io.streamdiffusion4j.image.RgbImage;
+import io.streamdiffusion4j.model.LatentDistribution;
+import io.streamdiffusion4j.model.StableDiffusionModels;
+import io.streamdiffusion4j.model.Vae;
+import io.streamdiffusion4j.onnx.OnnxModelLoader;
+import io.streamdiffusion4j.random.PythonRandom;
+import io.streamdiffusion4j.random.TorchGenerator;
+import io.streamdiffusion4j.random.UniformSource;
+import io.streamdiffusion4j.scheduler.LcmCoefficients;
+import io.streamdiffusion4j.scheduler.LcmScheduler;
+import io.streamdiffusion4j.tensor.FloatTensor;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * StreamDiffusion: real-time img2img and txt2img with a few-step diffusion model.
+ *
+ * <p>Per frame: preprocess -> (similarity filter) -> VAE encode -> add noise -> Stream Batch
+ * denoise with RCFG -> VAE decode. Prompt embeddings, noise and scheduler coefficients are
+ * computed once in {@link #prepare}. The same seed gives the same numbers as the Python
+ * original (cumulo-autumn/StreamDiffusion) run in float32 on the CPU.
+ *
+ * <pre>{@code
+ * try (StreamDiffusion stream = StreamDiffusion.builder()
+ *         .model(Path.of("models/sd-turbo-onnx")).taesd(Path.of("models/taesd-onnx"))
+ *         .tIndexList(32, 45).size(512, 512).build()) {
+ *     stream.prepare("a watercolor fox", "", 50, 1.2, 1.0);
+ *     List<RgbImage> out = stream.img2img(List.of(frame));
+ * }
+ * }</pre>
+ *
+ * <p>Not thread-safe: one stream, one thread (the real-time engine feeds it from one model thread).
+ */
+public final class StreamDiffusion implements AutoCloseable {
+    private final StableDiffusionModels models;
+    private final boolean ownsModels;
+    private final StreamConfig config;
+    private final Mode mode;
+    private final LcmScheduler scheduler;
+    private final PromptEncoder prompts;
+    private final ImagePreprocessor preprocessor;
+    private final UniformSource replayedDraws;
+    private final long seed;
+
+    // Random sources, seeded in prepare() as the original's harness seeds them.
+    private final TorchGenerator generator;        // prepare(generator=G): init noise, VAE posterior samples
+    private final TorchGenerator globalGenerator;  // torch's global generator: txt2img and re-noising noise
+    private SimilarityFilter similarityFilter;
+
+    private StreamBatch streamBatch;
+    private String prompt;
+    private String negativePrompt;
+    private int numInferenceSteps;
+    private Guidance guidance;
+    private FloatTensor previousOutput;
+    private boolean lastSkipped;
+
+    private StreamDiffusion(Builder b, StableDiffusionModels models, boolean ownsModels) {
+        this.models = models;
+        this.ownsModels = ownsModels;
+        this.config = b.config.build();
+        this.mode = b.mode;
+        this.scheduler = new LcmScheduler(models.schedulerConfig());
+        this.prompts = new PromptEncoder(models.tokenizer(), models.textEncoder());
+        this.preprocessor = new ImagePreprocessor(config.width(), config.height());
+        this.replayedDraws = b.similarityDraws;
+        this.seed = config.seed() >= 0 ? config.seed() : new SplittableRandom().nextInt(1_000_000);
+        this.generator = new TorchGenerator(seed);
+        this.globalGenerator = new TorchGenerator(seed);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Encodes the prompts, derives the scheduler coefficients, draws the fixed noise and empties
+     * the stream (the original's {@code prepare}). Re-seeds every random source from the seed.
+     *
+     * @param negativePrompt used by cfg full and initialize when guidance_scale > 1
+     */
+    public void prepare(String prompt, String negativePrompt, int numInferenceSteps, double guidanceScale, double delta) {
+        Objects.requireNonNull(prompt, "prompt");
+        LcmCoefficients coefficients = LcmCoefficients.compute(scheduler, numInferenceSteps, config.tIndexList());
+        Guidance g = Guidance.of(config.cfgType(), guidanceScale, delta);
+        generator.manualSeed(seed);
+        globalGenerator.manualSeed(seed);
+        similarityFilter = config.similarFilter().enabled()
+                ? new SimilarityFilter(config.similarFilter(), replayedDraws != null ? replayedDraws : new PythonRandom(seed))
+                : null;
+        this.prompt = prompt;
+        this.negativePrompt = negativePrompt == null ? "" : negativePrompt;
+        this.numInferenceSteps = numInferenceSteps;
+        this.guidance = g;
+        streamBatch = new StreamBatch(models.unet(), config, coefficients, globalGenerator);
+        streamBatch.setConditioning(g, conditioning());
+        FloatTensor initNoise = generator.randn(config.batchSize(), models.unet().latentChannels(),
+                config.latentHeight(), config.latentWidth());
+        streamBatch.reset(initNoise);
+        previousOutput = null;
+        lastSkipped = false;
+    }
+
+    /**
+     * Changes the prompt at the next frame, keeping the negative prompt, the noise and the
+     * stream buffer. (The original drops the negative-prompt rows here, which then breaks cfg
+     * full and initialize; this keeps them.)
+     */
+    public void updatePrompt(String prompt) {
+        updatePrompt(prompt, negativePrompt);
+    }
+
+    /** Changes prompt and negative prompt at the next frame; embeddings are cached per text. */
+    public void updatePrompt(String prompt, String negativePrompt) {
+        requirePrepared();
+        this.prompt = Objects.requireNonNull(prompt, "prompt");
+        this.negativePrompt = negativePrompt == null ? "" : negativePrompt;
+        streamBatch.setConditioning(guidance, conditioning());
+    }
+
+    private FloatTensor conditioning() {
+        FloatTensor positive = prompts.encode(prompt);
+        FloatTensor negative = guidance.hasNegativeRows() ? prompts.encode(negativePrompt) : null;
+        return PromptEncoder.conditioning(positive, negative, guidance, config.batchSize(), config.frameBufferSize());
+    }
+
+    /**
+     * One img2img step for {@code frame_buffer_size} frames given as RGB images of any size
+     * (resized like the original). Returns the generated images: f of them, or, when the
+     * similarity filter skips the frames, the previous output again.
+     */
+    public List<RgbImage> img2img(List<RgbImage> frames) {
+        return ImagePostprocessor.toRgbImages(img2img(preprocessor.toTensor(frames)));
+    }
+
+    /**
+     * One img2img step on a preprocessed batch (f, 3, H, W) in [-1, 1]. Returns the decoder
+     * output (rows, 3, H, W), not clamped, as the original's {@code __call__}.
+     */
+    public FloatTensor img2img(FloatTensor images) {
+        requirePrepared();
+        if (mode != Mode.IMG2IMG) throw new IllegalStateException("this stream was built for " + mode + ", not img2img");
+        int f = config.frameBufferSize();
+        if (images.rank() != 4 || images.dim(0) != f || images.dim(1) != 3
+                || images.dim(2) != config.height() || images.dim(3) != config.width()) {
+            throw new IllegalArgumentException("img2img expects " + f + " frame(s) of 3x" + config.height() + "x"
+                    + config.width() + ", found " + images);
+        }
+        if (similarityFilter != null && similarityFilter.shouldSkip(images) && previousOutput != null) {
+            lastSkipped = true;
+            return previousOutput.copy();
+        }
+        lastSkipped = false;
+        FloatTensor latents = encode(images);
+        FloatTensor x0 = streamBatch.denoise(streamBatch.addInputNoise(latents));
+        previousOutput = decode(x0);
+        return previousOutput.copy();
+    }
+
+    /**
+     * One txt2img step through the stream batch ({@code txt2img}): fresh noise enters as the
+     * new frame at the first timestep; returns f images once the batch is full.
+     */
+    public FloatTensor txt2img() {
+        requirePrepared();
+        FloatTensor x = globalGenerator.randn(config.frameBufferSize(), models.unet().latentChannels(),
+                config.latentHeight(), config.latentWidth());
+        return decode(streamBatch.denoise(x));
+    }
+
+    /**
+     * The sd-turbo one-step path ({@code txt2img_sd_turbo}): one image per batch row straight
+     * from noise, x0 = (x - sqrt(1-a) eps) / sqrt(a), no buffer and no guidance.
+     */
+    public FloatTensor txt2imgSdTurbo() {
+        requirePrepared();
+        FloatTensor x = globalGenerator.randn(config.batchSize(), models.unet().latentChannels(),
+                config.latentHeight(), config.latentWidth());
+        return decode(streamBatch.oneStep(x));
+    }
+
+    /** {@code encode_image} up to the scaled latents: VAE encode, posterior sample from G, scale. */
+    FloatTensor encode(FloatTensor images) {
+        Vae vae = models.vae();
+        LatentDistribution dist = vae.encoder().encode(images);
+        float[] z;
+        if (dist.isDeterministic()) {
+            z = dist.mean().data().clone();
+        } else {
+            float[] mean = dist.mean().data();
+            float[] std = dist.std().data();
+            float[] noise = generator.randn(dist.mean().shape()).data();
+            z = new float[mean.length];
+            for (int i = 0; i < z.length; i++) z[i] = mean[i] + std[i] * noise[i];
+        }
+        float scale = vae.scalingFactor();
+        for (int i = 0; i < z.length; i++) z[i] = z[i] * scale;
+        return new FloatTensor(z, dist.mean().shape());
+    }
+
+    /** {@code decode_image}: latents / scaling_factor through the VAE decoder. */
+    FloatTensor decode(FloatTensor latents) {
+        float scale = models.vae().scalingFactor();
+        float[] d = latents.data();
+        float[] z = new float[d.length];
+        for (int i = 0; i < z.length; i++) z[i] = d[i] / scale;
+        return models.vae().decoder().decode(new FloatTensor(z, latents.shape()));
+    }
+
+    private void requirePrepared() {
+        if (streamBatch == null) throw new IllegalStateException("call prepare() first");
+    }
+
+    public StreamConfig config() {
+        return config;
+    }
+
+    public Mode mode() {
+        return mode;
+    }
+
+    /** The seed in use (a random one was chosen if the configured seed was negative). */
+    public long seed() {
+        return seed;
+    }
+
+    public String prompt() {
+        return prompt;
+    }
+
+    public String negativePrompt() {
+        return negativePrompt;
+    }
+
+    public int numInferenceSteps() {
+        return numInferenceSteps;
+    }
+
+    public Guidance guidance() {
+        return guidance;
+    }
+
+    /** Whether the last img2img call was skipped by the similarity filter. */
+    public boolean lastFrameSkipped() {
+        return lastSkipped;
+    }
+
+    public SimilarityFilter.Decision lastFilterDecision() {
+        return similarityFilter == null ? null : similarityFilter.lastDecision();
+    }
+
+    /** The stream's state, for inspection and tests. */
+    public StreamBatch streamBatch() {
+        return streamBatch;
+    }
+
+    public PromptEncoder prompts() {
+        return prompts;
+    }
+
+    public ImagePreprocessor preprocessor() {
+        return preprocessor;
+    }
+
+    public StableDiffusionModels models() {
+        return models;
+    }
+
+    @Override
+    public void close() {
+        if (ownsModels) models.close();
+    }
+
+    /**
+     * Builds a stream. Either give ready models ({@link #models}) or model folders
+     * ({@link #model}, {@link #taesd}); folders are loaded with ONNX Runtime and closed with the stream.
+     */
+    public static final class Builder {
+        private final StreamConfig.Builder config = StreamConfig.builder();
+        private Mode mode = Mode.IMG2IMG;
+        private StableDiffusionModels models;
+        private Path modelDir;
+        private Path taesdDir;
+        private boolean useTinyVae = true;
+        private UniformSource similarityDraws;
+        private OnnxModelLoader.Options onnxOptions = OnnxModelLoader.Options.defaults();
+
+        public Builder models(StableDiffusionModels v) {
+            models = v;
+            return this;
+        }
+
+        /** A model folder in Hugging Face Optimum's ONNX layout. */
+        public Builder model(Path v) {
+            modelDir = v;
+            return this;
+        }
+
+        /** A TAESD folder (vae_encoder/, vae_decoder/); used when {@code use_tiny_vae} is on. */
+        public Builder taesd(Path v) {
+            taesdDir = v;
+            return this;
+        }
+
+        public Builder useTinyVae(boolean v) {
+            useTinyVae = v;
+            return this;
+        }
+
+        public Builder onnxOptions(OnnxModelLoader.Options v) {
+            onnxOptions = v;
+            return this;
+        }
+
+        public Builder mode(Mode v) {
+            mode = v;
+            return this;
+        }
+
+        public Builder config(StreamConfig v) {
+            config.tIndexList(v.tIndexList()).size(v.width(), v.height()).frameBufferSize(v.frameBufferSize())
+                    .doAddNoise(v.doAddNoise()).useDenoisingBatch(v.useDenoisingBatch()).cfgType(v.cfgType())
+                    .seed(v.seed()).similarFilter(v.similarFilter());
+            return this;
+        }
+
+        public Builder tIndexList(int... v) {
+            config.tIndexList(v);
+            return this;
+        }
+
+        public Builder size(int width, int height) {
+            config.size(width, height);
+            return this;
+        }
+
+        public Builder frameBufferSize(int v) {
+            config.frameBufferSize(v);
+            return this;
+        }
+
+        public Builder doAddNoise(boolean v) {
+            config.doAddNoise(v);
+            return this;
+        }
+
+        public Builder useDenoisingBatch(boolean v) {
+            config.useDenoisingBatch(v);
+            return this;
+        }
+
+        public Builder cfgType(CfgType v) {
+            config.cfgType(v);
+            return this;
+        }
+
+        public Builder seed(long v) {
+            config.seed(v);
+            return this;
+        }
+
+        public Builder similarImageFilter(double threshold, int maxSkipFrame) {
+            config.similarImageFilter(threshold, maxSkipFrame);
+            return this;
+        }
+
+        /** Replays recorded similarity-filter draws instead of drawing from the seeded source. */
+        public Builder similarityDraws(UniformSource v) {
+            similarityDraws = v;
+            return this;
+        }
+
+        public StreamDiffusion build() throws IOException {
+            config.build(); // validate before loading anything
+            if (models != null) return new StreamDiffusion(this, models, false);
+            if (modelDir == null) throw new IllegalStateException("no model: call model(path) or models(...)");
+            if (useTinyVae && taesdDir == null) {
+                throw new IllegalStateException("use_tiny_vae is on but no TAESD folder was given (taesd(path)),"
+                        + " or turn use_tiny_vae off to use the model's own VAE");
+            }
+            StableDiffusionModels loaded = OnnxModelLoader.load(modelDir, useTinyVae ? taesdDir : null, onnxOptions);
+            try {
+                return new StreamDiffusion(this, loaded, true);
+            } catch (RuntimeException e) {
+                loaded.close();
+                throw e;
+            }
+        }
+    }
+}
