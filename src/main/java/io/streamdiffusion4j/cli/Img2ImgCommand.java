@@ -4,7 +4,6 @@ import io.streamdiffusion4j.config.ConfigException;
 import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.image.ImageFiles;
 import io.streamdiffusion4j.image.RgbImage;
-import io.streamdiffusion4j.onnx.OnnxModelLoader;
 import io.streamdiffusion4j.pipeline.Mode;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import io.streamdiffusion4j.random.ReplayedUniforms;
@@ -16,13 +15,18 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code img2img}: restyles a folder of frames (or one image) as a stream, one output per input frame. */
 @Command(name = "img2img", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Streams the frames of a folder (in name order) or one image through the pipeline.",
                 "Writes NNN.png per input frame (and NNN.npy with --save-npy)."})
 final class Img2ImgCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
 
     @Mixin
     RunOptions options;
@@ -43,6 +47,7 @@ final class Img2ImgCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException, ConfigException {
         RunConfig rc = options.resolve(Mode.IMG2IMG.key());
+        options.warnings.forEach(w -> spec.commandLine().getErr().println("warning: " + w));
         List<Path> files = ImageFiles.list(input);
         int f = rc.frameBufferSize();
         if (files.size() % f != 0) {
@@ -65,7 +70,7 @@ final class Img2ImgCommand implements Callable<Integer> {
                 writer.writeAll(out);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            System.err.printf("img2img: %d frames -> %s in %.2f s (%.2f frames/s)%s%n", frames.size(), output, seconds,
+            spec.commandLine().getErr().printf("img2img: %d frames -> %s in %.2f s (%.2f frames/s)%s%n", frames.size(), output, seconds,
                     frames.size() / seconds, skipped > 0 ? ", " + skipped + " skipped by the similarity filter" : "");
         }
         return 0;

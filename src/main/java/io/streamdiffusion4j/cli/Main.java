@@ -20,7 +20,14 @@ public final class Main implements Runnable {
 
     /** Runs a command line and returns its exit code (0 only on success). */
     public static int run(String... args) {
+        return run(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+    }
+
+    /** Runs a command line with the given output streams (for embedding and tests). */
+    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("error: " + Errors.describe(e));
             if (System.getenv("STREAMDIFFUSION4J_DEBUG") != null) e.printStackTrace(cmd.getErr());

@@ -7,7 +7,9 @@ import io.streamdiffusion4j.config.ConfigException;
 import io.streamdiffusion4j.config.RunConfig;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Option;
 
@@ -32,7 +34,7 @@ final class RunOptions {
     @Option(names = "--negative-prompt", description = "Overrides negative_prompt.") String negativePrompt;
     @Option(names = "--width", description = "Overrides width (multiple of 8).") Integer width;
     @Option(names = "--height", description = "Overrides height (multiple of 8).") Integer height;
-    @Option(names = "--t-index-list", split = ",", paramLabel = "I,J,...", description = "Overrides t_index_list, e.g. 32,45.")
+    @Option(names = "--t-index-list", split = ",", paramLabel = "N", description = "Overrides t_index_list, e.g. 32,45.")
     int[] tIndexList;
     @Option(names = "--num-inference-steps", description = "Overrides num_inference_steps.") Integer numInferenceSteps;
     @Option(names = "--guidance-scale", description = "Overrides guidance_scale.") Double guidanceScale;
@@ -58,6 +60,9 @@ final class RunOptions {
 
     /** Keys set by a command's own options (for example txt2img's --frames), applied like the overrides. */
     final Map<String, Object> extra = new LinkedHashMap<>();
+
+    /** Things the user should know about the resolved configuration. */
+    final List<String> warnings = new ArrayList<>();
 
     /** The configuration file with the command-line overrides applied, validated. */
     RunConfig resolve(String mode) throws ConfigException, IOException {
@@ -92,8 +97,9 @@ final class RunOptions {
         }
         if (threads != null && threads < 1) throw new ConfigException("--threads must be at least 1, found " + threads);
         if (root.has("mode") && root.get("mode").isTextual() && !root.get("mode").textValue().equals(mode)) {
-            throw new ConfigException(source + ": mode is \"" + root.get("mode").textValue() + "\" but the " + mode
-                    + " command was run; use the " + root.get("mode").textValue() + " command or change mode");
+            // The command says what to run; the file's mode is only a default. Say so rather than fail.
+            warnings.add(source + " says mode \"" + root.get("mode").textValue() + "\"; running " + mode
+                    + " as the command asks");
         }
         root.put("mode", mode);
         RunConfig rc = RunConfig.fromJson(root, source);

@@ -10,13 +10,18 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code txt2img}: images from the prompt alone, one stream step per call. */
 @Command(name = "txt2img", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Generates images from the prompt. Each of the N calls gives frame_buffer_size images",
                 "(txt2img_method \"txt2img\") or one per batch row (\"sd_turbo\"); written as NNN.png."})
 final class Txt2ImgCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
 
     @Mixin
     RunOptions options;
@@ -40,6 +45,7 @@ final class Txt2ImgCommand implements Callable<Integer> {
         if (frames != null) options.extra.put("num_outputs", frames);
         if (method != null) options.extra.put("txt2img_method", method);
         RunConfig rc = options.resolve(Mode.TXT2IMG.key());
+        options.warnings.forEach(w -> spec.commandLine().getErr().println("warning: " + w));
         FrameWriter writer = new FrameWriter(output, saveNpy);
         try (StreamDiffusion stream = Cli.builder(rc, options).mode(Mode.TXT2IMG).build()) {
             stream.prepare(rc.prompt(), rc.negativePrompt(), rc.numInferenceSteps(), rc.guidanceScale(), rc.delta());
@@ -50,7 +56,7 @@ final class Txt2ImgCommand implements Callable<Integer> {
                 writer.writeAll(out);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            System.err.printf("txt2img: %d calls, %d images -> %s in %.2f s (%.2f calls/s)%n", rc.numOutputs(),
+            spec.commandLine().getErr().printf("txt2img: %d calls, %d images -> %s in %.2f s (%.2f calls/s)%n", rc.numOutputs(),
                     writer.written(), output, seconds, rc.numOutputs() / seconds);
         }
         return 0;

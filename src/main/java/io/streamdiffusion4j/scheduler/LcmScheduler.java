@@ -132,12 +132,13 @@ public final class LcmScheduler {
         int halfway = steps / 2;
         int vec = 8;
         int i = 0;
+        // PyTorch's x86 build contracts a * b + c into fused multiply-adds (one rounding).
         for (; i + 2 * vec <= steps; i += vec) {
-            float base = i < halfway ? start + step * (float) i : end - step * (float) (steps - i - 1);
-            for (int j = 0; j < vec; j++) out[i + j] = base + (float) j * step;
+            float base = i < halfway ? Math.fma(step, (float) i, start) : Math.fma(-step, (float) (steps - i - 1), end);
+            for (int j = 0; j < vec; j++) out[i + j] = Math.fma((float) j, step, base);
         }
         for (; i < steps; i++) {
-            out[i] = i < halfway ? start + step * (float) i : end - step * (float) (steps - i - 1);
+            out[i] = i < halfway ? Math.fma(step, (float) i, start) : Math.fma(-step, (float) (steps - i - 1), end);
         }
         return out;
     }

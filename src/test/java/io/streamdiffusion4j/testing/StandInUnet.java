@@ -1,0 +1,57 @@
+package io.streamdiffusion4j.testing;
+
+import io.streamdiffusion4j.model.Unet;
+import io.streamdiffusion4j.tensor.FloatTensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A cheap deterministic UNet stand-in for testing the pipeline math: each row's prediction is
+ * a fixed function of that row's sample, timestep and embedding, so rows are independent (as
+ * in a real UNet) and any mix-up of rows shows.
+ */
+public final class StandInUnet implements Unet {
+    public record Call(FloatTensor sample, long[] timesteps, FloatTensor hiddenStates) {}
+
+    public final List<Call> calls = new ArrayList<>();
+    private final int channels;
+    private final int crossDim;
+
+    public StandInUnet(int channels, int crossDim) {
+        this.channels = channels;
+        this.crossDim = crossDim;
+    }
+
+    @Override
+    public FloatTensor predictNoise(FloatTensor sample, long[] t, FloatTensor h) {
+        calls.add(new Call(sample.copy(), t.clone(), h.copy()));
+        int rows = sample.rows();
+        int rs = sample.rowSize();
+        int hs = h.rowSize();
+        float[] x = sample.data();
+        float[] out = new float[x.length];
+        for (int r = 0; r < rows; r++) {
+            float e = 0;
+            for (int j = 0; j < hs; j++) e += h.data()[r * hs + j];
+            e /= hs;
+            for (int i = 0; i < rs; i++) {
+                int k = r * rs + i;
+                out[k] = 0.3f * x[k] + (float) Math.sin(0.01 * t[r] + i) * 0.5f + 0.2f * e;
+            }
+        }
+        return new FloatTensor(out, sample.shape());
+    }
+
+    @Override
+    public int latentChannels() {
+        return channels;
+    }
+
+    @Override
+    public int crossAttentionDim() {
+        return crossDim;
+    }
+
+    @Override
+    public void close() {}
+}
