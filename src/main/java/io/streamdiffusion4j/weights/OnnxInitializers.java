@@ -1,0 +1,123 @@
+package io.streamdiffusion4j.weights;
+
+import io.streamdiffusion4j.onnx.proto.Onnx.ModelProto;
+import io.streamdiffusion4j.onnx.proto.Onnx.StringStringEntryProto;
+import io.streamdiffusion4j.onnx.proto.Onnx.TensorProto;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The float initializers of an ONNX model as named weights, for models that exist only as ONNX
+ * (for example a TAESD export). Names can be stripped of a wrapper prefix ({@code vae.}), so
+ * {@code vae.encoder.layers.0.weight} reads as {@code encoder.layers.0.weight}. Initializers
+ * with generated names (constant-folded MatMul weights) are listed under those names.
+ */
+public final class OnnxInitializers implements WeightSource {
+    private final Path file;
+    private final Map<String, TensorProto> tensors;
+
+    private OnnxInitializers(Path file, Map<String, TensorProto> tensors) {
+        this.file = file;
+        this.tensors = tensors;
+    }
+
+    public static OnnxInitializers read(Path file, String stripPrefix) throws IOException {
+        if (!Files.isRegularFile(file)) throw new IOException("ONNX model not found: " + file);
+        ModelProto model;
+        try (InputStream in = Files.newInputStream(file)) {
+            model = ModelProto.parseFrom(in);
+        }
+        Map<String, TensorProto> map = new LinkedHashMap<>();
+        for (TensorProto t : model.getGraph().getInitializerList()) {
+            String name = t.getName();
+            if (stripPrefix != null && name.startsWith(stripPrefix)) name = name.substring(stripPrefix.length());
+            map.put(name, t);
+        }
+        return new OnnxInitializers(file, Collections.unmodifiableMap(map));
+    }
+
+    private TensorProto tensor(String name) throws IOException {
+        TensorProto t = tensors.get(name);
+        if (t == null) throw new IOException(file + ": no initializer named '" + name + "'");
+        return t;
+    }
+
+    @Override
+    public Set<String> names() {
+        return tensors.keySet();
+    }
+
+    @Override
+    public int[] shape(String name) throws IOException {
+        TensorProto t = tensor(name);
+        int[] s = new int[t.getDimsCount()];
+        for (int i = 0; i < s.length; i++) s[i] = Math.toIntExact(t.getDims(i));
+        return s;
+    }
+
+    @Override
+    public float[] floats(String name) throws IOException {
+        TensorProto t = tensor(name);
+        long numel = 1;
+        for (long d : t.getDimsList()) numel *= d;
+        int n = Math.toIntExact(numel);
+        DType dtype = switch (t.getDataType()) {
+            case TensorProto.DataType.FLOAT_VALUE -> DType.F32;
+            case TensorProto.DataType.FLOAT16_VALUE -> DType.F16;
+            case TensorProto.DataType.BFLOAT16_VALUE -> DType.BF16;
+            case TensorProto.DataType.DOUBLE_VALUE -> DType.F64;
+            default -> throw new IOException(file + ": initializer '" + name + "' is not a float tensor");
+        };
+        if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
+            return SafeTensors.toFloats(external(t, name, (long) n * dtype.size()), dtype, n);
+        }
+        if (t.hasRawData()) {
+            ByteBuffer b = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+            return SafeTensors.toFloats(b, dtype, n);
+        }
+        if (dtype == DType.F32) {
+            float[] out = new float[n];
+            for (int i = 0; i < n; i++) out[i] = t.getFloatData(i);
+            return out;
+        }
+        throw new IOException(file + ": initializer '" + name + "' stores its data in an unsupported field");
+    }
+
+    private ByteBuffer external(TensorProto t, String name, long bytes) throws IOException {
+        String location = null;
+        long offset = 0;
+        for (StringStringEntryProto e : t.getExternalDataList()) {
+            switch (e.getKey()) {
+                case "location" -> location = e.getValue();
+                case "offset" -> offset = Long.parseLong(e.getValue());
+                default -> { }
+            }
+        }
+        if (location == null) throw new IOException(file + ": initializer '" + name + "' has external data without a location");
+        Path data = file.resolveSibling(location).normalize();
+        try (FileChannel ch = FileChannel.open(data, StandardOpenOption.READ)) {
+            if (offset + bytes > ch.size()) {
+                throw new IOException(data + ": initializer '" + name + "' lies beyond the end of the file");
+            }
+            return ch.map(FileChannel.MapMode.READ_ONLY, offset, bytes).order(ByteOrder.LITTLE_ENDIAN);
+        }
+    }
+
+    @Override
+    public String origin() {
+        return file.toString();
+    }
+
+    @Override
+    public void close() {}
+}
