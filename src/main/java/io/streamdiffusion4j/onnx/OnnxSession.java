@@ -115,6 +115,10 @@ final class OnnxSession implements AutoCloseable {
         return inputs;
     }
 
+    Map<String, NodeInfo> outputInfo() {
+        return outputs;
+    }
+
     OrtEnvironment env() {
         return env;
     }

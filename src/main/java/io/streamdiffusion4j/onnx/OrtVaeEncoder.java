@@ -18,12 +18,16 @@ import java.util.Set;
 
 /**
  * A VAE encoder on ONNX Runtime ({@code sample -> latent_sample}, or the TensorRT export's
- * {@code images -> latent}). A TAESD encoder is deterministic; an AutoencoderKL encoder that
- * samples inside the graph is rewritten to return its mean and standard deviation
- * ({@link VaeEncoderGraph}), and the pipeline samples with its own seed.
+ * {@code images -> latent}). A TAESD encoder is deterministic; an AutoencoderKL encoder either
+ * returns its posterior ({@code latent_mean, latent_std}, as streamdiffusion4j's converter writes
+ * it) or samples inside the graph (Optimum's export), which is rewritten to return its mean and
+ * standard deviation ({@link VaeEncoderGraph}); the pipeline then samples with its own seed.
  */
 public final class OrtVaeEncoder implements VaeEncoder {
     private static final Set<OnnxJavaType> FLOATS = Set.of(OnnxJavaType.FLOAT, OnnxJavaType.FLOAT16);
+    /** Output names of an encoder that returns the latent posterior instead of a sample. */
+    public static final String MEAN = "latent_mean";
+    public static final String STD = "latent_std";
 
     private final OnnxSession session;
     private final Port input;
@@ -42,9 +46,20 @@ public final class OrtVaeEncoder implements VaeEncoder {
     static OrtVaeEncoder open(OrtEnvironment env, Path file, OrtSession.SessionOptions options) throws InvalidModelException {
         OnnxSession probe = OnnxSession.open(env, file, options);
         Port input;
-        Port latent;
         try {
             input = probe.input("images in [-1, 1]", List.of("sample", "images"), FLOATS, 4);
+            // streamdiffusion4j's own AutoencoderKL export gives the posterior's mean and std directly
+            if (probe.outputInfo().containsKey(MEAN) && probe.outputInfo().containsKey(STD)) {
+                Port mean = probe.output("latent mean", List.of(MEAN), FLOATS, 4);
+                probe.output("latent standard deviation", List.of(STD), FLOATS, 4);
+                return new OrtVaeEncoder(probe, input, mean, MEAN, STD);
+            }
+        } catch (InvalidModelException e) {
+            probe.close();
+            throw e;
+        }
+        Port latent;
+        try {
             latent = probe.output("latents", List.of("latent_sample", "latent"), FLOATS, 4);
         } catch (InvalidModelException e) {
             probe.close();
