@@ -1,21 +1,40 @@
 package io.streamdiffusion4j.cli;
 
+import io.streamdiffusion4j.config.ConfigException;
 import io.streamdiffusion4j.config.RunConfig;
+import io.streamdiffusion4j.convert.DiffusersConverter;
+import io.streamdiffusion4j.convert.LoraMerge;
+import io.streamdiffusion4j.convert.ModelStore;
 import io.streamdiffusion4j.onnx.OnnxModelLoader;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Glue between the parsed options and the library. */
 final class Cli {
     private Cli() {}
 
-    static StreamDiffusion.Builder builder(RunConfig rc, RunOptions options) {
+    /** Resolves the models (building or converting them once if needed) and prepares a stream builder. */
+    static StreamDiffusion.Builder builder(RunConfig rc, RunOptions options) throws IOException, ConfigException {
+        List<LoraMerge.LoraFile> loras = new ArrayList<>();
+        for (String l : options.loras) loras.add(LoraMerge.LoraFile.parse(l));
+        ModelStore.Resolved models;
+        try (Progress p = new Progress("prepare model", System.err)) {
+            models = ModelStore.defaultStore().resolve(options.model, rc.useTinyVae() ? options.taesd : null,
+                    new DiffusersConverter.Options(options.fp16, loras), p);
+        }
+        if (rc.useTinyVae() && models.taesd() == null) {
+            throw new ConfigException("use_tiny_vae is true but there is no TAESD: give --taesd DIR (the model folder "
+                    + models.model() + " has no taesd/), or set use_tiny_vae to false to use the model's own VAE");
+        }
         OnnxModelLoader.Options defaults = OnnxModelLoader.Options.defaults();
         OnnxModelLoader.Options onnx = options.threads == null ? defaults
                 : new OnnxModelLoader.Options(options.threads, defaults.optimization());
         return StreamDiffusion.builder()
                 .config(rc.streamConfig())
-                .model(options.model)
-                .taesd(options.taesd)
+                .model(models.model())
+                .taesd(models.taesd())
                 .useTinyVae(rc.useTinyVae())
                 .onnxOptions(onnx);
     }

@@ -18,13 +18,22 @@ import picocli.CommandLine.Option;
  * one option per configuration key that overrides the file (checked by the same rules).
  */
 final class RunOptions {
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Model folder in Hugging Face Optimum's ONNX layout.")
-    Path model;
+    @Option(names = "--model", required = true, paramLabel = "MODEL",
+            description = {"'tiny' (the built-in model), a folder in Optimum's ONNX layout, or a diffusers folder",
+                    "(safetensors; converted to ONNX once and cached)."})
+    String model;
 
     @Option(names = "--taesd", paramLabel = "DIR",
-            description = "TAESD folder (vae_encoder/, vae_decoder/); needed when use_tiny_vae is true.")
-    Path taesd;
+            description = {"TAESD folder (ONNX vae_encoder/ + vae_decoder/, or a diffusers AutoencoderTiny folder),",
+                    "used when use_tiny_vae is true; default: the model's own taesd/ if it has one."})
+    String taesd;
+
+    @Option(names = "--lora", paramLabel = "FILE[:SCALE]",
+            description = "merge a LoRA when converting a diffusers --model (repeatable)")
+    List<String> loras = new ArrayList<>();
+
+    @Option(names = "--fp16", description = "convert a diffusers --model to float16")
+    boolean fp16;
 
     @Option(names = "--config", paramLabel = "FILE",
             description = "Run configuration (JSON, the original's snake_case keys). Missing keys take defaults.")
@@ -103,10 +112,6 @@ final class RunOptions {
         }
         root.put("mode", mode);
         RunConfig rc = RunConfig.fromJson(root, source);
-        if (rc.useTinyVae() && taesd == null) {
-            throw new ConfigException("use_tiny_vae is true but no --taesd folder was given"
-                    + " (give --taesd DIR, or set use_tiny_vae to false to use the model's own VAE)");
-        }
         if (!rc.useTinyVae() && taesd != null) {
             throw new ConfigException("--taesd was given but use_tiny_vae is false; drop one of them");
         }

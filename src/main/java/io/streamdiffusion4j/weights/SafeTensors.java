@@ -16,7 +16,9 @@ import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * A {@code .safetensors} file: an 8-byte little-endian header length, a JSON header naming each
@@ -209,11 +211,33 @@ public final class SafeTensors implements WeightSource {
     /** A tensor to write: name, dtype (F32 or F16 or BF16), shape, float values. */
     public record Tensor(String name, DType dtype, int[] shape, float[] values) {}
 
-    /**
-     * Writes tensors as a safetensors file (header padded with spaces to 8-byte alignment, as the
-     * reference implementation does). Values are stored in each tensor's dtype.
-     */
+    /** A tensor to write whose values are produced only when its turn comes. */
+    public record Spec(String name, DType dtype, int[] shape) {
+        public long numel() {
+            long n = 1;
+            for (int d : shape) n *= d;
+            return n;
+        }
+    }
+
+    /** Writes tensors held in memory (see {@link #write(Path, List, Function, Map)}). */
     public static void write(Path file, Iterable<Tensor> tensors, Map<String, String> metadata) throws IOException {
+        List<Spec> specs = new java.util.ArrayList<>();
+        Map<String, float[]> values = new LinkedHashMap<>();
+        for (Tensor t : tensors) {
+            specs.add(new Spec(t.name(), t.dtype(), t.shape()));
+            values.put(t.name(), t.values());
+        }
+        write(file, specs, spec -> values.get(spec.name()), metadata);
+    }
+
+    /**
+     * Writes a safetensors file (header padded with spaces to 8-byte alignment, as the reference
+     * implementation does), asking {@code values} for one tensor at a time, so files larger than
+     * memory can be written. Values are stored in each tensor's dtype.
+     */
+    public static void write(Path file, List<Spec> specs, Function<Spec, float[]> values, Map<String, String> metadata)
+            throws IOException {
         ObjectMapper json = new ObjectMapper();
         var header = json.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
@@ -221,12 +245,12 @@ public final class SafeTensors implements WeightSource {
             metadata.forEach(m::put);
         }
         long offset = 0;
-        for (Tensor t : tensors) {
+        for (Spec t : specs) {
             var n = header.putObject(t.name());
             n.put("dtype", t.dtype().safetensorsName());
             var s = n.putArray("shape");
             for (int d : t.shape()) s.add(d);
-            long bytes = (long) t.values().length * t.dtype().size();
+            long bytes = t.numel() * t.dtype().size();
             n.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
@@ -237,13 +261,17 @@ public final class SafeTensors implements WeightSource {
             os.write(len.array());
             os.write(h);
             for (int i = h.length; i < padded; i++) os.write(' ');
-            for (Tensor t : tensors) {
-                ByteBuffer b = ByteBuffer.allocate(t.values().length * t.dtype().size()).order(ByteOrder.LITTLE_ENDIAN);
-                for (float v : t.values()) {
+            for (Spec t : specs) {
+                float[] v = values.apply(t);
+                if (v.length != t.numel()) {
+                    throw new IllegalArgumentException(t.name() + ": " + v.length + " values for shape " + Arrays.toString(t.shape()));
+                }
+                ByteBuffer b = ByteBuffer.allocate(v.length * t.dtype().size()).order(ByteOrder.LITTLE_ENDIAN);
+                for (float x : v) {
                     switch (t.dtype()) {
-                        case F32 -> b.putFloat(v);
-                        case F16 -> b.putShort(Float.floatToFloat16(v));
-                        case BF16 -> b.putShort(toBf16(v));
+                        case F32 -> b.putFloat(x);
+                        case F16 -> b.putShort(Float.floatToFloat16(x));
+                        case BF16 -> b.putShort(toBf16(x));
                         default -> throw new IllegalArgumentException("cannot write " + t.dtype());
                     }
                 }

@@ -90,7 +90,7 @@ class CliTest {
         a.set(2, out.resolve("no-such-model").toString());
         Result r = run(a.toArray(String[]::new));
         assertThat(r.exitCode()).isNotZero();
-        assertThat(r.err()).contains("model folder not found").contains("no-such-model");
+        assertThat(r.err()).contains("model not found").contains("no-such-model");
     }
 
     @Test

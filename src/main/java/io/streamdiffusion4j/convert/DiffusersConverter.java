@@ -1,0 +1,230 @@
+package io.streamdiffusion4j.convert;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.weights.WeightFiles;
+import io.streamdiffusion4j.weights.WeightSource;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Converts a diffusers Stable Diffusion folder (safetensors weights + JSON configs) into the
+ * Optimum ONNX layout the pipeline loads: {@code text_encoder/, unet/, vae_encoder/,
+ * vae_decoder/} each with {@code config.json, model.onnx, model.onnx_data}, plus the tokenizer,
+ * scheduler and model_index.json copied. A TAESD in {@code taesd/} (diffusers AutoencoderTiny)
+ * becomes {@code taesd/vae_encoder, taesd/vae_decoder}. LoRAs are merged into the UNet and text
+ * encoder weights on the way. Output is written to a temporary folder and moved into place at
+ * the end, so an interrupted conversion leaves nothing half-written behind.
+ */
+public final class DiffusersConverter {
+
+    /** What to produce. */
+    public record Options(boolean half, List<LoraMerge.LoraFile> loras) {
+        public static Options defaults() {
+            return new Options(false, List.of());
+        }
+    }
+
+    /** Progress in weight values: the total first, then how many are written. */
+    public interface Progress {
+        void start(long totalValues);
+
+        void advance(long valuesDone);
+
+        /** A line worth telling the user (for example what a LoRA merged). */
+        default void note(String message) {}
+
+        Progress NONE = new Progress() {
+            @Override
+            public void start(long totalValues) {}
+
+            @Override
+            public void advance(long valuesDone) {}
+        };
+    }
+
+    private DiffusersConverter() {}
+
+    /** True when {@code dir} looks like a diffusers Stable Diffusion folder. */
+    public static boolean isDiffusersFolder(Path dir) {
+        return Files.isRegularFile(dir.resolve("model_index.json")) && Files.isRegularFile(dir.resolve("unet/config.json"));
+    }
+
+    /** True when {@code dir} is a diffusers AutoencoderTiny (TAESD) folder. */
+    public static boolean isTaesdFolder(Path dir) {
+        Path config = dir.resolve("config.json");
+        if (!Files.isRegularFile(config)) return false;
+        try {
+            return "AutoencoderTiny".equals(ConfigFiles.text(ConfigFiles.read(config), "_class_name", ""));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    public static void convert(Path from, Path to, Options options, Progress progress) throws IOException {
+        if (!Files.isDirectory(from)) throw new IOException("source folder not found: " + from);
+        if (!isDiffusersFolder(from)) {
+            throw new IOException(from + " is not a diffusers Stable Diffusion folder (expected model_index.json and unet/config.json)");
+        }
+        for (String part : List.of("tokenizer/vocab.json", "tokenizer/merges.txt", "scheduler/scheduler_config.json",
+                "text_encoder/config.json", "vae/config.json")) {
+            if (!Files.isRegularFile(from.resolve(part))) throw new IOException(from + " is missing " + part);
+        }
+        requireEmptyTarget(to);
+        Path tmp = temporarySibling(to);
+        List<WeightSource> open = new ArrayList<>();
+        try {
+            WeightSource unetWeights = open(open, WeightFiles.openFolder(from.resolve("unet")));
+            WeightSource textWeights = open(open, WeightFiles.openFolder(from.resolve("text_encoder")));
+            WeightSource vaeWeights = open(open, WeightFiles.openFolder(from.resolve("vae")));
+            if (!options.loras().isEmpty()) {
+                LoraMerge unetLora = LoraMerge.apply(unetWeights, LoraMerge.Component.UNET, options.loras());
+                open.add(unetLora);
+                LoraMerge textLora = LoraMerge.apply(textWeights, LoraMerge.Component.TEXT_ENCODER, options.loras());
+                open.add(textLora);
+                // a LoRA that changes nothing is almost certainly the wrong file: say so instead of converting
+                LoraMerge.requireEffect(List.of(unetLora, textLora));
+                progress.note(LoraMerge.summary(List.of(unetLora, textLora)));
+                unetWeights = unetLora;
+                textWeights = textLora;
+            }
+            List<Job> jobs = new ArrayList<>();
+            jobs.add(new Job("text_encoder", ClipTextGraph.build(textWeights,
+                    ClipTextConfig.read(from.resolve("text_encoder/config.json")), options.half()),
+                    from.resolve("text_encoder/config.json")));
+            jobs.add(new Job("unet", UnetGraph.build(unetWeights, UnetConfig.read(from.resolve("unet/config.json")),
+                    options.half()), from.resolve("unet/config.json")));
+            AutoencoderKlConfig vae = AutoencoderKlConfig.read(from.resolve("vae/config.json"));
+            jobs.add(new Job("vae_encoder", AutoencoderKlGraphs.encoder(vaeWeights, vae, options.half()),
+                    from.resolve("vae/config.json")));
+            jobs.add(new Job("vae_decoder", AutoencoderKlGraphs.decoder(vaeWeights, vae, options.half()),
+                    from.resolve("vae/config.json")));
+            if (isTaesdFolder(from.resolve("taesd"))) {
+                WeightSource taesd = open(open, WeightFiles.openFolder(from.resolve("taesd")));
+                TaesdConfig tc = TaesdConfig.read(from.resolve("taesd/config.json"));
+                jobs.add(new Job("taesd/vae_encoder", TaesdGraphs.encoder(taesd, tc, options.half()),
+                        from.resolve("taesd/config.json")));
+                jobs.add(new Job("taesd/vae_decoder", TaesdGraphs.decoder(taesd, tc, options.half()),
+                        from.resolve("taesd/config.json")));
+            }
+            runJobs(jobs, tmp, progress);
+            copyFolder(from.resolve("tokenizer"), tmp.resolve("tokenizer"));
+            copyFolder(from.resolve("scheduler"), tmp.resolve("scheduler"));
+            Files.copy(from.resolve("model_index.json"), tmp.resolve("model_index.json"));
+            writeProvenance(tmp, from, options);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        } finally {
+            for (WeightSource w : open) w.close();
+        }
+        Files.move(tmp, to, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Converts a diffusers AutoencoderTiny folder into a TAESD ONNX folder (vae_encoder/, vae_decoder/). */
+    public static void convertTaesd(Path from, Path to, boolean half, Progress progress) throws IOException {
+        if (!isTaesdFolder(from)) {
+            throw new IOException(from + " is not a diffusers AutoencoderTiny folder (config.json with _class_name AutoencoderTiny)");
+        }
+        requireEmptyTarget(to);
+        Path tmp = temporarySibling(to);
+        try (WeightSource w = WeightFiles.openFolder(from)) {
+            TaesdConfig c = TaesdConfig.read(from.resolve("config.json"));
+            runJobs(List.of(
+                    new Job("vae_encoder", TaesdGraphs.encoder(w, c, half), from.resolve("config.json")),
+                    new Job("vae_decoder", TaesdGraphs.decoder(w, c, half), from.resolve("config.json"))), tmp, progress);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+        Files.move(tmp, to, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private record Job(String folder, OnnxGraph graph, Path config) {}
+
+    private static void runJobs(List<Job> jobs, Path out, Progress progress) throws IOException {
+        long total = 0;
+        for (Job j : jobs) total += j.graph().weightCount();
+        progress.start(total);
+        long before = 0;
+        for (Job j : jobs) {
+            Path dir = Files.createDirectories(out.resolve(j.folder()));
+            long base = before;
+            OnnxWriter.write(j.graph(), dir, done -> progress.advance(base + done));
+            before += j.graph().weightCount();
+            Files.copy(j.config(), dir.resolve("config.json"));
+        }
+        progress.advance(total);
+    }
+
+    private static WeightSource open(List<WeightSource> open, WeightSource w) {
+        open.add(w);
+        return w;
+    }
+
+    private static void requireEmptyTarget(Path to) throws IOException {
+        if (Files.exists(to)) {
+            if (!Files.isDirectory(to)) throw new IOException("target exists and is not a folder: " + to);
+            try (Stream<Path> s = Files.list(to)) {
+                if (s.findAny().isPresent()) throw new IOException("target folder is not empty: " + to);
+            }
+            Files.delete(to);
+        }
+        Path parent = to.toAbsolutePath().getParent();
+        if (parent != null) Files.createDirectories(parent);
+    }
+
+    private static Path temporarySibling(Path to) throws IOException {
+        Path abs = to.toAbsolutePath();
+        return Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".partial-");
+    }
+
+    private static void writeProvenance(Path dir, Path from, Options options) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode n = json.createObjectNode();
+        n.put("converted_by", "streamdiffusion4j convert");
+        n.put("source", from.toAbsolutePath().toString());
+        n.put("precision", options.half() ? "float16" : "float32");
+        var loras = n.putArray("loras");
+        for (LoraMerge.LoraFile l : options.loras()) {
+            loras.addObject().put("file", l.file().toAbsolutePath().toString()).put("scale", l.scale());
+        }
+        Path about = from.resolve("streamdiffusion4j.json");
+        if (Files.isRegularFile(about)) {
+            JsonNode a = json.readTree(about.toFile());
+            n.set("source_info", a);
+        }
+        json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("streamdiffusion4j.json").toFile(), n);
+    }
+
+    static void copyFolder(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> s = Files.list(from)) {
+            for (Path p : s.toList()) {
+                if (Files.isRegularFile(p)) Files.copy(p, to.resolve(p.getFileName()));
+            }
+        }
+    }
+
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // best effort
+                }
+            });
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+}
