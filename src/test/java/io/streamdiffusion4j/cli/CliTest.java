@@ -74,6 +74,35 @@ class CliTest {
         assertThat(out.resolve("turbo/003.png")).exists();
     }
 
+    /** The README's main command: the built-in model, the example frames, no shared folder. */
+    @Test
+    void readmeMainCommandRunsOnTheBuiltInModel(@TempDir Path out) {
+        Result r = run("img2img", "--model", "tiny", "--config", "examples/img2img.json", "--input", "examples/frames",
+                "--output", out.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        for (int i = 0; i < 8; i++) assertThat(out.resolve(String.format("%03d.png", i))).exists();
+    }
+
+    @Test
+    void modelsCreateThenConvertThenRun(@TempDir Path dir) {
+        Result create = run("models", "create", "--config", "tiny", "--seed", "3", "--to", dir.resolve("model").toString());
+        assertThat(create.exitCode()).as(create.err()).isZero();
+        Result convert = run("convert", "--from", dir.resolve("model").toString(), "--to", dir.resolve("onnx").toString());
+        assertThat(convert.exitCode()).as(convert.err()).isZero();
+        assertThat(dir.resolve("onnx/unet/model.onnx")).exists();
+        assertThat(dir.resolve("onnx/taesd/vae_decoder/model.onnx")).exists();
+        Result again = run("convert", "--from", dir.resolve("model").toString(), "--to", dir.resolve("onnx").toString());
+        assertThat(again.exitCode()).isNotZero();
+        assertThat(again.err()).contains("not empty");
+        Result txt = run("txt2img", "--model", dir.resolve("onnx").toString(), "--width", "64", "--height", "64",
+                "--frames", "2", "--output", dir.resolve("out").toString());
+        assertThat(txt.exitCode()).as(txt.err()).isZero();
+        assertThat(dir.resolve("out/001.png")).exists();
+        Result bad = run("models", "create", "--config", "sd99", "--to", dir.resolve("x").toString());
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).contains("unknown model configuration 'sd99'");
+    }
+
     @Test
     void everyCommandHasHelp() {
         for (String cmd : new String[] {"img2img", "txt2img"}) {
@@ -81,6 +110,8 @@ class CliTest {
             assertThat(r.exitCode()).isZero();
             assertThat(r.out()).contains("--model").contains("--config").contains("--output");
         }
+        assertThat(run("convert", "--help").out()).contains("--from").contains("--lora").contains("--fp16");
+        assertThat(run("models", "create", "--help").out()).contains("--config").contains("--seed");
         assertThat(run("--help").out()).contains("img2img").contains("txt2img");
     }
 
