@@ -46,6 +46,56 @@ class ConvertedModelTest {
         System.out.printf("public reference run on the Java-converted model: largest difference %.3g%n", worst);
     }
 
+    /** A kohya LoRA merged during conversion lands in the written ONNX weights as W + scale * alpha/rank * B A. */
+    @Test
+    void loraIsMergedIntoTheConvertedWeights(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("model");
+        RandomModels.create(ModelPreset.TINY, 1, model, null);
+        String module = "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q";
+        int out = 16;
+        int in = 16;
+        int rank = 4;
+        float alpha = 2f;
+        float scale = 0.5f;
+        float[] down = new io.streamdiffusion4j.random.TorchGenerator(11).randn(rank, in).data();
+        float[] up = new io.streamdiffusion4j.random.TorchGenerator(12).randn(out, rank).data();
+        String key = "lora_unet_" + module.replace('.', '_');
+        Path lora = dir.resolve("lora.safetensors");
+        io.streamdiffusion4j.weights.SafeTensors.write(lora, java.util.List.of(
+                new io.streamdiffusion4j.weights.SafeTensors.Tensor(key + ".lora_down.weight",
+                        io.streamdiffusion4j.weights.DType.F16, new int[] {rank, in}, down),
+                new io.streamdiffusion4j.weights.SafeTensors.Tensor(key + ".lora_up.weight",
+                        io.streamdiffusion4j.weights.DType.F16, new int[] {out, rank}, up),
+                new io.streamdiffusion4j.weights.SafeTensors.Tensor(key + ".alpha",
+                        io.streamdiffusion4j.weights.DType.F16, new int[] {}, new float[] {alpha})), java.util.Map.of());
+        DiffusersConverter.convert(model, dir.resolve("onnx"), new DiffusersConverter.Options(false,
+                java.util.List.of(new LoraMerge.LoraFile(lora, scale))), DiffusersConverter.Progress.NONE);
+
+        float[] w;
+        try (var base = io.streamdiffusion4j.weights.WeightFiles.openFolder(model.resolve("unet"))) {
+            w = base.floats(module + ".weight");
+        }
+        float[] expected = new float[out * in];
+        for (int o = 0; o < out; o++) {
+            for (int i = 0; i < in; i++) {
+                double d = 0;
+                for (int r = 0; r < rank; r++) {
+                    d += (double) Float.float16ToFloat(Float.floatToFloat16(up[o * rank + r]))
+                            * Float.float16ToFloat(Float.floatToFloat16(down[r * in + i]));
+                }
+                expected[o * in + i] = (float) (w[o * in + i] + scale * (alpha / rank) * d);
+            }
+        }
+        try (var written = io.streamdiffusion4j.weights.OnnxInitializers.read(dir.resolve("onnx/unet/model.onnx"), null)) {
+            float[] transposed = written.floats(module + ".weight.T"); // stored [in, out] for MatMul
+            float[] merged = new float[out * in];
+            for (int o = 0; o < out; o++) for (int i = 0; i < in; i++) merged[o * in + i] = transposed[i * out + o];
+            TensorAssert.assertClose("merged " + module, merged, expected, 1e-5);
+            float[] untouched = written.floats("down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_k.weight.T");
+            assertThat(untouched).hasSize(out * in);
+        }
+    }
+
     @Test
     void diffusersFoldersAreConvertedOnceAndCached(@TempDir Path dir) throws Exception {
         ModelStore store = new ModelStore(dir.resolve("cache"));
