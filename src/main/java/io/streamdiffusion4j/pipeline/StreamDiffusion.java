@@ -61,6 +61,7 @@ public final class StreamDiffusion implements AutoCloseable {
     private Guidance guidance;
     private FloatTensor previousOutput;
     private boolean lastSkipped;
+    private StageTimes lastStageTimes;
 
     private StreamDiffusion(Builder b, StableDiffusionModels models, boolean ownsModels) {
         this.models = models;
@@ -158,10 +159,27 @@ public final class StreamDiffusion implements AutoCloseable {
             return previousOutput.copy();
         }
         lastSkipped = false;
+        long t0 = System.nanoTime();
         FloatTensor latents = encode(images);
+        long t1 = System.nanoTime();
         FloatTensor x0 = streamBatch.denoise(streamBatch.addInputNoise(latents));
+        long t2 = System.nanoTime();
         previousOutput = decode(x0);
+        long t3 = System.nanoTime();
+        lastStageTimes = new StageTimes(t1 - t0, t2 - t1, t3 - t2);
         return previousOutput.copy();
+    }
+
+    /** Nanoseconds the last generating call spent in each model stage (encode is 0 for txt2img). */
+    public record StageTimes(long encodeNanos, long denoiseNanos, long decodeNanos) {
+        public long totalNanos() {
+            return encodeNanos + denoiseNanos + decodeNanos;
+        }
+    }
+
+    /** Stage times of the last call that ran the models (a skipped frame leaves them unchanged). */
+    public StageTimes lastStageTimes() {
+        return lastStageTimes;
     }
 
     /**
@@ -172,7 +190,12 @@ public final class StreamDiffusion implements AutoCloseable {
         requirePrepared();
         FloatTensor x = globalGenerator.randn(config.frameBufferSize(), models.unet().latentChannels(),
                 config.latentHeight(), config.latentWidth());
-        return decode(streamBatch.denoise(x));
+        long t1 = System.nanoTime();
+        FloatTensor x0 = streamBatch.denoise(x);
+        long t2 = System.nanoTime();
+        FloatTensor out = decode(x0);
+        lastStageTimes = new StageTimes(0, t2 - t1, System.nanoTime() - t2);
+        return out;
     }
 
     /**
@@ -183,7 +206,12 @@ public final class StreamDiffusion implements AutoCloseable {
         requirePrepared();
         FloatTensor x = globalGenerator.randn(config.batchSize(), models.unet().latentChannels(),
                 config.latentHeight(), config.latentWidth());
-        return decode(streamBatch.oneStep(x));
+        long t1 = System.nanoTime();
+        FloatTensor x0 = streamBatch.oneStep(x);
+        long t2 = System.nanoTime();
+        FloatTensor out = decode(x0);
+        lastStageTimes = new StageTimes(0, t2 - t1, System.nanoTime() - t2);
+        return out;
     }
 
     /** {@code encode_image} up to the scaled latents: VAE encode, posterior sample from G, scale. */
