@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Real-time image generation with StreamDiffusion on ONNX Runtime.",
-        subcommands = {Img2ImgCommand.class, Txt2ImgCommand.class, ConvertCommand.class, ModelsCommand.class,
+        subcommands = {Img2ImgCommand.class, Txt2ImgCommand.class, RunCommand.class, ConvertCommand.class, ModelsCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
@@ -27,6 +27,7 @@ public final class Main implements Runnable {
     /** Runs a command line with the given output streams (for embedding and tests). */
     public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Main());
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {

@@ -92,6 +92,23 @@ public final class StreamBatch {
                 : null;
     }
 
+    /**
+     * Sets the stream state directly (live control: keeping a stream's state across a change of
+     * coefficients, or a warm start). Shapes must match this stream's.
+     */
+    public void restoreState(FloatTensor stockNoise, FloatTensor latentBuffer) {
+        if (this.stockNoise == null) throw new IllegalStateException("call reset() first");
+        if (stockNoise.size() != this.stockNoise.size()) {
+            throw new IllegalArgumentException("stock noise " + stockNoise + " does not fit " + this.stockNoise);
+        }
+        if ((latentBuffer == null) != (this.latentBuffer == null)
+                || (latentBuffer != null && latentBuffer.size() != this.latentBuffer.size())) {
+            throw new IllegalArgumentException("latent buffer " + latentBuffer + " does not fit " + this.latentBuffer);
+        }
+        this.stockNoise = stockNoise.copy();
+        this.latentBuffer = latentBuffer == null ? null : latentBuffer.copy();
+    }
+
     /** Sets the guidance and the UNet's {@code encoder_hidden_states} (already laid out per row). */
     public void setConditioning(Guidance guidance, FloatTensor encoderHiddenStates) {
         this.guidance = guidance;

@@ -41,13 +41,15 @@ import java.util.SplittableRandom;
 public final class StreamDiffusion implements AutoCloseable {
     private final StableDiffusionModels models;
     private final boolean ownsModels;
-    private final StreamConfig config;
+    private StreamConfig config;
     private final Mode mode;
     private final LcmScheduler scheduler;
     private final PromptEncoder prompts;
     private final ImagePreprocessor preprocessor;
     private final UniformSource replayedDraws;
-    private final long seed;
+    private long seed;
+    private final boolean warmStart;
+    private boolean streamFresh;
 
     // Random sources, seeded in prepare() as the original's harness seeds them.
     private final TorchGenerator generator;        // prepare(generator=G): init noise, VAE posterior samples
@@ -62,6 +64,7 @@ public final class StreamDiffusion implements AutoCloseable {
     private FloatTensor previousOutput;
     private boolean lastSkipped;
     private StageTimes lastStageTimes;
+    private long unetCallsOfReplacedBatches;
 
     private StreamDiffusion(Builder b, StableDiffusionModels models, boolean ownsModels) {
         this.models = models;
@@ -73,6 +76,7 @@ public final class StreamDiffusion implements AutoCloseable {
         this.preprocessor = new ImagePreprocessor(config.width(), config.height());
         this.replayedDraws = b.similarityDraws;
         this.seed = config.seed() >= 0 ? config.seed() : new SplittableRandom().nextInt(1_000_000);
+        this.warmStart = b.warmStart;
         this.generator = new TorchGenerator(seed);
         this.globalGenerator = new TorchGenerator(seed);
     }
@@ -100,13 +104,13 @@ public final class StreamDiffusion implements AutoCloseable {
         this.negativePrompt = negativePrompt == null ? "" : negativePrompt;
         this.numInferenceSteps = numInferenceSteps;
         this.guidance = g;
+        if (streamBatch != null) unetCallsOfReplacedBatches += streamBatch.unetCalls();
         streamBatch = new StreamBatch(models.unet(), config, coefficients, globalGenerator);
         streamBatch.setConditioning(g, conditioning());
-        FloatTensor initNoise = generator.randn(config.batchSize(), models.unet().latentChannels(),
-                config.latentHeight(), config.latentWidth());
-        streamBatch.reset(initNoise);
+        streamBatch.reset(drawInitNoise());
         previousOutput = null;
         lastSkipped = false;
+        streamFresh = true;
     }
 
     /**
@@ -124,6 +128,96 @@ public final class StreamDiffusion implements AutoCloseable {
         this.prompt = Objects.requireNonNull(prompt, "prompt");
         this.negativePrompt = negativePrompt == null ? "" : negativePrompt;
         streamBatch.setConditioning(guidance, conditioning());
+    }
+
+    // ---- live control: effective at the next frame, without reloading models -------------------
+
+    /** Changes guidance_scale and delta; the UNet batch gains or loses negative rows as needed. */
+    public void updateGuidance(double guidanceScale, double delta) {
+        requirePrepared();
+        guidance = Guidance.of(config.cfgType(), guidanceScale, delta);
+        streamBatch.setConditioning(guidance, conditioning());
+    }
+
+    /**
+     * Changes t_index_list. With the same number of steps the stream keeps its buffer, stock noise
+     * and noise and only the coefficients change; with another number the batch is resized: the
+     * fixed noise is drawn again from the seed and the buffer restarts empty (or from the next
+     * frame with warm start).
+     */
+    public void updateTIndexList(int... tIndexList) {
+        requirePrepared();
+        StreamConfig next = config.toBuilder().tIndexList(tIndexList).build();
+        LcmCoefficients coefficients = LcmCoefficients.compute(scheduler, numInferenceSteps, next.tIndexList());
+        StreamBatch previous = streamBatch;
+        StreamBatch batch = new StreamBatch(models.unet(), next, coefficients, globalGenerator);
+        config = next;
+        batch.setConditioning(guidance, conditioning());
+        if (next.steps() == previous.coefficients().steps()) {
+            batch.reset(previous.initNoise());
+            batch.restoreState(previous.stockNoise(), previous.latentBuffer());
+        } else {
+            generator.manualSeed(seed);
+            batch.reset(drawInitNoise());
+            streamFresh = true;
+        }
+        unetCallsOfReplacedBatches += previous.unetCalls();
+        streamBatch = batch;
+    }
+
+    /**
+     * Changes the seed: the fixed noise is drawn again and the stock noise restarts at zero (as
+     * the livepeer fork's update_stream_params); the latent buffer keeps the stream's content.
+     */
+    public void updateSeed(long newSeed) {
+        requirePrepared();
+        if (newSeed < 0) throw new IllegalArgumentException("seed must be >= 0, found " + newSeed);
+        seed = newSeed;
+        config = config.toBuilder().seed(newSeed).build();
+        generator.manualSeed(newSeed);
+        globalGenerator.manualSeed(newSeed);
+        FloatTensor buffer = streamBatch.latentBuffer();
+        FloatTensor noise = drawInitNoise();
+        streamBatch.reset(noise);
+        if (buffer != null) streamBatch.restoreState(FloatTensor.zeros(noise.shape()), buffer);
+    }
+
+    /** Turns the similarity filter on (with a threshold and max skip) or off. */
+    public void updateSimilarityFilter(SimilarityFilterSettings settings) {
+        config = config.toBuilder().similarFilter(settings).build();
+        similarityFilter = settings.enabled()
+                ? new SimilarityFilter(settings, replayedDraws != null ? replayedDraws : new PythonRandom(seed))
+                : null;
+    }
+
+    private FloatTensor drawInitNoise() {
+        return generator.randn(config.batchSize(), models.unet().latentChannels(), config.latentHeight(),
+                config.latentWidth());
+    }
+
+    /**
+     * Warm start: fills the latent buffer as if the first frame had already been in the stream,
+     * each buffer row noised to its timestep ({@code sqrt(a_i) z + sqrt(1 - a_i) N_i}), so the first
+     * n - 1 outputs show the picture instead of the empty buffer's brown frames.
+     */
+    private void fillBufferFrom(FloatTensor latents) {
+        FloatTensor buffer = streamBatch.latentBuffer();
+        if (buffer == null) return;
+        LcmCoefficients c = streamBatch.coefficients();
+        FloatTensor noise = streamBatch.initNoise();
+        int f = config.frameBufferSize();
+        int rs = latents.rowSize();
+        float[] b = buffer.data();
+        for (int r = 0; r < buffer.rows(); r++) {
+            int step = r / f + 1;
+            int frame = r % f;
+            float a = c.alphaProdSqrt()[step];
+            float s = c.betaProdSqrt()[step];
+            for (int i = 0; i < rs; i++) {
+                b[r * rs + i] = a * latents.data()[frame * rs + i] + s * noise.data()[(r + f) * rs + i];
+            }
+        }
+        streamBatch.restoreState(streamBatch.stockNoise(), buffer);
     }
 
     private FloatTensor conditioning() {
@@ -161,6 +255,8 @@ public final class StreamDiffusion implements AutoCloseable {
         lastSkipped = false;
         long t0 = System.nanoTime();
         FloatTensor latents = encode(images);
+        if (warmStart && streamFresh) fillBufferFrom(latents);
+        streamFresh = false;
         long t1 = System.nanoTime();
         FloatTensor x0 = streamBatch.denoise(streamBatch.addInputNoise(latents));
         long t2 = System.nanoTime();
@@ -275,6 +371,11 @@ public final class StreamDiffusion implements AutoCloseable {
         return guidance;
     }
 
+    /** UNet calls since the stream was built (across live t_index_list changes). */
+    public long unetCalls() {
+        return unetCallsOfReplacedBatches + (streamBatch == null ? 0 : streamBatch.unetCalls());
+    }
+
     /** Whether the last img2img call was skipped by the similarity filter. */
     public boolean lastFrameSkipped() {
         return lastSkipped;
@@ -318,6 +419,7 @@ public final class StreamDiffusion implements AutoCloseable {
         private Path taesdDir;
         private boolean useTinyVae = true;
         private UniformSource similarityDraws;
+        private boolean warmStart;
         private OnnxModelLoader.Options onnxOptions = OnnxModelLoader.Options.defaults();
 
         public Builder models(StableDiffusionModels v) {
@@ -396,6 +498,15 @@ public final class StreamDiffusion implements AutoCloseable {
 
         public Builder similarImageFilter(double threshold, int maxSkipFrame) {
             config.similarImageFilter(threshold, maxSkipFrame);
+            return this;
+        }
+
+        /**
+         * Fills the latent buffer from the first frame instead of zeros, so the first n - 1
+         * outputs are not the original's brown frames (off by default, for parity).
+         */
+        public Builder warmStart(boolean v) {
+            warmStart = v;
             return this;
         }
 

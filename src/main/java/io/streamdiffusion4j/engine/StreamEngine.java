@@ -1,0 +1,372 @@
+package io.streamdiffusion4j.engine;
+
+import io.streamdiffusion4j.image.ImagePostprocessor;
+import io.streamdiffusion4j.image.ImagePreprocessor;
+import io.streamdiffusion4j.image.RgbImage;
+import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import io.streamdiffusion4j.tensor.FloatTensor;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * The paper's input/output queue: a stream of frames through the pipeline on three threads.
+ *
+ * <pre>
+ *   reader:  source -> decode -> resize, [-1, 1] tensor  --input queue-->
+ *   model:   (live changes) -> StreamDiffusion.img2img      --output queue-->
+ *   writer:  clamp, 8-bit -> encode -> sink
+ * </pre>
+ *
+ * The model thread never waits on I/O: decoding and encoding happen on the other two. With a
+ * live source the input queue keeps only the newest frames (older ones are dropped and counted);
+ * a file source delivers every frame. On the output side a lossless sink (a file) may hold the
+ * model back, a lossy one (a preview) drops the oldest outputs instead. Live changes (prompt,
+ * guidance, t_index_list, seed, filter) are applied by the model thread between frames.
+ */
+public final class StreamEngine implements AutoCloseable {
+
+    /** What happens to input frames when the model is busy. */
+    public enum InputPolicy {
+        /** Keep the newest frames, drop older ones (live sources). */
+        LATEST,
+        /** Keep every frame; the reader waits (files). */
+        ALL
+    }
+
+    /** What happens to outputs when the sink is slower than the model. */
+    public enum OutputPolicy {
+        /** Drop the oldest waiting outputs: the model never waits. */
+        DROP,
+        /** Wait for the sink: every output is written (files). */
+        BLOCK
+    }
+
+    /** Queue policies; null picks the default from the source and sink. */
+    public record Options(InputPolicy input, OutputPolicy output, int outputCapacity) {
+        public static Options defaults() {
+            return new Options(null, null, 4);
+        }
+    }
+
+    private record Input(Frame frame, FloatTensor tensor) {}
+
+    private record Output(List<Frame> frames, FloatTensor images, boolean end) {}
+
+    private final StreamDiffusion stream;
+    private final FrameSource source;
+    private final FrameSink sink;
+    private final InputPolicy inputPolicy;
+    private final OutputPolicy outputPolicy;
+    private final int outputCapacity;
+    private final ImagePreprocessor preprocessor;
+
+    private final ArrayDeque<Input> inputs = new ArrayDeque<>();
+    private final ArrayDeque<Output> outputs = new ArrayDeque<>();
+    private final ConcurrentLinkedQueue<Consumer<StreamDiffusion>> changes = new ConcurrentLinkedQueue<>();
+    private boolean inputEnded;
+    private volatile boolean stopping;
+    private volatile Throwable failure;
+    private final CountDownLatch finished = new CountDownLatch(1);
+    private final List<Thread> threads = new ArrayList<>();
+
+    private final AtomicLong framesIn = new AtomicLong();
+    private final AtomicLong framesProcessed = new AtomicLong();
+    private final AtomicLong framesOut = new AtomicLong();
+    private final AtomicLong droppedInput = new AtomicLong();
+    private final AtomicLong droppedOutput = new AtomicLong();
+    private final AtomicLong skipped = new AtomicLong();
+    private final RateMeter inputRate = new RateMeter();
+    private final RateMeter outputRate = new RateMeter();
+    private final Map<String, LatencyStats> stages = new LinkedHashMap<>();
+    private final LatencyStats glassToGlass = new LatencyStats(256);
+
+    public StreamEngine(StreamDiffusion stream, FrameSource source, FrameSink sink, Options options) {
+        this.stream = stream;
+        this.source = source;
+        this.sink = sink;
+        this.inputPolicy = options.input() != null ? options.input() : (source.live() ? InputPolicy.LATEST : InputPolicy.ALL);
+        this.outputPolicy = options.output() != null ? options.output() : (sink.lossless() ? OutputPolicy.BLOCK : OutputPolicy.DROP);
+        this.outputCapacity = Math.max(1, options.outputCapacity());
+        this.preprocessor = new ImagePreprocessor(stream.config().width(), stream.config().height());
+        for (String s : List.of("preprocess", "encode", "unet", "decode", "postprocess")) stages.put(s, new LatencyStats(256));
+    }
+
+    /** Starts the three threads. The stream must be prepared. */
+    public synchronized void start() {
+        if (!threads.isEmpty()) throw new IllegalStateException("already started");
+        threads.add(Thread.ofPlatform().name("sd4j-reader").daemon().start(guard(this::readLoop)));
+        threads.add(Thread.ofPlatform().name("sd4j-model").daemon().start(guard(this::modelLoop)));
+        threads.add(Thread.ofPlatform().name("sd4j-writer").daemon().start(guard(this::writeLoop)));
+    }
+
+    private Runnable guard(ThrowingRunnable body) {
+        return () -> {
+            try {
+                body.run();
+            } catch (Throwable t) {
+                // after a stop, a source closed under a blocked read throws: that is not a failure
+                if (failure == null && !stopping) failure = t;
+                stopping = true;
+                synchronized (inputs) {
+                    inputs.notifyAll();
+                }
+                synchronized (outputs) {
+                    outputs.addLast(new Output(List.of(), null, true));
+                    outputs.notifyAll();
+                }
+            }
+        };
+    }
+
+    @FunctionalInterface
+    private interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    // ---- reader ----------------------------------------------------------------------------------
+
+    private void readLoop() throws Exception {
+        int f = stream.config().frameBufferSize();
+        try {
+            while (!stopping) {
+                Frame frame = source.next();
+                if (frame == null) break;
+                framesIn.incrementAndGet();
+                inputRate.mark(System.nanoTime());
+                long t0 = System.nanoTime();
+                FloatTensor tensor = preprocessor.toTensor(frame.image());
+                stages.get("preprocess").add(System.nanoTime() - t0);
+                synchronized (inputs) {
+                    if (inputPolicy == InputPolicy.LATEST) {
+                        while (inputs.size() >= f) {
+                            inputs.removeFirst();
+                            droppedInput.incrementAndGet();
+                        }
+                    } else {
+                        while (inputs.size() >= 2 * f && !stopping) inputs.wait();
+                    }
+                    inputs.addLast(new Input(frame, tensor));
+                    inputs.notifyAll();
+                }
+            }
+        } finally {
+            synchronized (inputs) {
+                inputEnded = true;
+                inputs.notifyAll();
+            }
+        }
+    }
+
+    // ---- model -----------------------------------------------------------------------------------
+
+    private void modelLoop() throws Exception {
+        try {
+            while (true) {
+                List<Input> batch = takeBatch();
+                if (batch == null) break;
+                Consumer<StreamDiffusion> change;
+                while ((change = changes.poll()) != null) change.accept(stream);
+                FloatTensor tensor = batch.size() == 1 ? batch.getFirst().tensor()
+                        : FloatTensor.concatRows(batch.stream().map(Input::tensor).toArray(FloatTensor[]::new));
+                FloatTensor out = stream.img2img(tensor);
+                framesProcessed.addAndGet(batch.size());
+                if (stream.lastFrameSkipped()) {
+                    skipped.addAndGet(batch.size());
+                } else {
+                    StreamDiffusion.StageTimes t = stream.lastStageTimes();
+                    stages.get("encode").add(t.encodeNanos());
+                    stages.get("unet").add(t.denoiseNanos());
+                    stages.get("decode").add(t.decodeNanos());
+                }
+                emit(new Output(batch.stream().map(Input::frame).toList(), out, false));
+            }
+        } finally {
+            synchronized (outputs) {
+                outputs.addLast(new Output(List.of(), null, true));
+                outputs.notifyAll();
+            }
+        }
+    }
+
+    /** f frames in order, or null at the end (or when stopping). */
+    private List<Input> takeBatch() throws InterruptedException {
+        int f = stream.config().frameBufferSize();
+        synchronized (inputs) {
+            while (inputs.size() < f && !inputEnded && !stopping) inputs.wait();
+            if (stopping || inputs.size() < f) {
+                droppedInput.addAndGet(inputs.size()); // a partial batch at the end, or frames left at a stop
+                inputs.clear();
+                inputs.notifyAll();
+                return null;
+            }
+            List<Input> batch = new ArrayList<>(f);
+            for (int i = 0; i < f; i++) batch.add(inputs.removeFirst());
+            inputs.notifyAll();
+            return batch;
+        }
+    }
+
+    private void emit(Output o) throws InterruptedException {
+        synchronized (outputs) {
+            if (outputPolicy == OutputPolicy.BLOCK) {
+                while (outputs.size() >= outputCapacity && !stopping) outputs.wait();
+            } else {
+                while (outputs.size() >= outputCapacity) {
+                    Output dropped = outputs.removeFirst();
+                    droppedOutput.addAndGet(dropped.images() == null ? 0 : dropped.images().rows());
+                }
+            }
+            outputs.addLast(o);
+            outputs.notifyAll();
+        }
+    }
+
+    // ---- writer ----------------------------------------------------------------------------------
+
+    private void writeLoop() throws Exception {
+        try {
+            while (true) {
+                Output o;
+                synchronized (outputs) {
+                    while (outputs.isEmpty()) outputs.wait();
+                    o = outputs.removeFirst();
+                    outputs.notifyAll();
+                }
+                if (o.end()) break;
+                FloatTensor images = o.images();
+                long captured = o.frames().getLast().capturedNanos();
+                for (int i = 0; i < images.rows(); i++) {
+                    long t0 = System.nanoTime();
+                    RgbImage rgb = ImagePostprocessor.toRgb(ImagePostprocessor.toUnitHwc(images, i), images.dim(3), images.dim(2));
+                    sink.accept(rgb, framesOut.get());
+                    long now = System.nanoTime();
+                    stages.get("postprocess").add(now - t0);
+                    framesOut.incrementAndGet();
+                    outputRate.mark(now);
+                    glassToGlass.add(now - captured);
+                }
+            }
+        } finally {
+            try {
+                sink.close();
+            } finally {
+                finished.countDown();
+            }
+        }
+    }
+
+    // ---- control -----------------------------------------------------------------------------------
+
+    /** Queues a change to the stream, applied by the model thread before the next frame. */
+    public void control(Consumer<StreamDiffusion> change) {
+        changes.add(change);
+    }
+
+    public void setPrompt(String prompt) {
+        control(s -> s.updatePrompt(prompt));
+    }
+
+    public void setNegativePrompt(String negative) {
+        control(s -> s.updatePrompt(s.prompt(), negative));
+    }
+
+    public void setGuidance(double scale, double delta) {
+        control(s -> s.updateGuidance(scale, delta));
+    }
+
+    public void setTIndexList(int... tIndexList) {
+        control(s -> s.updateTIndexList(tIndexList));
+    }
+
+    public void setSeed(long seed) {
+        control(s -> s.updateSeed(seed));
+    }
+
+    public void setSimilarityFilter(io.streamdiffusion4j.pipeline.SimilarityFilterSettings settings) {
+        control(s -> s.updateSimilarityFilter(settings));
+    }
+
+    // ---- lifecycle and telemetry ---------------------------------------------------------------
+
+    /** Waits until the source is exhausted and every output is written (or the engine stopped). */
+    public void awaitEnd() throws Exception {
+        finished.await();
+        joinThreads(5_000);
+        rethrow();
+    }
+
+    /** Waits at most {@code millis}; true when finished. */
+    public boolean awaitEnd(long millis) throws Exception {
+        boolean done = finished.await(millis, TimeUnit.MILLISECONDS);
+        if (done) {
+            joinThreads(5_000);
+            rethrow();
+        }
+        return done;
+    }
+
+    private void rethrow() throws Exception {
+        Throwable t = failure;
+        if (t instanceof Exception e) throw e;
+        if (t instanceof Error e) throw e;
+    }
+
+    /**
+     * Stops cleanly: no new frames are read, the frame in the model is finished, outputs already
+     * made are written, and the sink is closed (a video file gets its trailer).
+     */
+    public void stop() throws Exception {
+        stopping = true;
+        try {
+            source.close();
+        } catch (Exception ignored) {
+            // the reader notices the stop either way
+        }
+        synchronized (inputs) {
+            inputs.notifyAll();
+        }
+        synchronized (outputs) {
+            outputs.notifyAll();
+        }
+        finished.await(30, TimeUnit.SECONDS);
+        joinThreads(5_000);
+        rethrow();
+    }
+
+    private void joinThreads(long millis) throws InterruptedException {
+        for (Thread t : threads) t.join(millis);
+    }
+
+    public boolean isFinished() {
+        return finished.getCount() == 0;
+    }
+
+    public InputPolicy inputPolicy() {
+        return inputPolicy;
+    }
+
+    public OutputPolicy outputPolicy() {
+        return outputPolicy;
+    }
+
+    public Telemetry telemetry() {
+        long now = System.nanoTime();
+        return new Telemetry(inputRate.perSecond(now), outputRate.perSecond(now), framesIn.get(), framesProcessed.get(),
+                framesOut.get(), droppedInput.get(), droppedOutput.get(), skipped.get(), stream.unetCalls(),
+                Telemetry.stages(stages),
+                new double[] {glassToGlass.percentileMillis(50), glassToGlass.percentileMillis(95)});
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (!isFinished()) stop();
+    }
+}
