@@ -107,6 +107,14 @@ class RunCommandTest {
             assertThat(p.exitValue()).as(out).isZero();
             assertThat(ImageFiles.list(dir.resolve("out")).size()).isGreaterThanOrEqualTo(3);
             assertThat(out).contains("screen 0,0 128x96");
+
+            // the preview window opens on the same display and shows the stream
+            Process w = javaProcess(dir, display, "run", "--model", "tiny", "--width", "64", "--height", "64",
+                    "--source", "screen:0,0,64,64", "--sink", "window", "--max-frames", "3", "--no-control");
+            String wout = new String(w.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(w.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            assertThat(w.exitValue()).as(wout).isZero();
+            assertThat(wout).contains("preview window");
         } finally {
             xvfb.destroy();
             xvfb.waitFor(10, TimeUnit.SECONDS);
@@ -132,6 +140,24 @@ class RunCommandTest {
         String out = Files.readString(log);
         assertThat(dir.resolve("out.mp4")).as(out).exists();
         assertThat(videoFrames(dir.resolve("out.mp4"))).as(out).isGreaterThan(0);
+    }
+
+    /** Raw RGB24 frames in on standard input, out on standard output: the pipes for virtual cameras. */
+    @Test
+    void rawFramesThroughStdinAndStdout(@TempDir Path dir) throws Exception {
+        ProcessBuilder pb = javaCommand(-1, "run", "--model", "tiny", "--width", "64", "--height", "64",
+                "--source", "stdin:32x32", "--sink", "stdout", "--input-policy", "all");
+        pb.redirectErrorStream(false).redirectError(dir.resolve("err.log").toFile());
+        Process p = pb.start();
+        byte[] frames = new byte[3 * 32 * 32 * 3];
+        for (int i = 0; i < frames.length; i++) frames[i] = (byte) (i * 7);
+        try (var in = p.getOutputStream()) {
+            in.write(frames);
+        }
+        byte[] out = p.getInputStream().readAllBytes();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(Files.readString(dir.resolve("err.log"))).isZero();
+        assertThat(out).as("three 64x64 RGB24 frames").hasSize(3 * 64 * 64 * 3);
     }
 
     /** Starts the CLI in a separate JVM (for a display or a signal); stderr is merged into stdout. */
