@@ -5,6 +5,7 @@ import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.convert.DiffusersConverter;
 import io.streamdiffusion4j.convert.LoraMerge;
 import io.streamdiffusion4j.convert.ModelStore;
+import io.streamdiffusion4j.hub.ConsoleDownloadProgress;
 import io.streamdiffusion4j.onnx.OnnxModelLoader;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import java.io.IOException;
@@ -17,12 +18,15 @@ final class Cli {
 
     /** Resolves the models (building or converting them once if needed) and prepares a stream builder. */
     static StreamDiffusion.Builder builder(RunConfig rc, RunOptions options) throws IOException, ConfigException {
-        List<LoraMerge.LoraFile> loras = new ArrayList<>();
-        for (String l : options.loras) loras.add(LoraMerge.LoraFile.parse(l));
+        ModelStore store = ModelStore.defaultStore();
         ModelStore.Resolved models;
-        try (Progress p = new Progress("prepare model", System.err)) {
-            models = ModelStore.defaultStore().resolve(options.model, rc.useTinyVae() ? options.taesd : null,
-                    new DiffusersConverter.Options(options.fp16, loras), p);
+        try (Progress p = new Progress("prepare model", System.err);
+             ConsoleDownloadProgress downloads = new ConsoleDownloadProgress(System.err)) {
+            // LoRAs may be Hub ids too: fetched (with a progress bar) before the model is converted with them
+            List<LoraMerge.LoraFile> loras = new ArrayList<>();
+            for (String l : options.loras) loras.add(store.lora(l, downloads));
+            models = store.resolve(options.model, rc.useTinyVae() ? options.taesd : null,
+                    new DiffusersConverter.Options(options.fp16, loras), p, downloads);
         }
         if (rc.useTinyVae() && models.taesd() == null) {
             throw new ConfigException("use_tiny_vae is true but there is no TAESD: give --taesd DIR (the model folder "

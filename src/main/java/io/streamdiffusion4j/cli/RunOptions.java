@@ -19,17 +19,21 @@ import picocli.CommandLine.Option;
  */
 final class RunOptions {
     @Option(names = "--model", required = true, paramLabel = "MODEL",
-            description = {"'tiny' (the built-in model), a folder in Optimum's ONNX layout, or a diffusers folder",
-                    "(safetensors; converted to ONNX once and cached)."})
+            description = {"'tiny' (the built-in model), a folder in Optimum's ONNX layout, a diffusers folder",
+                    "(safetensors; converted to ONNX once and cached), an SD 1.x single-file .safetensors checkpoint,",
+                    "or a Hugging Face Hub id: org/name[@revision] or org/name/file.safetensors (downloaded into",
+                    "the Hub cache shared with Python; HF_TOKEN, HF_ENDPOINT, HF_HUB_CACHE, HF_HUB_OFFLINE apply)."})
     String model;
 
-    @Option(names = "--taesd", paramLabel = "DIR",
-            description = {"TAESD folder (ONNX vae_encoder/ + vae_decoder/, or a diffusers AutoencoderTiny folder),",
-                    "used when use_tiny_vae is true; default: the model's own taesd/ if it has one."})
+    @Option(names = "--taesd", paramLabel = "DIR|ID",
+            description = {"TAESD folder (ONNX vae_encoder/ + vae_decoder/, or a diffusers AutoencoderTiny folder)",
+                    "or Hub id (e.g. madebyollin/taesd), used when use_tiny_vae is true; default: the model's own",
+                    "taesd/ if it has one."})
     String taesd;
 
     @Option(names = "--lora", paramLabel = "FILE[:SCALE]",
-            description = "merge a LoRA when converting a diffusers --model (repeatable)")
+            description = {"merge a LoRA when converting a diffusers --model (repeatable); FILE may be a Hub id",
+                    "(e.g. latent-consistency/lcm-lora-sdv1-5, or org/name/file.safetensors)"})
     List<String> loras = new ArrayList<>();
 
     @Option(names = "--fp16", description = "convert a diffusers --model to float16")

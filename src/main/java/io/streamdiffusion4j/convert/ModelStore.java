@@ -1,5 +1,14 @@
 package io.streamdiffusion4j.convert;
 
+import io.streamdiffusion4j.hub.DownloadProgress;
+import io.streamdiffusion4j.hub.FileSelector;
+import io.streamdiffusion4j.hub.HubClient;
+import io.streamdiffusion4j.hub.HubException;
+import io.streamdiffusion4j.hub.HubSettings;
+import io.streamdiffusion4j.hub.RepoLayouts;
+import io.streamdiffusion4j.hub.RepoRef;
+import io.streamdiffusion4j.hub.SingleFileCheckpoint;
+import io.streamdiffusion4j.hub.Snapshot;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -7,21 +16,30 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Turns what a user names with {@code --model} / {@code --taesd} into ONNX folders the pipeline
- * loads, converting and caching as needed:
+ * Turns what a user names with {@code --model} / {@code --taesd} / {@code --lora} into files the
+ * pipeline loads, downloading, converting and caching as needed:
  * <ul>
  *   <li>{@code tiny}: the built-in tiny model (random weights, own tokenizer, TAESD), created
  *       on first use, so every command runs offline;</li>
  *   <li>a folder in Optimum's ONNX layout: used as it is;</li>
  *   <li>a diffusers folder (safetensors): converted once into the cache, keyed by the digest of
- *       its files (and the LoRAs and precision), then reused.</li>
+ *       its files (and the LoRAs and precision), then reused;</li>
+ *   <li>a single-file original Stable Diffusion checkpoint ({@code .safetensors}): split into a
+ *       diffusers model with the configuration of its architecture (see
+ *       {@link SingleFileCheckpoint}), then converted once like a diffusers folder;</li>
+ *   <li>a Hugging Face Hub id ({@code org/name[@revision]}, or {@code org/name/file.safetensors}
+ *       for a single file): the needed files are fetched into Python's Hub cache (see
+ *       {@link HubClient}), then treated as above; the conversion is keyed by the files' content
+ *       hashes. A local path that exists always wins over a Hub id.</li>
  * </ul>
- * A TAESD may be an ONNX folder or a diffusers AutoencoderTiny folder. Without {@code --taesd},
- * a model folder's own {@code taesd/} (the built-in and created models have one) is used.
+ * A TAESD may be an ONNX folder, a diffusers AutoencoderTiny folder, or a Hub id of either.
+ * Without {@code --taesd}, a model folder's own {@code taesd/} (the built-in and created models
+ * have one) is used.
  *
  * <p>The cache lives in the {@code streamdiffusion4j.cache} system property's folder, else
  * {@code $STREAMDIFFUSION4J_CACHE}, else
- * {@code $XDG_CACHE_HOME/streamdiffusion4j}, else {@code ~/.cache/streamdiffusion4j}.
+ * {@code $XDG_CACHE_HOME/streamdiffusion4j}, else {@code ~/.cache/streamdiffusion4j}. Hub
+ * downloads go to the Hub cache ({@link HubSettings}).
  */
 public final class ModelStore {
     /** Bump when the built-in model or the converter's output changes, so caches are rebuilt. */
@@ -29,9 +47,17 @@ public final class ModelStore {
     public static final String BUILT_IN_TINY = "tiny";
 
     private final Path root;
+    private final HubSettings hub;
 
+    /** A store whose Hub settings come from the environment, read when a Hub id is first resolved. */
     public ModelStore(Path root) {
+        this(root, null);
+    }
+
+    /** @param hub the Hub settings to use, or null to read them from the environment when needed */
+    public ModelStore(Path root, HubSettings hub) {
         this.root = root;
+        this.hub = hub;
     }
 
     public static ModelStore defaultStore() {
@@ -56,63 +82,191 @@ public final class ModelStore {
      */
     public Resolved resolve(String model, String taesd, DiffusersConverter.Options options,
                             DiffusersConverter.Progress progress) throws IOException {
-        Path onnx = resolveModel(model, options, progress);
-        Path tiny = null;
-        if (taesd != null) {
-            tiny = resolveTaesd(Path.of(taesd), options.half(), progress);
-        } else if (Files.isRegularFile(onnx.resolve("taesd/vae_encoder/model.onnx"))) {
-            tiny = onnx.resolve("taesd");
+        return resolve(model, taesd, options, progress, DownloadProgress.NONE);
+    }
+
+    /**
+     * @param taesd     the user's TAESD, or null to use the model's own {@code taesd/} if it has one
+     * @param downloads progress of Hub downloads, in bytes
+     */
+    public Resolved resolve(String model, String taesd, DiffusersConverter.Options options,
+                            DiffusersConverter.Progress progress, DownloadProgress downloads) throws IOException {
+        try (Session s = new Session(downloads)) {
+            Path onnx = resolveModel(model, options, progress, s);
+            Path tiny = null;
+            if (taesd != null) {
+                tiny = resolveTaesd(taesd, options.half(), progress, s);
+            } else if (Files.isRegularFile(onnx.resolve("taesd/vae_encoder/model.onnx"))) {
+                tiny = onnx.resolve("taesd");
+            }
+            return new Resolved(onnx, tiny, model);
         }
-        return new Resolved(onnx, tiny, model);
+    }
+
+    /**
+     * A LoRA given as {@code FILE[:SCALE]}, where FILE is a local file or a Hub id: a repository
+     * ({@code org/name}: its {@code pytorch_lora_weights.safetensors}, or its only
+     * {@code .safetensors}) or one file in it ({@code org/name/file.safetensors}).
+     */
+    public LoraMerge.LoraFile lora(String spec, DownloadProgress downloads) throws IOException {
+        LoraMerge.LoraFile parsed = LoraMerge.LoraFile.parse(spec);
+        if (Files.exists(parsed.file())) return parsed;
+        String name = parsed.file().toString();
+        if (!RepoRef.looksLikeHubId(name)) {
+            throw new IOException("LoRA not found: " + name + " (give a .safetensors file, or a Hugging Face Hub id such"
+                    + " as latent-consistency/lcm-lora-sdv1-5)");
+        }
+        RepoRef ref = RepoRef.parse(name);
+        try (Session s = new Session(downloads)) {
+            Snapshot snap = s.fetch(ref, ref.file() != null ? RepoLayouts.file() : RepoLayouts.lora(), "LoRA");
+            return new LoraMerge.LoraFile(snap.file(snap.files().keySet().iterator().next()), parsed.scale());
+        }
     }
 
     Path resolveModel(String model, DiffusersConverter.Options options, DiffusersConverter.Progress progress)
             throws IOException {
+        try (Session s = new Session(DownloadProgress.NONE)) {
+            return resolveModel(model, options, progress, s);
+        }
+    }
+
+    private Path resolveModel(String model, DiffusersConverter.Options options, DiffusersConverter.Progress progress,
+                              Session s) throws IOException {
         if (model.toLowerCase(Locale.ROOT).equals(BUILT_IN_TINY) && !Files.exists(Path.of(model))) {
             return builtInTiny(progress);
         }
         Path dir = Path.of(model);
+        if (Files.isRegularFile(dir) && dir.getFileName().toString().endsWith(".safetensors")) {
+            return fromCheckpoint(dir, s.digest.file(dir), options, progress, s);
+        }
         if (!Files.exists(dir)) {
-            throw new IOException("model not found: " + model + " (give a model folder, or 'tiny' for the built-in model)");
+            if (!RepoRef.looksLikeHubId(model)) {
+                throw new IOException("model not found: " + model + " (give a model folder, a single-file .safetensors"
+                        + " checkpoint, a Hugging Face Hub id such as stabilityai/sd-turbo, or 'tiny' for the built-in model)");
+            }
+            return fromHub(RepoRef.parse(model), options, progress, s);
         }
         if (Files.isRegularFile(dir.resolve("unet/model.onnx"))) {
-            if (!options.loras().isEmpty() || options.half()) {
-                throw new IOException(dir + " is already an ONNX model; LoRAs and --fp16 apply when converting a diffusers folder");
-            }
+            requireConvertible(dir.toString(), options);
             return dir;
         }
-        if (DiffusersConverter.isDiffusersFolder(dir)) return converted(dir, options, progress);
+        if (DiffusersConverter.isDiffusersFolder(dir)) return converted(dir, s.digest.folder(dir), options, progress, s);
         throw new IOException(dir + " is neither an ONNX model folder (unet/model.onnx) nor a diffusers folder"
                 + " (model_index.json, unet/config.json)");
     }
 
-    Path resolveTaesd(Path dir, boolean half, DiffusersConverter.Progress progress) throws IOException {
-        if (!Files.exists(dir)) throw new IOException("TAESD folder not found: " + dir);
-        if (Files.isRegularFile(dir.resolve("vae_encoder/model.onnx"))) return dir;
-        if (DiffusersConverter.isTaesdFolder(dir)) {
-            ContentDigest digest = new ContentDigest(root.resolve("digests.json"));
-            String key = digest.folder(dir).substring(0, 24) + (half ? "-fp16" : "-fp32");
-            digest.save();
-            Path target = root.resolve("converted").resolve("taesd-" + key);
-            if (!Files.isRegularFile(target.resolve("vae_decoder/model.onnx"))) {
-                DiffusersConverter.convertTaesd(dir, target, half, progress);
+    private Path fromHub(RepoRef ref, DiffusersConverter.Options options, DiffusersConverter.Progress progress, Session s)
+            throws IOException {
+        if (ref.file() != null) {
+            if (!ref.file().endsWith(".safetensors")) {
+                throw new IOException(ref + ": a single-file model must be a .safetensors checkpoint (other formats are"
+                        + " PyTorch pickles, which are not read because loading them can run code)");
             }
-            return target;
+            Snapshot snap = s.fetch(ref, RepoLayouts.file(), "model");
+            return fromCheckpoint(snap.file(ref.file()), "hub:" + snap.contentKey(), options, progress, s);
         }
+        Snapshot snap = s.fetch(ref, RepoLayouts.model(), "model");
+        if (snap.layout() == FileSelector.Layout.ONNX) {
+            requireConvertible(ref.toString(), options);
+            return snap.dir();
+        }
+        return converted(snap.dir(), "hub:" + snap.contentKey(), options, progress, s);
+    }
+
+    private static void requireConvertible(String what, DiffusersConverter.Options options) throws IOException {
+        if (!options.loras().isEmpty() || options.half()) {
+            throw new IOException(what + " is already an ONNX model; LoRAs and --fp16 apply when converting a diffusers"
+                    + " model");
+        }
+    }
+
+    /**
+     * A single-file checkpoint: its architecture's configuration is fetched from the Hub (configs,
+     * scheduler and tokenizer only), the weights are renamed into a temporary diffusers folder,
+     * and that is converted; the result is cached by the checkpoint's and the configuration's
+     * content.
+     */
+    private Path fromCheckpoint(Path file, String fileKey, DiffusersConverter.Options options,
+                                DiffusersConverter.Progress progress, Session s) throws IOException {
+        SingleFileCheckpoint.Base base = SingleFileCheckpoint.detect(file);
+        Snapshot config = s.fetch(new RepoRef(base.configRepo()), RepoLayouts.pipelineConfig(), null);
+        Path target = convertedPath("ldm:" + fileKey + "|config:" + config.contentKey(), options, s);
+        if (Files.isRegularFile(target.resolve("unet/model.onnx"))) return target;
+        Path work = Files.createDirectories(root.resolve("checkpoints"));
+        Path tmp = Files.createTempDirectory(work, ".diffusers-");
+        try {
+            progress.note("reading " + file.getFileName() + " as " + base.label() + " with the configuration of "
+                    + base.configRepo());
+            SingleFileCheckpoint.toDiffusers(file, config.dir(), tmp.resolve("model"));
+            DiffusersConverter.convert(tmp.resolve("model"), target, options, progress);
+        } catch (IOException e) {
+            if (!Files.isRegularFile(target.resolve("unet/model.onnx"))) throw e;
+        } finally {
+            DiffusersConverter.deleteTree(tmp);
+        }
+        return target;
+    }
+
+    private Path resolveTaesd(String taesd, boolean half, DiffusersConverter.Progress progress, Session s)
+            throws IOException {
+        Path dir = Path.of(taesd);
+        if (Files.exists(dir) || !RepoRef.looksLikeHubId(taesd)) return resolveTaesd(dir, half, progress, s.digest);
+        RepoRef ref = RepoRef.parse(taesd);
+        if (ref.file() != null) throw new IOException(ref + ": --taesd takes a TAESD repository (org/name), not a file");
+        Snapshot snap = s.fetch(ref, RepoLayouts.taesd(), "TAESD");
+        if (snap.layout() == FileSelector.Layout.TAESD_ONNX) return snap.dir();
+        if (!DiffusersConverter.isTaesdFolder(snap.dir())) {
+            throw new IOException(ref + ": its config.json does not describe an AutoencoderTiny (_class_name), so it is"
+                    + " not a TAESD");
+        }
+        return convertedTaesd(snap.dir(), "hub:" + snap.contentKey(), half, progress);
+    }
+
+    Path resolveTaesd(Path dir, boolean half, DiffusersConverter.Progress progress) throws IOException {
+        ContentDigest digest = new ContentDigest(root.resolve("digests.json"));
+        try {
+            return resolveTaesd(dir, half, progress, digest);
+        } finally {
+            digest.save();
+        }
+    }
+
+    private Path resolveTaesd(Path dir, boolean half, DiffusersConverter.Progress progress, ContentDigest digest)
+            throws IOException {
+        if (!Files.exists(dir)) {
+            throw new IOException("TAESD folder not found: " + dir + " (give a folder, or a Hugging Face Hub id such as"
+                    + " madebyollin/taesd)");
+        }
+        if (Files.isRegularFile(dir.resolve("vae_encoder/model.onnx"))) return dir;
+        if (DiffusersConverter.isTaesdFolder(dir)) return convertedTaesd(dir, digest.folder(dir), half, progress);
         throw new IOException(dir + " is neither a TAESD ONNX folder (vae_encoder/, vae_decoder/) nor a diffusers"
                 + " AutoencoderTiny folder");
     }
 
-    private Path converted(Path dir, DiffusersConverter.Options options, DiffusersConverter.Progress progress)
+    private Path convertedTaesd(Path dir, String sourceKey, boolean half, DiffusersConverter.Progress progress)
             throws IOException {
-        ContentDigest digest = new ContentDigest(root.resolve("digests.json"));
-        StringBuilder key = new StringBuilder(FORMAT).append('|').append(digest.folder(dir))
+        String hash = sourceKey.startsWith("hub:") ? ContentDigest.sha256(sourceKey) : sourceKey;
+        Path target = root.resolve("converted").resolve("taesd-" + hash.substring(0, 24) + (half ? "-fp16" : "-fp32"));
+        if (!Files.isRegularFile(target.resolve("vae_decoder/model.onnx"))) {
+            DiffusersConverter.convertTaesd(dir, target, half, progress);
+        }
+        return target;
+    }
+
+    /** Where the conversion of a source with this content key and these options is cached. */
+    private Path convertedPath(String sourceKey, DiffusersConverter.Options options, Session s) throws IOException {
+        StringBuilder key = new StringBuilder(FORMAT).append('|').append(sourceKey)
                 .append('|').append(options.half() ? "fp16" : "fp32");
         for (LoraMerge.LoraFile l : options.loras()) {
-            key.append('|').append(digest.file(l.file())).append(':').append(l.scale());
+            key.append('|').append(s.digest.file(l.file())).append(':').append(l.scale());
         }
-        digest.save();
-        Path target = root.resolve("converted").resolve(ContentDigest.sha256(key.toString()).substring(0, 32));
+        return root.resolve("converted").resolve(ContentDigest.sha256(key.toString()).substring(0, 32));
+    }
+
+    private Path converted(Path dir, String sourceKey, DiffusersConverter.Options options,
+                           DiffusersConverter.Progress progress, Session s) throws IOException {
+        Path target = convertedPath(sourceKey, options, s);
+        s.digest.save();
         if (Files.isRegularFile(target.resolve("unet/model.onnx"))) return target;
         try {
             DiffusersConverter.convert(dir, target, options, progress);
@@ -152,5 +306,43 @@ public final class ModelStore {
             if (!Files.isRegularFile(onnx.resolve("unet/model.onnx"))) throw e;
         }
         return onnx;
+    }
+
+    /**
+     * One resolution's shared state: the digest memo (saved at the end) and a Hub client, opened
+     * only when a Hub id is met (so local models never read the Hub settings).
+     */
+    private final class Session implements AutoCloseable {
+        final ContentDigest digest;
+        private final DownloadProgress downloads;
+        private HubClient client;
+
+        Session(DownloadProgress downloads) throws IOException {
+            this.digest = new ContentDigest(root.resolve("digests.json"));
+            this.downloads = downloads;
+        }
+
+        /** @param role what the user named ("model", "TAESD", "LoRA"), or null for a lookup of our own */
+        Snapshot fetch(RepoRef ref, FileSelector selector, String role) throws IOException {
+            if (client == null) {
+                client = new HubClient(hub != null ? hub : HubSettings.fromEnvironment(), digest::file);
+            }
+            try {
+                return client.fetch(ref, selector, downloads);
+            } catch (HubException e) {
+                if (e.reason() != HubException.Reason.NOT_FOUND || role == null) throw e;
+                // the text might have been meant as a local path: say both
+                throw new HubException(e.reason(), role + " not found: '" + ref + "' is not a local path, and "
+                        + e.getMessage(), e);
+            } finally {
+                digest.save();
+            }
+        }
+
+        @Override
+        public void close() {
+            digest.save();
+            if (client != null) client.close();
+        }
     }
 }
