@@ -18,6 +18,19 @@ public interface Unet extends AutoCloseable {
      */
     FloatTensor predictNoise(FloatTensor sample, long[] timesteps, FloatTensor encoderHiddenStates);
 
+    /**
+     * {@link #predictNoise} written into {@code eps} (as many values as {@code sample}), so a
+     * stream can reuse one array across frames. Implementations that can write in place (ONNX
+     * Runtime with pinned outputs) override this; the default copies.
+     */
+    default void predictNoiseInto(FloatTensor sample, long[] timesteps, FloatTensor encoderHiddenStates, float[] eps) {
+        float[] out = predictNoise(sample, timesteps, encoderHiddenStates).data();
+        if (out.length != eps.length) {
+            throw new IllegalArgumentException("the UNet returned " + out.length + " values, expected " + eps.length);
+        }
+        System.arraycopy(out, 0, eps, 0, out.length);
+    }
+
     int latentChannels();
 
     int crossAttentionDim();

@@ -1,6 +1,5 @@
 package io.streamdiffusion4j.onnx;
 
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.streamdiffusion4j.model.LatentDistribution;
@@ -18,6 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * Loads a Stable Diffusion model folder in Hugging Face Optimum's ONNX layout
@@ -28,10 +30,63 @@ import java.util.List;
  */
 public final class OnnxModelLoader {
 
-    /** How sessions run. */
-    public record Options(int intraOpThreads, OrtSession.SessionOptions.OptLevel optimization) {
+    /**
+     * How sessions run.
+     *
+     * @param threads the CPU thread pool (shared by all sessions with the same settings, see {@link OrtRuntime})
+     * @param optimization ONNX Runtime's graph optimisation level
+     * @param device where to run; a named provider that cannot load is an error, {@code auto} falls back and says so
+     * @param providerSettings the GPU providers' options
+     * @param staticShapes the pipeline configuration's fixed sizes, or null for dynamic shapes (any size, any batch)
+     * @param optimizedModelCache folder for optimised graphs (CPU provider), or null to optimise on every load
+     * @param notices where decisions the user should know about are reported (for example {@code auto} falling back)
+     */
+    public record Options(ThreadSettings threads, OrtSession.SessionOptions.OptLevel optimization, Device device,
+                          ProviderSettings providerSettings, StaticShapes staticShapes, Path optimizedModelCache,
+                          Consumer<String> notices) {
+        private static final Consumer<String> STDERR = m -> System.err.println("streamdiffusion4j: " + m);
+
+        public Options {
+            Objects.requireNonNull(threads, "threads");
+            Objects.requireNonNull(optimization, "optimization");
+            Objects.requireNonNull(device, "device");
+            Objects.requireNonNull(providerSettings, "providerSettings");
+            Objects.requireNonNull(notices, "notices");
+        }
+
+        /** {@code intraOpThreads} threads (spinning on), graph optimisation at {@code optimization}, on the CPU. */
+        public Options(int intraOpThreads, OrtSession.SessionOptions.OptLevel optimization) {
+            this(new ThreadSettings(intraOpThreads, true), optimization, Device.CPU, ProviderSettings.defaults(), null, null, STDERR);
+        }
+
+        /** All cores, every graph optimisation, CPU, dynamic shapes, no cache; notices on standard error. */
         public static Options defaults() {
-            return new Options(Runtime.getRuntime().availableProcessors(), OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            return new Options(ThreadSettings.defaults(), OrtSession.SessionOptions.OptLevel.ALL_OPT, Device.CPU,
+                    ProviderSettings.defaults(), null, null, STDERR);
+        }
+
+        public int intraOpThreads() {
+            return threads.intraOpThreads();
+        }
+
+        public Options withThreads(ThreadSettings v) {
+            return new Options(v, optimization, device, providerSettings, staticShapes, optimizedModelCache, notices);
+        }
+
+        public Options withDevice(Device v, ProviderSettings settings) {
+            return new Options(threads, optimization, v, settings, staticShapes, optimizedModelCache, notices);
+        }
+
+        public Options withStaticShapes(StaticShapes v) {
+            return new Options(threads, optimization, device, providerSettings, v, optimizedModelCache, notices);
+        }
+
+        public Options withOptimizedModelCache(Path v) {
+            return new Options(threads, optimization, device, providerSettings, staticShapes, v, notices);
+        }
+
+        public Options withNotices(Consumer<String> v) {
+            return new Options(threads, optimization, device, providerSettings, staticShapes, optimizedModelCache, v);
         }
     }
 
@@ -65,42 +120,63 @@ public final class OnnxModelLoader {
 
         Tokenizer tokenizer = ClipTokenizer.load(modelDir.resolve("tokenizer"));
         SchedulerConfig scheduler = SchedulerConfig.read(modelDir.resolve("scheduler/scheduler_config.json"));
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        ExecutionProviders.Selection selection = ExecutionProviders.select(options.device(), options.providerSettings());
+        if (selection.notice() != null) options.notices().accept(selection.notice());
+        SessionFactory sessions = new ConfiguredSessions(options, selection.provider());
+        StaticShapes shapes = options.staticShapes();
         List<AutoCloseable> opened = new ArrayList<>();
-        try (OrtSession.SessionOptions so = sessionOptions(options)) {
+        try {
             TextEncoder text = new OrtTextEncoder(
-                    OnnxSession.open(env, modelDir.resolve("text_encoder/model.onnx"), so),
+                    sessions.open(modelDir.resolve("text_encoder/model.onnx"), shapes == null ? Map.of() : OrtTextEncoder.staticInputs()),
                     ComponentConfig.read(modelDir.resolve("text_encoder")));
             opened.add(text);
-            Unet unet = new OrtUnet(OnnxSession.open(env, modelDir.resolve("unet/model.onnx"), so),
-                    ComponentConfig.read(modelDir.resolve("unet")));
+            ComponentConfig unetConfig = ComponentConfig.read(modelDir.resolve("unet"));
+            Unet unet = new OrtUnet(sessions.open(modelDir.resolve("unet/model.onnx"),
+                    shapes == null ? Map.of() : OrtUnet.staticInputs(shapes, unetConfig)), unetConfig);
             opened.add(unet);
             Vae vae = taesdDir != null
-                    ? openVae(env, so, taesdDir, 1.0, "TAESD " + taesdDir, opened)
-                    : openVae(env, so, modelDir, 0.18215, "the VAE of " + modelDir, opened);
+                    ? openVae(sessions, shapes, taesdDir, 1.0, "TAESD " + taesdDir, opened)
+                    : openVae(sessions, shapes, modelDir, 0.18215, "the VAE of " + modelDir, opened);
             opened.add(vae);
             return new StableDiffusionModels(tokenizer, text, unet, vae, scheduler,
-                    modelDir + (taesdDir != null ? " + TAESD " + taesdDir : ""));
-        } catch (OrtException e) {
-            closeAll(opened);
-            throw new InvalidModelException("ONNX Runtime failed to set up sessions: " + e.getMessage(), e);
+                    modelDir + (taesdDir != null ? " + TAESD " + taesdDir : "") + " on " + selection.provider().key());
         } catch (IOException | RuntimeException e) {
             closeAll(opened);
             throw e;
         }
     }
 
-    private static Vae openVae(OrtEnvironment env, OrtSession.SessionOptions so, Path dir, double defaultScaling,
+    /**
+     * Loads only an autoencoder: a TAESD folder ({@code tiny}) or a model folder's own
+     * AutoencoderKL, for example to compare the two VAEs with the same UNet.
+     */
+    public static Vae loadVae(Path dir, boolean tiny, Options options) throws IOException {
+        requireFolder(dir, tiny ? "TAESD" : "model");
+        ExecutionProviders.Selection selection = ExecutionProviders.select(options.device(), options.providerSettings());
+        if (selection.notice() != null) options.notices().accept(selection.notice());
+        List<AutoCloseable> opened = new ArrayList<>();
+        try {
+            return openVae(new ConfiguredSessions(options, selection.provider()), options.staticShapes(), dir,
+                    tiny ? 1.0 : 0.18215, (tiny ? "TAESD " : "the VAE of ") + dir, opened);
+        } catch (IOException | RuntimeException e) {
+            closeAll(opened);
+            throw e;
+        }
+    }
+
+    private static Vae openVae(SessionFactory sessions, StaticShapes shapes, Path dir, double defaultScaling,
                                String name, List<AutoCloseable> opened) throws IOException {
         ComponentConfig decoderConfig = ComponentConfig.read(dir.resolve("vae_decoder"));
         ComponentConfig encoderConfig = ComponentConfig.read(dir.resolve("vae_encoder"));
-        OrtVaeDecoder decoder = new OrtVaeDecoder(OnnxSession.open(env, dir.resolve("vae_decoder/model.onnx"), so));
+        int configuredChannels = (decoderConfig.present() ? decoderConfig : encoderConfig).intValue("latent_channels");
+        OrtVaeDecoder decoder = new OrtVaeDecoder(sessions.open(dir.resolve("vae_decoder/model.onnx"),
+                shapes == null ? Map.of() : OrtVaeDecoder.staticInputs(shapes, configuredChannels)));
         opened.add(decoder);
         Path encoderFile = dir.resolve("vae_encoder/model.onnx");
         VaeEncoder encoder;
         int encoderChannels = -1;
         if (Files.isRegularFile(encoderFile)) {
-            OrtVaeEncoder e = OrtVaeEncoder.open(env, encoderFile, so);
+            OrtVaeEncoder e = OrtVaeEncoder.open(sessions, encoderFile, shapes == null ? Map.of() : OrtVaeEncoder.staticInputs(shapes));
             opened.add(e);
             encoder = e;
             encoderChannels = e.fixedLatentChannels();
@@ -125,9 +201,10 @@ public final class OnnxModelLoader {
         return new Vae(encoder, decoder, scaling, channels, name);
     }
 
+    /** Session options with {@code options}' threading and optimisation level, for opening single sessions. */
     static OrtSession.SessionOptions sessionOptions(Options options) throws OrtException {
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();
-        so.setIntraOpNumThreads(options.intraOpThreads());
+        OrtRuntime.applyThreading(so, options.threads());
         so.setOptimizationLevel(options.optimization());
         return so;
     }

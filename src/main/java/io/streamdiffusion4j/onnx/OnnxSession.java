@@ -23,6 +23,7 @@ final class OnnxSession implements AutoCloseable {
     private final Path file;
     private final Map<String, NodeInfo> inputs;
     private final Map<String, NodeInfo> outputs;
+    private String setup = "";
 
     private OnnxSession(OrtEnvironment env, OrtSession session, Path file) throws OrtException {
         this.env = env;
@@ -30,6 +31,11 @@ final class OnnxSession implements AutoCloseable {
         this.file = file;
         this.inputs = session.getInputInfo();
         this.outputs = session.getOutputInfo();
+    }
+
+    /** Wraps a session made elsewhere; {@code file} names it in errors. */
+    static OnnxSession wrap(OrtEnvironment env, OrtSession session, Path file) throws OrtException {
+        return new OnnxSession(env, session, file);
     }
 
     /** Opens a model by path (external data next to it resolves on its own). */
@@ -129,6 +135,15 @@ final class OnnxSession implements AutoCloseable {
 
     Path file() {
         return file;
+    }
+
+    /** How the session was set up (shapes, provider, optimised-model cache), for reports. */
+    String setup() {
+        return setup;
+    }
+
+    void setup(String description) {
+        this.setup = description;
     }
 
     @Override

@@ -1,9 +1,7 @@
 package io.streamdiffusion4j.onnx;
 
 import ai.onnxruntime.OnnxJavaType;
-import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import io.streamdiffusion4j.model.TextEncoder;
 import io.streamdiffusion4j.tensor.FloatTensor;
 import java.util.List;
@@ -16,6 +14,7 @@ public final class OrtTextEncoder implements TextEncoder {
     private final Port ids;
     private final Port hidden;
     private final int hiddenSize;
+    private final PinnedRun run;
 
     OrtTextEncoder(OnnxSession session, ComponentConfig config) throws InvalidModelException {
         this.session = session;
@@ -38,18 +37,35 @@ public final class OrtTextEncoder implements TextEncoder {
             session.close();
             throw e;
         }
+        run = new PinnedRun(session, new Port[] {ids}, new Port[] {hidden});
+    }
+
+    static Map<String, long[]> staticInputs() {
+        return Map.of("input_ids", new long[] {1, StaticShapes.TEXT_SEQUENCE});
     }
 
     @Override
     public FloatTensor encode(int[] tokenIds) {
         long[] values = new long[tokenIds.length];
         for (int i = 0; i < values.length; i++) values[i] = tokenIds[i];
-        try (OnnxTensor in = OnnxTensors.integers(session.env(), ids, values, new long[] {1, tokenIds.length});
-             OrtSession.Result r = session.session().run(Map.of(ids.name(), in), Set.of(hidden.name()))) {
-            return OnnxTensors.read((OnnxTensor) r.get(hidden.name()).orElseThrow());
+        try {
+            run.input(0, new long[] {1, tokenIds.length}).writeIntegers(values);
+            run.run();
+            DirectTensor out = run.output(0);
+            float[] h = new float[out.size()];
+            out.readFloats(h);
+            return new FloatTensor(h, OnnxTensors.intShape(out.shape()));
         } catch (OrtException e) {
             throw new IllegalStateException("text encoder " + session.file() + " failed: " + e.getMessage(), e);
         }
+    }
+
+    public RunStats runStats() {
+        return run.stats();
+    }
+
+    public String setup() {
+        return session.setup();
     }
 
     @Override
@@ -59,6 +75,7 @@ public final class OrtTextEncoder implements TextEncoder {
 
     @Override
     public void close() {
+        run.close();
         session.close();
     }
 }

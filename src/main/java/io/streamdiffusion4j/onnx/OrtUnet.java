@@ -1,9 +1,7 @@
 package io.streamdiffusion4j.onnx;
 
 import ai.onnxruntime.OnnxJavaType;
-import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import io.streamdiffusion4j.model.Unet;
 import io.streamdiffusion4j.tensor.FloatTensor;
 import java.util.List;
@@ -14,6 +12,8 @@ import java.util.Set;
  * The UNet on ONNX Runtime. Accepts Optimum's names ({@code sample, timestep,
  * encoder_hidden_states -> out_sample}) and StreamDiffusion's TensorRT export's
  * ({@code ... -> latent}); float32 or float16 latents, int64/int32/float timesteps, one per row.
+ * Inputs go through reused direct buffers and the output is pinned (see {@link PinnedRun}), so
+ * {@link #predictNoiseInto} allocates nothing per call once the shapes are steady.
  */
 public final class OrtUnet implements Unet {
     private static final Set<OnnxJavaType> FLOATS = Set.of(OnnxJavaType.FLOAT, OnnxJavaType.FLOAT16);
@@ -25,6 +25,11 @@ public final class OrtUnet implements Unet {
     private final Port output;
     private final int channels;
     private final int crossAttentionDim;
+    private final PinnedRun run;
+    // Shapes of the last call, kept to avoid building shape arrays on every call.
+    private final long[] sampleShape = new long[4];
+    private final long[] timestepShape = new long[1];
+    private final long[] hiddenShape = new long[3];
 
     OrtUnet(OnnxSession session, ComponentConfig config) throws InvalidModelException {
         this.session = session;
@@ -40,6 +45,19 @@ public final class OrtUnet implements Unet {
             session.close();
             throw e;
         }
+        run = new PinnedRun(session, new Port[] {sample, timestep, hiddenStates}, new Port[] {output});
+    }
+
+    /**
+     * The input sizes a stream with {@code shapes} feeds. Channel counts come from the UNet's
+     * config.json when the graph leaves them symbolic (-1 when neither says: left dynamic).
+     */
+    static Map<String, long[]> staticInputs(StaticShapes shapes, ComponentConfig config) throws InvalidModelException {
+        long rows = shapes.unetRows();
+        return Map.of(
+                "sample", new long[] {rows, config.intValue("in_channels"), shapes.latentHeight(), shapes.latentWidth()},
+                "timestep", new long[] {rows},
+                "encoder_hidden_states", new long[] {rows, StaticShapes.TEXT_SEQUENCE, config.intValue("cross_attention_dim")});
     }
 
     private int dimension(Port port, int axis, ComponentConfig config, String key) throws InvalidModelException {
@@ -57,19 +75,56 @@ public final class OrtUnet implements Unet {
 
     @Override
     public FloatTensor predictNoise(FloatTensor x, long[] timesteps, FloatTensor encoderHiddenStates) {
+        float[] eps = new float[x.size()];
+        predictNoiseInto(x, timesteps, encoderHiddenStates, eps);
+        return new FloatTensor(eps, x.shape());
+    }
+
+    @Override
+    public void predictNoiseInto(FloatTensor x, long[] timesteps, FloatTensor encoderHiddenStates, float[] eps) {
         if (timesteps.length != x.rows() || encoderHiddenStates.rows() != x.rows()) {
             throw new IllegalArgumentException("UNet batch mismatch: " + x.rows() + " sample rows, " + timesteps.length
                     + " timesteps, " + encoderHiddenStates.rows() + " embedding rows");
         }
-        try (OnnxTensor s = OnnxTensors.floats(session.env(), sample, x);
-             OnnxTensor t = OnnxTensors.integers(session.env(), timestep, timesteps, new long[] {timesteps.length});
-             OnnxTensor h = OnnxTensors.floats(session.env(), hiddenStates, encoderHiddenStates);
-             OrtSession.Result r = session.session().run(
-                     Map.of(sample.name(), s, timestep.name(), t, hiddenStates.name(), h), Set.of(output.name()))) {
-            return OnnxTensors.read((OnnxTensor) r.get(output.name()).orElseThrow());
+        if (eps.length != x.size()) {
+            throw new IllegalArgumentException("the noise prediction of " + x + " needs " + x.size() + " values, found room for "
+                    + eps.length);
+        }
+        try {
+            for (int i = 0; i < 4; i++) sampleShape[i] = x.dim(i);
+            timestepShape[0] = timesteps.length;
+            for (int i = 0; i < 3; i++) hiddenShape[i] = encoderHiddenStates.dim(i);
+            run.input(0, sampleShape).writeFloats(x.data());
+            run.input(1, timestepShape).writeIntegers(timesteps);
+            run.input(2, hiddenShape).writeFloats(encoderHiddenStates.data());
+            run.run();
+            DirectTensor out = run.output(0);
+            if (out.size() != eps.length) {
+                throw new IllegalStateException("UNet " + session.file() + " returned " + out.size() + " values for " + x
+                        + ", expected the same shape as the sample");
+            }
+            out.readFloats(eps);
         } catch (OrtException e) {
             throw new IllegalStateException("UNet " + session.file() + " failed on " + x + ": " + e.getMessage(), e);
         }
+    }
+
+    OnnxSession session() {
+        return session;
+    }
+
+    PinnedRun pinnedRun() {
+        return run;
+    }
+
+    /** Time spent inside ONNX Runtime for this model. */
+    public RunStats runStats() {
+        return run.stats();
+    }
+
+    /** How the session was set up (provider, shapes, cache). */
+    public String setup() {
+        return session.setup();
     }
 
     @Override
@@ -84,6 +139,7 @@ public final class OrtUnet implements Unet {
 
     @Override
     public void close() {
+        run.close();
         session.close();
     }
 }

@@ -1,7 +1,6 @@
 package io.streamdiffusion4j.onnx;
 
 import ai.onnxruntime.OnnxJavaType;
-import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -22,6 +21,7 @@ import java.util.Set;
  * returns its posterior ({@code latent_mean, latent_std}, as streamdiffusion4j's converter writes
  * it) or samples inside the graph (Optimum's export), which is rewritten to return its mean and
  * standard deviation ({@link VaeEncoderGraph}); the pipeline then samples with its own seed.
+ * The image goes through a reused direct buffer and the outputs are pinned.
  */
 public final class OrtVaeEncoder implements VaeEncoder {
     private static final Set<OnnxJavaType> FLOATS = Set.of(OnnxJavaType.FLOAT, OnnxJavaType.FLOAT16);
@@ -30,29 +30,41 @@ public final class OrtVaeEncoder implements VaeEncoder {
     public static final String STD = "latent_std";
 
     private final OnnxSession session;
-    private final Port input;
     private final Port latent;
-    private final String meanOutput;
-    private final String stdOutput;
+    private final boolean posterior;
+    private final PinnedRun run;
 
-    private OrtVaeEncoder(OnnxSession session, Port input, Port latent, String meanOutput, String stdOutput) {
+    private OrtVaeEncoder(OnnxSession session, Port input, Port latent, Port mean, Port std) {
         this.session = session;
-        this.input = input;
         this.latent = latent;
-        this.meanOutput = meanOutput;
-        this.stdOutput = stdOutput;
+        this.posterior = mean != null;
+        this.run = new PinnedRun(session, new Port[] {input}, posterior ? new Port[] {mean, std} : new Port[] {latent});
     }
 
     static OrtVaeEncoder open(OrtEnvironment env, Path file, OrtSession.SessionOptions options) throws InvalidModelException {
-        OnnxSession probe = OnnxSession.open(env, file, options);
+        try {
+            return open(SessionFactory.fixed(env, options), file, Map.of());
+        } catch (ExecutionProviderException e) {
+            throw new IllegalStateException("fixed session options add no provider", e);
+        }
+    }
+
+    static Map<String, long[]> staticInputs(StaticShapes shapes) {
+        long[] dims = {shapes.encoderRows(), 3, shapes.height(), shapes.width()};
+        return Map.of("sample", dims, "images", dims);
+    }
+
+    static OrtVaeEncoder open(SessionFactory sessions, Path file, Map<String, long[]> wanted)
+            throws InvalidModelException, ExecutionProviderException {
+        OnnxSession probe = sessions.open(file, wanted);
         Port input;
         try {
             input = probe.input("images in [-1, 1]", List.of("sample", "images"), FLOATS, 4);
             // streamdiffusion4j's own AutoencoderKL export gives the posterior's mean and std directly
             if (probe.outputInfo().containsKey(MEAN) && probe.outputInfo().containsKey(STD)) {
                 Port mean = probe.output("latent mean", List.of(MEAN), FLOATS, 4);
-                probe.output("latent standard deviation", List.of(STD), FLOATS, 4);
-                return new OrtVaeEncoder(probe, input, mean, MEAN, STD);
+                Port std = probe.output("latent standard deviation", List.of(STD), FLOATS, 4);
+                return new OrtVaeEncoder(probe, input, mean, mean, std);
             }
         } catch (InvalidModelException e) {
             probe.close();
@@ -81,8 +93,20 @@ public final class OrtVaeEncoder implements VaeEncoder {
         }
         if (dist.isEmpty()) return new OrtVaeEncoder(probe, input, latent, null, null);
         probe.close();
-        OnnxSession rewritten = OnnxSession.open(env, dist.get().model(), file, options);
-        return new OrtVaeEncoder(rewritten, input, latent, dist.get().mean(), dist.get().std());
+        OnnxSession rewritten = sessions.open(dist.get().model(), file, wanted);
+        try {
+            Port mean = rewritten.output("latent mean", List.of(dist.get().mean()), FLOATS, -1);
+            Port std = rewritten.output("latent standard deviation", List.of(dist.get().std()), FLOATS, -1);
+            return new OrtVaeEncoder(rewritten, input, latent, withShape(mean, latent), withShape(std, latent));
+        } catch (InvalidModelException e) {
+            rewritten.close();
+            throw e;
+        }
+    }
+
+    /** The rewritten graph's extra outputs carry the sampled latent's type; their element type is what matters here. */
+    private static Port withShape(Port p, Port like) {
+        return new Port(p.name(), p.type(), like.shape());
     }
 
     /** The latent channel count when the graph fixes it, else -1. */
@@ -92,22 +116,42 @@ public final class OrtVaeEncoder implements VaeEncoder {
 
     @Override
     public LatentDistribution encode(FloatTensor images) {
-        Set<String> wanted = meanOutput == null ? Set.of(latent.name()) : Set.of(meanOutput, stdOutput);
-        try (OnnxTensor in = OnnxTensors.floats(session.env(), input, images);
-             OrtSession.Result r = session.session().run(Map.of(input.name(), in), wanted)) {
-            if (meanOutput == null) {
-                return LatentDistribution.deterministic(OnnxTensors.read((OnnxTensor) r.get(latent.name()).orElseThrow()));
-            }
-            return new LatentDistribution(
-                    OnnxTensors.read((OnnxTensor) r.get(meanOutput).orElseThrow()),
-                    OnnxTensors.read((OnnxTensor) r.get(stdOutput).orElseThrow()));
+        try {
+            run.input(0, images.shapeAsLongs()).writeFloats(images.data());
+            run.run();
+            if (!posterior) return LatentDistribution.deterministic(read(run.output(0)));
+            return new LatentDistribution(read(run.output(0)), read(run.output(1)));
         } catch (OrtException e) {
             throw new IllegalStateException("VAE encoder " + session.file() + " failed on " + images + ": " + e.getMessage(), e);
         }
     }
 
+    private static FloatTensor read(DirectTensor t) {
+        float[] v = new float[t.size()];
+        t.readFloats(v);
+        return new FloatTensor(v, OnnxTensors.intShape(t.shape()));
+    }
+
+    OnnxSession session() {
+        return session;
+    }
+
+    PinnedRun pinnedRun() {
+        return run;
+    }
+
+    /** Time spent inside ONNX Runtime for this model. */
+    public RunStats runStats() {
+        return run.stats();
+    }
+
+    public String setup() {
+        return session.setup();
+    }
+
     @Override
     public void close() {
+        run.close();
         session.close();
     }
 }

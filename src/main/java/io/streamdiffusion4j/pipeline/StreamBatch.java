@@ -32,6 +32,8 @@ public final class StreamBatch {
     private final LcmCoefficients coefficients;
     private final TorchGenerator globalGenerator;
     private final int latentRowSize;
+    /** Denoising rows per call: n x f with Stream Batch, f without. */
+    private final int rows;
 
     // Per-row coefficients of the stream batch (step-major, each step repeated for f frames).
     private final float[] rowAlpha;
@@ -39,6 +41,19 @@ public final class StreamBatch {
     private final float[] rowCSkip;
     private final float[] rowCOut;
     private final long[] rowTimesteps;
+
+    // Working arrays, allocated once and reused every frame, so a steady stream allocates only
+    // its small output. Every value is computed with the same float32 operations in the same
+    // order as before, so the numbers are bit for bit those of the original recurrences.
+    private final FloatTensor batch;       // the denoising rows: new frames, then the latent buffer
+    private final float[] eps;             // guided noise prediction per denoising row
+    private final float[] denoised;        // x0 estimates per denoising row
+    private final float[] scaled;          // stock-noise update scratch
+    private final float[] stepped;         // stock-noise update scratch
+    private final long[] sequentialTimesteps;
+    private FloatTensor unetInput;         // batch with the negative rows in front (cfg full / initialize)
+    private long[] unetTimesteps;
+    private float[] unetOutput;            // the UNet's raw prediction, guidance rows included
 
     private Guidance guidance;
     private FloatTensor encoderHiddenStates;
@@ -61,7 +76,7 @@ public final class StreamBatch {
         this.coefficients = coefficients;
         this.globalGenerator = globalGenerator;
         this.latentRowSize = unet.latentChannels() * config.latentHeight() * config.latentWidth();
-        int rows = denoisingBatch ? steps * frames : frames;
+        this.rows = denoisingBatch ? steps * frames : frames;
         rowAlpha = new float[rows];
         rowBeta = new float[rows];
         rowCSkip = new float[rows];
@@ -70,6 +85,22 @@ public final class StreamBatch {
         if (denoisingBatch) {
             for (int r = 0; r < rows; r++) setRow(r, r / frames);
         }
+        batch = FloatTensor.zeros(rows, unet.latentChannels(), config.latentHeight(), config.latentWidth());
+        eps = new float[rows * latentRowSize];
+        denoised = new float[rows * latentRowSize];
+        scaled = new float[rows * latentRowSize];
+        stepped = new float[rows * latentRowSize];
+        sequentialTimesteps = new long[frames];
+    }
+
+    /**
+     * Rows of every UNet call of a stream: the denoising rows, plus a negative row per denoising
+     * row for cfg full, or per new frame for cfg initialize, when guidance is active.
+     */
+    public static int unetRows(StreamConfig config, Guidance guidance) {
+        int denoising = config.batchSize();
+        if (!guidance.hasNegativeRows()) return denoising;
+        return guidance.type() == CfgType.FULL ? 2 * denoising : denoising + config.frameBufferSize();
     }
 
     private void setRow(int row, int step) {
@@ -144,24 +175,26 @@ public final class StreamBatch {
     }
 
     private FloatTensor denoiseBatch(FloatTensor xIn) {
-        int rows = steps * frames;
-        FloatTensor x = xIn;
+        int rs = latentRowSize;
+        float[] x = batch.data();
+        System.arraycopy(xIn.data(), 0, x, 0, frames * rs);
         if (steps > 1) {
-            x = FloatTensor.concatRows(xIn, latentBuffer);
+            System.arraycopy(latentBuffer.data(), 0, x, frames * rs, (rows - frames) * rs);
             // The stock noise moves down with its rows; the new frames start from the fixed noise.
-            stockNoise = FloatTensor.concatRows(initNoise.rows(0, frames), stockNoise.rows(0, rows - frames));
+            float[] st = stockNoise.data();
+            System.arraycopy(st, 0, st, frames * rs, (rows - frames) * rs);
+            System.arraycopy(initNoise.data(), 0, st, 0, frames * rs);
         }
-        FloatTensor eps = guidedNoise(x, rowTimesteps);
-        float[] denoised = schedulerStep(eps.data(), x.data(), rowAlpha, rowBeta, rowCSkip, rowCOut);
-        if (guidance.type().usesStockNoise()) updateStockNoise(eps.data());
+        guidedNoise(rowTimesteps);
+        schedulerStep(eps, x, denoised);
+        if (guidance.type().usesStockNoise()) updateStockNoise();
         if (steps > 1) {
-            latentBuffer = renoiseBuffer(denoised);
-            int rs = latentRowSize;
+            renoiseBuffer();
             float[] out = new float[frames * rs];
             System.arraycopy(denoised, (rows - frames) * rs, out, 0, out.length);
             return new FloatTensor(out, xIn.shape());
         }
-        return new FloatTensor(denoised, xIn.shape());
+        return new FloatTensor(denoised.clone(), xIn.shape());
     }
 
     /**
@@ -171,93 +204,98 @@ public final class StreamBatch {
      * frame's noisy latent), and the stock noise is not updated.
      */
     private FloatTensor denoiseSequential(FloatTensor xIn) {
-        initNoise = xIn.copy();
-        FloatTensor x = xIn;
-        float[] denoised = null;
-        long[] t = new long[frames];
+        if (initNoise.size() == xIn.size()) System.arraycopy(xIn.data(), 0, initNoise.data(), 0, xIn.size());
+        else initNoise = xIn.copy();
+        float[] x = batch.data();
+        System.arraycopy(xIn.data(), 0, x, 0, x.length);
         for (int step = 0; step < steps; step++) {
             for (int r = 0; r < frames; r++) setRow(r, step);
-            java.util.Arrays.fill(t, coefficients.timesteps()[step]);
-            FloatTensor eps = guidedNoise(x, t);
-            denoised = schedulerStep(eps.data(), x.data(), rowAlpha, rowBeta, rowCSkip, rowCOut);
+            java.util.Arrays.fill(sequentialTimesteps, coefficients.timesteps()[step]);
+            guidedNoise(sequentialTimesteps);
+            schedulerStep(eps, x, denoised);
             if (step < steps - 1) {
                 float a = coefficients.alphaProdSqrt()[step + 1];
                 float b = coefficients.betaProdSqrt()[step + 1];
-                float[] next = new float[denoised.length];
                 if (doAddNoise) {
                     float[] fresh = globalGenerator.randn(xIn.shape()).data();
-                    for (int i = 0; i < next.length; i++) next[i] = a * denoised[i] + b * fresh[i];
+                    for (int i = 0; i < x.length; i++) x[i] = a * denoised[i] + b * fresh[i];
                 } else {
-                    for (int i = 0; i < next.length; i++) next[i] = a * denoised[i];
+                    for (int i = 0; i < x.length; i++) x[i] = a * denoised[i];
                 }
-                x = new FloatTensor(next, xIn.shape());
             }
         }
-        return new FloatTensor(denoised, xIn.shape());
+        return new FloatTensor(denoised.clone(), xIn.shape());
     }
 
     /**
-     * One UNet call with guidance ({@code unet_step} up to the guided epsilon). For full CFG the
-     * batch is doubled with negative rows; for initialize the f new-frame rows are prepended
+     * One UNet call with guidance ({@code unet_step} up to the guided epsilon), on the
+     * denoising rows in {@link #batch}; the guided prediction lands in {@link #eps}. For full CFG
+     * the batch is doubled with negative rows; for initialize the f new-frame rows are prepended
      * once more with negative embeddings, and their prediction becomes their stock noise.
      */
-    private FloatTensor guidedNoise(FloatTensor x, long[] t) {
-        int rows = x.rows();
-        int rs = x.rowSize();
-        FloatTensor input = x;
-        long[] inputT = t;
+    private void guidedNoise(long[] t) {
+        int rs = latentRowSize;
+        int n = rows * rs;
         boolean negativeRows = guidance.hasNegativeRows();
-        if (negativeRows && guidance.type() == CfgType.INITIALIZE) {
-            input = FloatTensor.concatRows(x.rows(0, frames), x);
-            inputT = concat(java.util.Arrays.copyOf(t, frames), t);
-        } else if (negativeRows && guidance.type() == CfgType.FULL) {
-            input = FloatTensor.concatRows(x, x);
-            inputT = concat(t, t);
+        int negative = !negativeRows ? 0 : guidance.type() == CfgType.INITIALIZE ? frames : rows;
+        FloatTensor input = batch;
+        long[] inputT = t;
+        if (negative > 0) {
+            if (unetInput == null || unetInput.rows() != rows + negative) {
+                unetInput = FloatTensor.zeros(batch.shapeWithRows(rows + negative));
+                unetTimesteps = new long[rows + negative];
+            }
+            float[] in = unetInput.data();
+            System.arraycopy(batch.data(), 0, in, 0, negative * rs);
+            System.arraycopy(batch.data(), 0, in, negative * rs, n);
+            System.arraycopy(t, 0, unetTimesteps, 0, negative);
+            System.arraycopy(t, 0, unetTimesteps, negative, rows);
+            input = unetInput;
+            inputT = unetTimesteps;
         }
         if (encoderHiddenStates.rows() != input.rows()) {
             throw new IllegalStateException("the UNet batch has " + input.rows() + " rows but the prompt embeddings "
                     + encoderHiddenStates.rows());
         }
-        FloatTensor out = unet.predictNoise(input, inputT, encoderHiddenStates);
+        if (unetOutput == null || unetOutput.length != input.size()) unetOutput = new float[input.size()];
+        unet.predictNoiseInto(input, inputT, encoderHiddenStates, unetOutput);
         unetCalls++;
         unetRows += input.rows();
-        float[] o = out.data();
-        float[] text;
-        float[] uncond = null;
+        float[] o = unetOutput;
+        int text = negative * rs; // the conditional prediction follows the negative rows
         if (negativeRows && guidance.type() == CfgType.INITIALIZE) {
-            text = java.util.Arrays.copyOfRange(o, frames * rs, o.length);
             System.arraycopy(o, 0, stockNoise.data(), 0, frames * rs);
-        } else if (negativeRows && guidance.type() == CfgType.FULL) {
-            uncond = java.util.Arrays.copyOfRange(o, 0, rows * rs);
-            text = java.util.Arrays.copyOfRange(o, rows * rs, 2 * rows * rs);
-        } else {
-            text = o.length == rows * rs ? o : java.util.Arrays.copyOf(o, rows * rs);
         }
-        if (!guidance.active()) return new FloatTensor(text, x.shape());
+        if (!guidance.active()) {
+            System.arraycopy(o, text, eps, 0, n);
+            return;
+        }
+        float g = guidance.scale();
         if (guidance.type().usesStockNoise()) {
             float delta = guidance.delta();
             float[] st = stockNoise.data();
-            uncond = new float[text.length];
-            for (int i = 0; i < uncond.length; i++) uncond[i] = st[i] * delta;
+            for (int i = 0; i < n; i++) {
+                float uncond = st[i] * delta;
+                eps[i] = uncond + g * (o[text + i] - uncond);
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                float uncond = o[i];
+                eps[i] = uncond + g * (o[text + i] - uncond);
+            }
         }
-        float g = guidance.scale();
-        float[] eps = new float[text.length];
-        for (int i = 0; i < eps.length; i++) eps[i] = uncond[i] + g * (text[i] - uncond[i]);
-        return new FloatTensor(eps, x.shape());
     }
 
     /** {@code scheduler_step_batch}: x0 = c_out * (x - sqrt(1-a) eps) / sqrt(a) + c_skip * x, per row. */
-    private float[] schedulerStep(float[] eps, float[] x, float[] a, float[] b, float[] cSkip, float[] cOut) {
-        float[] out = new float[x.length];
+    private void schedulerStep(float[] e, float[] x, float[] out) {
         int rs = latentRowSize;
-        for (int r = 0, rows = x.length / rs; r < rows; r++) {
-            float ar = a[r], br = b[r], skip = cSkip[r], co = cOut[r];
+        for (int r = 0; r < rows; r++) {
+            float ar = rowAlpha[r], br = rowBeta[r], skip = rowCSkip[r], co = rowCOut[r];
             for (int i = r * rs, end = i + rs; i < end; i++) {
-                float f = (x[i] - br * eps[i]) / ar;
+                float f = (x[i] - br * e[i]) / ar;
                 out[i] = co * f + skip * x[i];
             }
         }
-        return out;
     }
 
     /**
@@ -265,19 +303,17 @@ public final class StreamBatch {
      * next row's timestep, plus the next row's fixed noise. With one step the original shifts by
      * a single row even when f > 1; that is kept for parity.
      */
-    private void updateStockNoise(float[] eps) {
-        int rows = steps * frames;
+    private void updateStockNoise() {
         int shift = steps > 1 ? frames : 1;
         int rs = latentRowSize;
         float[] st = stockNoise.data();
-        float[] scaled = new float[st.length];
         for (int r = 0; r < rows; r++) {
             float br = rowBeta[r];
             for (int i = r * rs, end = i + rs; i < end; i++) scaled[i] = br * st[i];
         }
-        float[] dx = schedulerStep(eps, scaled, rowAlpha, rowBeta, rowCSkip, rowCOut);
+        schedulerStep(eps, scaled, stepped);
         float[] noise = initNoise.data();
-        float[] updated = new float[st.length];
+        // Each value depends only on its own position, so the new stock noise overwrites the old in place.
         for (int r = 0; r < rows; r++) {
             int next = r + shift;
             float aNext = next < rows ? rowAlpha[next] : 1f;
@@ -285,20 +321,19 @@ public final class StreamBatch {
             int src = (next % rows) * rs;
             for (int j = 0; j < rs; j++) {
                 int i = r * rs + j;
-                float d = aNext * dx[i];
+                float d = aNext * stepped[i];
                 d = d / bNext;
-                updated[i] = noise[src + j] + d;
+                st[i] = noise[src + j] + d;
             }
         }
-        stockNoise = new FloatTensor(updated, stockNoise.shape());
     }
 
-    /** Rows [0, (n-1) f) re-noised to the next timestep: sqrt(a') x0 + sqrt(1-a') N' (noise optional). */
-    private FloatTensor renoiseBuffer(float[] denoised) {
+    /** Rows [0, (n-1) f) re-noised to the next timestep into the latent buffer: sqrt(a') x0 + sqrt(1-a') N' (noise optional). */
+    private void renoiseBuffer() {
         int bufferRows = (steps - 1) * frames;
         int rs = latentRowSize;
         float[] noise = initNoise.data();
-        float[] out = new float[bufferRows * rs];
+        float[] out = latentBuffer.data();
         for (int r = 0; r < bufferRows; r++) {
             float a = rowAlpha[r + frames];
             float b = rowBeta[r + frames];
@@ -310,7 +345,6 @@ public final class StreamBatch {
                 for (int j = 0; j < rs; j++) out[off + j] = a * denoised[off + j];
             }
         }
-        return new FloatTensor(out, latentBuffer.shape());
     }
 
     /**

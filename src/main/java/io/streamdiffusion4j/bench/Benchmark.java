@@ -1,0 +1,202 @@
+package io.streamdiffusion4j.bench;
+
+import io.streamdiffusion4j.config.RunConfig;
+import io.streamdiffusion4j.image.RgbImage;
+import io.streamdiffusion4j.model.StableDiffusionModels;
+import io.streamdiffusion4j.model.Vae;
+import io.streamdiffusion4j.onnx.OnnxModelLoader;
+import io.streamdiffusion4j.onnx.OrtModelCalls;
+import io.streamdiffusion4j.onnx.OrtRuntime;
+import io.streamdiffusion4j.onnx.OrtTextEncoder;
+import io.streamdiffusion4j.onnx.OrtUnet;
+import io.streamdiffusion4j.onnx.OrtVaeDecoder;
+import io.streamdiffusion4j.onnx.OrtVaeEncoder;
+import io.streamdiffusion4j.onnx.StaticShapes;
+import io.streamdiffusion4j.pipeline.CfgType;
+import io.streamdiffusion4j.pipeline.Guidance;
+import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
+import io.streamdiffusion4j.pipeline.StreamBatch;
+import io.streamdiffusion4j.pipeline.StreamConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * Runs the paper's experiments on one model and size, in one process, so that every ratio
+ * compares runs on the same machine at the same time. The comparisons share one set of
+ * sessions with dynamic shapes (one UNet in memory whatever the batch); the configured stream
+ * is also measured on sessions with static shapes when those are asked for.
+ */
+public final class Benchmark {
+    /** t_index_list per number of steps for the sweeps (speed does not depend on which timesteps). */
+    static final Map<Integer, int[]> T_INDEX_LISTS = Map.of(
+            1, new int[] {32}, 2, new int[] {32, 45}, 3, new int[] {16, 32, 45}, 4, new int[] {0, 16, 32, 45},
+            5, new int[] {0, 12, 24, 36, 45});
+
+    private final RunConfig run;
+    private final Path modelDir;
+    private final Path taesdDir;
+    private final OnnxModelLoader.Options options;
+    private final BenchSettings settings;
+    private final Consumer<String> progress;
+
+    /** @param options how to load (their static shapes are set here, per experiment) */
+    public Benchmark(RunConfig run, Path modelDir, Path taesdDir, OnnxModelLoader.Options options, BenchSettings settings,
+                     Consumer<String> progress) {
+        this.run = run;
+        this.modelDir = modelDir;
+        this.taesdDir = taesdDir;
+        this.options = options;
+        this.settings = settings;
+        this.progress = progress;
+    }
+
+    public BenchReport run(Map<String, String> facts) throws IOException {
+        BenchReport report = new BenchReport();
+        StreamConfig main = run.streamConfig();
+        Guidance guidance = Guidance.of(run.cfgType(), run.guidanceScale(), run.delta());
+        boolean wantStatic = settings.staticShapes();
+        Map<String, String> header = new LinkedHashMap<>(facts);
+        header.put("threads", OrtRuntime.describe(options.threads()));
+        report.header(header);
+
+        List<RgbImage> input = settings.input() != null ? settings.input()
+                : SyntheticFrames.moving(Math.max(16, settings.warmup() + settings.frames()), run.width(), run.height());
+        Path tiny = run.useTinyVae() ? taesdDir : null;
+
+        RunSummary mainDynamic = null;
+        RunSummary mainStatic = null;
+        if (wantStatic && (settings.experiments().contains(Experiment.PIPELINE) || settings.experiments().contains(Experiment.STATIC_SHAPES))) {
+            StaticShapes shapes = new StaticShapes(StreamBatch.unetRows(main, guidance), main.frameBufferSize(),
+                    main.frameBufferSize(), main.width(), main.height());
+            progress.accept("loading models with static shapes (" + shapes + ")");
+            long t = System.nanoTime();
+            try (StableDiffusionModels fixed = OnnxModelLoader.load(modelDir, tiny, options.withStaticShapes(shapes))) {
+                report.loads("static shapes", (System.nanoTime() - t) / 1e9, sessions(fixed));
+                mainStatic = measureMain("stream, static shapes", fixed, main, guidance, input, report,
+                        settings.experiments().contains(Experiment.PIPELINE));
+            }
+        }
+        progress.accept("loading models with dynamic shapes");
+        long t = System.nanoTime();
+        try (StableDiffusionModels models = OnnxModelLoader.load(modelDir, tiny, options.withStaticShapes(null))) {
+            report.loads("dynamic shapes", (System.nanoTime() - t) / 1e9, sessions(models));
+            report.blankLine();
+            boolean pipelineHere = settings.experiments().contains(Experiment.PIPELINE) && !wantStatic;
+            if (pipelineHere || settings.experiments().contains(Experiment.STATIC_SHAPES)
+                    || settings.experiments().contains(Experiment.NAIVE)) {
+                mainDynamic = measureMain("stream, dynamic shapes", models, main, guidance, input, report, pipelineHere
+                        || (settings.experiments().contains(Experiment.PIPELINE) && mainStatic == null));
+            }
+            if (mainStatic != null && settings.experiments().contains(Experiment.STATIC_SHAPES)) {
+                report.staticShapes(mainStatic, mainDynamic);
+            }
+            if (settings.experiments().contains(Experiment.STREAM_BATCH)) streamBatch(models, report);
+            if (settings.experiments().contains(Experiment.RCFG)) rcfg(models, report);
+            if (settings.experiments().contains(Experiment.SSF)) similarityFilter(models, report);
+            if (settings.experiments().contains(Experiment.NAIVE)) naive(models, input, mainDynamic, report);
+        }
+        return report;
+    }
+
+    private RunSummary measureMain(String name, StableDiffusionModels models, StreamConfig config, Guidance guidance,
+                                   List<RgbImage> input, BenchReport report, boolean reportIt) throws IOException {
+        progress.accept("measuring the configured stream (" + name + ")");
+        int rows = StreamBatch.unetRows(config, guidance);
+        List<Long> raw = new ArrayList<>();
+        RunSummary r;
+        try (OrtModelCalls calls = new OrtModelCalls(models, rows, config.frameBufferSize(), config.width(), config.height())) {
+            calls.runFrame(); // the raw calls' own first run (output allocation) stays out of the numbers
+            r = new StreamRunner(models, run).measure(name, config, input, settings.warmup(), settings.frames(),
+                    () -> raw.add(calls.runFrame()));
+        }
+        if (reportIt) {
+            report.pipeline("The configured stream (" + name + ")", r, raw.stream().mapToLong(Long::longValue).toArray(),
+                    ProcessStats.peakRssBytes());
+        }
+        return r;
+    }
+
+    private StreamConfig sweep(int[] tIndexList, CfgType cfg, boolean batch) {
+        return run.streamConfig().toBuilder().size(settings.sweepWidth(), settings.sweepHeight()).tIndexList(tIndexList)
+                .cfgType(cfg).useDenoisingBatch(batch).similarFilter(SimilarityFilterSettings.DISABLED).build();
+    }
+
+    private List<RgbImage> sweepInput() {
+        return SyntheticFrames.moving(16, settings.sweepWidth(), settings.sweepHeight());
+    }
+
+    private void streamBatch(StableDiffusionModels models, BenchReport report) throws IOException {
+        List<BenchReport.Pair> pairs = new ArrayList<>();
+        StreamRunner runner = new StreamRunner(models, run);
+        for (int n : new int[] {1, 2, 4}) {
+            progress.accept("stream batch vs sequential, n = " + n);
+            RunSummary b = runner.measure("stream batch n=" + n, sweep(T_INDEX_LISTS.get(n), run.cfgType(), true), sweepInput(),
+                    1, settings.sweepFrames(), null);
+            RunSummary s = runner.measure("sequential n=" + n, sweep(T_INDEX_LISTS.get(n), run.cfgType(), false), sweepInput(),
+                    1, settings.sweepFrames(), null);
+            pairs.add(new BenchReport.Pair(n, b, s));
+        }
+        report.streamBatch(pairs);
+    }
+
+    private void rcfg(StableDiffusionModels models, BenchReport report) throws IOException {
+        if (run.guidanceScale() <= 1) {
+            report.note("RCFG sweep: guidance_scale is " + run.guidanceScale() + " (<= 1), so full and initialize add no"
+                    + " negative rows; set --guidance-scale above 1 to compare them.");
+        }
+        Map<Integer, Map<String, RunSummary>> results = new TreeMap<>();
+        StreamRunner runner = new StreamRunner(models, run);
+        for (int n = 1; n <= 5; n++) {
+            Map<String, RunSummary> byCfg = new LinkedHashMap<>();
+            for (CfgType cfg : List.of(CfgType.NONE, CfgType.SELF, CfgType.INITIALIZE, CfgType.FULL)) {
+                progress.accept("RCFG " + cfg + ", n = " + n);
+                byCfg.put(cfg.key(), runner.measure("cfg " + cfg + " n=" + n, sweep(T_INDEX_LISTS.get(n), cfg, true), sweepInput(),
+                        1, settings.sweepFrames(), null));
+            }
+            results.put(n, byCfg);
+        }
+        report.rcfg(results);
+    }
+
+    private void similarityFilter(StableDiffusionModels models, BenchReport report) throws IOException {
+        SimilarityFilterSettings configured = run.similarImageFilter();
+        SimilarityFilterSettings ssf = configured.enabled() ? configured : new SimilarityFilterSettings(true, 0.98, 10);
+        StreamConfig config = run.streamConfig().toBuilder().size(settings.sweepWidth(), settings.sweepHeight())
+                .similarFilter(ssf).build();
+        StreamRunner runner = new StreamRunner(models, run);
+        int n = settings.filterFrames();
+        progress.accept("similarity filter, still input");
+        RunSummary still = runner.measure("still input", config, SyntheticFrames.still(n, settings.sweepWidth(), settings.sweepHeight()),
+                0, n, null);
+        progress.accept("similarity filter, moving input");
+        RunSummary moving = runner.measure("moving input", config, SyntheticFrames.moving(n, settings.sweepWidth(), settings.sweepHeight()),
+                0, n, null);
+        report.similarityFilter(still, moving);
+    }
+
+    private void naive(StableDiffusionModels models, List<RgbImage> input, RunSummary stream, BenchReport report) throws IOException {
+        progress.accept("loading the model's own AutoencoderKL for the naive baseline");
+        try (Vae kl = OnnxModelLoader.loadVae(modelDir, false, options.withStaticShapes(null))) {
+            StableDiffusionModels withKl = new StableDiffusionModels(models.tokenizer(), models.textEncoder(), models.unet(), kl,
+                    models.schedulerConfig(), models.description() + " with its AutoencoderKL");
+            progress.accept("naive per-frame img2img");
+            RunSummary naive = new NaiveImg2Img(withKl, run).measure(input, settings.warmup(), settings.frames());
+            report.naive(naive, stream);
+        }
+    }
+
+    private static List<String> sessions(StableDiffusionModels m) {
+        List<String> out = new ArrayList<>();
+        if (m.textEncoder() instanceof OrtTextEncoder t) out.add("text encoder: " + t.setup());
+        if (m.unet() instanceof OrtUnet u) out.add("UNet: " + u.setup());
+        if (m.vae().encoder() instanceof OrtVaeEncoder e) out.add("VAE encoder: " + e.setup());
+        if (m.vae().decoder() instanceof OrtVaeDecoder d) out.add("VAE decoder: " + d.setup());
+        return out;
+    }
+}

@@ -1,0 +1,156 @@
+package io.streamdiffusion4j.cli;
+
+import io.streamdiffusion4j.bench.BenchReport;
+import io.streamdiffusion4j.bench.BenchSettings;
+import io.streamdiffusion4j.bench.Benchmark;
+import io.streamdiffusion4j.bench.Experiment;
+import io.streamdiffusion4j.bench.MachineFacts;
+import io.streamdiffusion4j.config.ConfigException;
+import io.streamdiffusion4j.config.RunConfig;
+import io.streamdiffusion4j.convert.DiffusersConverter;
+import io.streamdiffusion4j.convert.LoraMerge;
+import io.streamdiffusion4j.convert.ModelStore;
+import io.streamdiffusion4j.hub.ConsoleDownloadProgress;
+import io.streamdiffusion4j.image.ImageFiles;
+import io.streamdiffusion4j.image.RgbImage;
+import io.streamdiffusion4j.onnx.OnnxModelLoader;
+import io.streamdiffusion4j.onnx.OrtRuntime;
+import io.streamdiffusion4j.pipeline.Mode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code bench}: the paper's measurements on this project, as JSON and Markdown. */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Measures the img2img stream (frames/s, latency percentiles, per-stage times, UNet rows,",
+                "allocation, peak RSS, overhead over the raw model calls) and the paper's comparisons: Stream Batch",
+                "vs the sequential loop, RCFG modes, the similarity filter, the naive per-frame baseline.",
+                "Prints Markdown; --out DIR also writes bench.json and bench.md."})
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    RunOptions options;
+
+    @Mixin
+    OnnxRuntimeOptions runtime;
+
+    @Option(names = "--size", paramLabel = "WxH", description = "Image size of the configured stream (overrides width and height).")
+    String size;
+
+    @Option(names = "--frames", defaultValue = "8", description = "Measured frames (default ${DEFAULT-VALUE}).")
+    int frames;
+
+    @Option(names = "--warmup", defaultValue = "2", description = "Warm-up frames before measuring (default ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--input", paramLabel = "DIR_OR_FILE", description = "Frames to stream (default: synthetic moving frames).")
+    Path input;
+
+    @Option(names = "--sweep-size", paramLabel = "WxH", description = "Image size of the stream-batch, RCFG and filter sweeps (default: --size).")
+    String sweepSize;
+
+    @Option(names = "--sweep-frames", defaultValue = "3", description = "Measured frames per sweep configuration (default ${DEFAULT-VALUE}).")
+    int sweepFrames;
+
+    @Option(names = "--filter-frames", defaultValue = "16", description = "Frames per input of the similarity-filter comparison (default ${DEFAULT-VALUE}).")
+    int filterFrames;
+
+    @Option(names = "--experiments", defaultValue = "all", paramLabel = "LIST",
+            description = "all, or some of pipeline,static-shapes,stream-batch,rcfg,ssf,naive (default ${DEFAULT-VALUE}).")
+    String experiments;
+
+    @Option(names = "--static-shapes", arity = "1", defaultValue = "true", paramLabel = "true|false",
+            description = "Also run the configured stream on sessions with its static shapes (default ${DEFAULT-VALUE}).")
+    boolean staticShapes;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Write bench.json and bench.md there.")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException, ConfigException {
+        if (size != null) {
+            int[] wh = parseSize(size, "--size");
+            options.width = wh[0];
+            options.height = wh[1];
+        }
+        RunConfig rc = options.resolve(Mode.IMG2IMG.key());
+        options.warnings.forEach(w -> spec.commandLine().getErr().println("warning: " + w));
+        int[] sweep = sweepSize != null ? parseSize(sweepSize, "--sweep-size") : new int[] {rc.width(), rc.height()};
+        List<RgbImage> frames = null;
+        if (input != null) {
+            frames = new ArrayList<>();
+            for (Path p : ImageFiles.list(input)) frames.add(ImageFiles.read(p));
+        }
+        BenchSettings settings;
+        try {
+            settings = new BenchSettings(warmup, this.frames, sweep[0], sweep[1], sweepFrames, filterFrames,
+                    Experiment.parseList(experiments), staticShapes, frames);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
+        ModelStore store = ModelStore.defaultStore();
+        ModelStore.Resolved models;
+        try (Progress p = new Progress("prepare model", System.err);
+             ConsoleDownloadProgress downloads = new ConsoleDownloadProgress(System.err)) {
+            List<LoraMerge.LoraFile> loras = new ArrayList<>();
+            for (String l : options.loras) loras.add(store.lora(l, downloads));
+            models = store.resolve(options.model, rc.useTinyVae() ? options.taesd : null,
+                    new DiffusersConverter.Options(options.fp16, loras), p, downloads);
+        }
+        if (rc.useTinyVae() && models.taesd() == null) {
+            throw new ConfigException("use_tiny_vae is true but there is no TAESD: give --taesd DIR, or set use_tiny_vae to false");
+        }
+        var err = spec.commandLine().getErr();
+        OnnxModelLoader.Options loader;
+        try {
+            loader = runtime.loaderOptions(options.threads, store.root(), m -> err.println("notice: " + m));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
+        OrtRuntime.environment(loader.threads()); // before anything else touches ONNX Runtime, so the pools are shared
+
+        Map<String, String> facts = new LinkedHashMap<>();
+        facts.put("command", "streamdiffusion4j " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+        facts.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        facts.putAll(MachineFacts.collect());
+        facts.put("model", models.model() + (rc.useTinyVae() ? " + TAESD " + models.taesd() : " (its own AutoencoderKL)"));
+        facts.put("size", rc.width() + "x" + rc.height() + " (sweeps " + sweep[0] + "x" + sweep[1] + ")");
+        facts.put("device", runtime.device);
+
+        BenchReport report = new Benchmark(rc, models.model(), models.taesd(), loader, settings,
+                m -> err.println("bench: " + m)).run(facts);
+        spec.commandLine().getOut().print(report.markdown());
+        spec.commandLine().getOut().flush();
+        if (out != null) {
+            Files.createDirectories(out);
+            Files.writeString(out.resolve("bench.json"), report.json());
+            Files.writeString(out.resolve("bench.md"), report.markdown());
+            err.println("bench: wrote " + out.resolve("bench.json") + " and " + out.resolve("bench.md"));
+        }
+        return 0;
+    }
+
+    private static int[] parseSize(String value, String option) throws ConfigException {
+        String[] parts = value.toLowerCase(java.util.Locale.ROOT).split("x");
+        try {
+            if (parts.length == 2) return new int[] {Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim())};
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new ConfigException(option + " must be WIDTHxHEIGHT (for example 256x256), found '" + value + "'");
+    }
+}

@@ -1,0 +1,67 @@
+package io.streamdiffusion4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtProvider;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A smoke test of the bench command on the built-in tiny model with two frames: it runs every
+ * experiment and writes its report. It checks that the command works, not how fast anything is
+ * (speed is measured with the command itself, see docs/PERFORMANCE.md).
+ */
+class BenchCommandTest {
+    private static CliTest.Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new CliTest.Result(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void runsEveryExperimentOnTheTinyModel(@TempDir Path out) throws Exception {
+        CliTest.Result r = run("bench", "--model", "tiny", "--config", "examples/img2img.json", "--size", "64x64",
+                "--frames", "2", "--warmup", "1", "--sweep-frames", "1", "--filter-frames", "3", "--optimized-model-cache", "false",
+                "--out", out.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("The configured stream (stream, static shapes)").contains("Stream Batch against the sequential loop")
+                .contains("RCFG").contains("Stochastic Similarity Filter").contains("Naive per-frame img2img");
+        JsonNode json = new ObjectMapper().readTree(Files.readString(out.resolve("bench.json")));
+        JsonNode main = json.get("pipeline").get("the_configured_stream_stream_static_shapes");
+        assertThat(main.get("run").get("frames").asInt()).isEqualTo(2);
+        assertThat(main.get("run").get("unet_rows_per_frame").asDouble()).isEqualTo(2.0);
+        assertThat(main.get("pipeline_over_raw_model_calls").asDouble()).isPositive();
+        assertThat(json.get("rcfg").get("5").get("full").get("unet_rows_per_frame").asDouble()).isEqualTo(10.0);
+        assertThat(json.get("rcfg").get("5").get("initialize").get("unet_rows_per_frame").asDouble()).isEqualTo(6.0);
+        assertThat(json.get("stream_batch").size()).isEqualTo(3);
+        assertThat(json.get("similarity_filter").get("still_input").get("skipped").asInt()).isPositive();
+        assertThat(json.get("naive_baseline").get("naive").get("unet_rows_per_frame").asDouble()).isEqualTo(4.0);
+        assertThat(Files.readString(out.resolve("bench.md"))).contains("| frames/s |");
+    }
+
+    @Test
+    void badSizesAndMissingProvidersAreClearErrors() {
+        CliTest.Result size = run("bench", "--model", "tiny", "--size", "64by64");
+        assertThat(size.exitCode()).isEqualTo(2);
+        assertThat(size.err()).contains("--size must be WIDTHxHEIGHT").contains("'64by64'");
+
+        CliTest.Result experiments = run("bench", "--model", "tiny", "--experiments", "pipeline,warp");
+        assertThat(experiments.exitCode()).isEqualTo(2);
+        assertThat(experiments.err()).contains("unknown experiment 'warp'");
+
+        if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
+            CliTest.Result cuda = run("bench", "--model", "tiny", "--config", "examples/img2img.json", "--size", "64x64",
+                    "--experiments", "pipeline", "--device", "cuda");
+            assertThat(cuda.exitCode()).isEqualTo(1);
+            assertThat(cuda.err()).contains("cuda was asked for").contains("-Pcuda");
+        }
+    }
+}
