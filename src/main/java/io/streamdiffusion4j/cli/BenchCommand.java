@@ -45,8 +45,6 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     RunOptions options;
 
-    @Mixin
-    OnnxRuntimeOptions runtime;
 
     @Option(names = "--size", paramLabel = "WxH", description = "Image size of the configured stream (overrides width and height).")
     String size;
@@ -73,7 +71,7 @@ final class BenchCommand implements Callable<Integer> {
             description = "all, or some of pipeline,static-shapes,stream-batch,rcfg,ssf,naive (default ${DEFAULT-VALUE}).")
     String experiments;
 
-    @Option(names = "--static-shapes", arity = "1", defaultValue = "true", paramLabel = "true|false",
+    @Option(names = "--compare-static-shapes", arity = "1", defaultValue = "true", paramLabel = "true|false",
             description = "Also run the configured stream on sessions with its static shapes (default ${DEFAULT-VALUE}).")
     boolean staticShapes;
 
@@ -102,25 +100,13 @@ final class BenchCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
         }
-        ModelStore store = ModelStore.defaultStore();
-        ModelStore.Resolved models;
-        try (Progress p = new Progress("prepare model", System.err);
-             ConsoleDownloadProgress downloads = new ConsoleDownloadProgress(System.err)) {
-            List<LoraMerge.LoraFile> loras = new ArrayList<>();
-            for (String l : options.loras) loras.add(store.lora(l, downloads));
-            models = store.resolve(options.model, rc.useTinyVae() ? options.taesd : null,
-                    new DiffusersConverter.Options(options.fp16, loras), p, downloads);
-        }
-        if (rc.useTinyVae() && models.taesd() == null) {
-            throw new ConfigException("use_tiny_vae is true but there is no TAESD: give --taesd DIR, or set use_tiny_vae to false");
-        }
+        ModelStore.Resolved models = Cli.resolveModels(rc, options);
         var err = spec.commandLine().getErr();
-        OnnxModelLoader.Options loader;
-        try {
-            loader = runtime.loaderOptions(options.threads, store.root(), m -> err.println("notice: " + m));
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(e.getMessage());
+        if (options.staticShapes) {
+            throw new ConfigException("bench loads the configured stream both ways itself: use --compare-static-shapes"
+                    + " true|false instead of --static-shapes");
         }
+        OnnxModelLoader.Options loader = Cli.loaderOptions(rc, options);
         OrtRuntime.environment(loader.threads()); // before anything else touches ONNX Runtime, so the pools are shared
 
         Map<String, String> facts = new LinkedHashMap<>();
@@ -129,7 +115,7 @@ final class BenchCommand implements Callable<Integer> {
         facts.putAll(MachineFacts.collect());
         facts.put("model", models.model() + (rc.useTinyVae() ? " + TAESD " + models.taesd() : " (its own AutoencoderKL)"));
         facts.put("size", rc.width() + "x" + rc.height() + " (sweeps " + sweep[0] + "x" + sweep[1] + ")");
-        facts.put("device", runtime.device);
+        facts.put("device", options.runtime.device);
 
         BenchReport report = new Benchmark(rc, models.model(), models.taesd(), loader, settings,
                 m -> err.println("bench: " + m)).run(facts);

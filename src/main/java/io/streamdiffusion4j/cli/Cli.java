@@ -7,6 +7,11 @@ import io.streamdiffusion4j.convert.LoraMerge;
 import io.streamdiffusion4j.convert.ModelStore;
 import io.streamdiffusion4j.hub.ConsoleDownloadProgress;
 import io.streamdiffusion4j.onnx.OnnxModelLoader;
+import io.streamdiffusion4j.onnx.StaticShapes;
+import io.streamdiffusion4j.pipeline.Guidance;
+import io.streamdiffusion4j.pipeline.Mode;
+import io.streamdiffusion4j.pipeline.StreamBatch;
+import io.streamdiffusion4j.pipeline.StreamConfig;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -18,6 +23,20 @@ final class Cli {
 
     /** Resolves the models (building or converting them once if needed) and prepares a stream builder. */
     static StreamDiffusion.Builder builder(RunConfig rc, RunOptions options) throws IOException, ConfigException {
+        ModelStore.Resolved models = resolveModels(rc, options);
+        return StreamDiffusion.builder()
+                .config(rc.streamConfig())
+                .model(models.model())
+                .taesd(models.taesd())
+                .useTinyVae(rc.useTinyVae())
+                .onnxOptions(loaderOptions(rc, options));
+    }
+
+    /**
+     * The ONNX folders for {@code --model} / {@code --taesd} / {@code --lora}: downloaded, built or
+     * converted once if needed (with progress bars), and a TAESD when use_tiny_vae asks for one.
+     */
+    static ModelStore.Resolved resolveModels(RunConfig rc, RunOptions options) throws IOException, ConfigException {
         ModelStore store = ModelStore.defaultStore();
         ModelStore.Resolved models;
         try (Progress p = new Progress("prepare model", System.err);
@@ -32,14 +51,25 @@ final class Cli {
             throw new ConfigException("use_tiny_vae is true but there is no TAESD: give --taesd DIR (the model folder "
                     + models.model() + " has no taesd/), or set use_tiny_vae to false to use the model's own VAE");
         }
-        OnnxModelLoader.Options defaults = OnnxModelLoader.Options.defaults();
-        OnnxModelLoader.Options onnx = options.threads == null ? defaults
-                : new OnnxModelLoader.Options(options.threads, defaults.optimization());
-        return StreamDiffusion.builder()
-                .config(rc.streamConfig())
-                .model(models.model())
-                .taesd(models.taesd())
-                .useTinyVae(rc.useTinyVae())
-                .onnxOptions(onnx);
+        return models;
+    }
+
+    /** How ONNX Runtime runs: device, threads, optimised-model cache, and static shapes when asked. */
+    static OnnxModelLoader.Options loaderOptions(RunConfig rc, RunOptions options) throws ConfigException {
+        OnnxModelLoader.Options onnx;
+        try {
+            onnx = options.runtime.loaderOptions(options.threads, ModelStore.defaultStore().root(),
+                    notice -> System.err.println("notice: " + notice));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
+        if (options.staticShapes) {
+            Guidance guidance = Guidance.of(rc.cfgType(), rc.guidanceScale(), rc.delta());
+            StreamConfig sc = rc.streamConfig();
+            boolean turbo = rc.mode() == Mode.TXT2IMG && rc.txt2imgMethod() == RunConfig.Txt2ImgMethod.SD_TURBO;
+            onnx = onnx.withStaticShapes(new StaticShapes(StreamBatch.unetRows(sc, guidance), sc.frameBufferSize(),
+                    turbo ? sc.batchSize() : sc.frameBufferSize(), sc.width(), sc.height()));
+        }
+        return onnx;
     }
 }

@@ -99,7 +99,7 @@ final class RunCommand implements Callable<Integer> {
             Runtime.getRuntime().addShutdownHook(hook);
             engine.start();
             boolean controls = !noControl && !source.startsWith("stdin");
-            if (controls) startControlThread(engine, err);
+            if (controls) startControlThread(engine, err, options.staticShapes);
             watch(engine, src, err);
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -144,7 +144,7 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private static void startControlThread(StreamEngine engine, PrintWriter err) {
+    private static void startControlThread(StreamEngine engine, PrintWriter err, boolean staticShapes) {
         Thread.ofPlatform().daemon().name("sd4j-control").start(() -> {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
                 String line;
@@ -152,6 +152,12 @@ final class RunCommand implements Callable<Integer> {
                     if (line.isBlank()) continue;
                     try {
                         ControlCommand c = ControlCommand.parse(line);
+                        String verb = line.strip().split("\\s+")[0].toLowerCase(java.util.Locale.ROOT);
+                        if (staticShapes && (verb.startsWith("t_index") || verb.startsWith("guidance") || verb.equals("delta"))) {
+                            err.println("\n" + verb + " can change the UNet batch, which --static-shapes fixed: restart without"
+                                    + " --static-shapes to change it live");
+                            continue;
+                        }
                         switch (c.kind()) {
                             case CHANGE -> {
                                 engine.control(c.change());

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -70,6 +71,13 @@ final class RunOptions {
 
     @Option(names = "--threads", description = "ONNX Runtime intra-op threads (default: all cores).")
     Integer threads;
+
+    @Option(names = "--static-shapes", description = {"Load the sessions with this configuration's fixed shapes (faster;",
+            "each configuration adds an optimised copy of the model to the cache; not with live t_index/guidance changes)."})
+    boolean staticShapes;
+
+    @Mixin
+    OnnxRuntimeOptions runtime = new OnnxRuntimeOptions();
 
     /** Keys set by a command's own options (for example txt2img's --frames), applied like the overrides. */
     final Map<String, Object> extra = new LinkedHashMap<>();
