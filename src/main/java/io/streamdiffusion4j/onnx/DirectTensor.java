@@ -56,6 +56,7 @@ final class DirectTensor implements AutoCloseable {
             case INT64 -> OnnxTensor.createTensor(env, longs, shape);
             default -> OnnxTensor.createTensor(env, bytes, shape, OnnxJavaType.FLOAT16);
         };
+        NativeTensors.opened();
     }
 
     static DirectTensor allocate(OrtEnvironment env, OnnxJavaType type, long[] shape) throws OrtException {
@@ -146,6 +147,8 @@ final class DirectTensor implements AutoCloseable {
 
     @Override
     public void close() {
+        if (tensor.isClosed()) return;
         tensor.close();
+        NativeTensors.closed();
     }
 }

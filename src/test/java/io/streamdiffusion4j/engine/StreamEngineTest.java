@@ -178,6 +178,40 @@ class StreamEngineTest {
         }
     }
 
+    /**
+     * Stopping mid-stream finishes the video file (all frames written so far are in it) and, once
+     * the models are closed, no native tensor is left open.
+     */
+    @Test
+    void stopMidStreamFinishesTheFileAndLeavesNoNativeTensorOpen(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        long before = io.streamdiffusion4j.onnx.NativeTensors.open();
+        java.nio.file.Path video = dir.resolve("out.mp4");
+        Telemetry t;
+        try (StableDiffusionModels models = OnnxModelLoader.load(Fixtures.onnxModel(), Fixtures.taesd(),
+                OnnxModelLoader.Options.defaults());
+             StreamDiffusion s = StreamDiffusion.builder().models(models).size(64, 64).build()) {
+            s.prepare("a fox", "", 50, 1.2, 1.0);
+            assertThat(io.streamdiffusion4j.onnx.NativeTensors.open()).isGreaterThan(before);
+            QueueSource src = new QueueSource(true);
+            StreamEngine engine = new StreamEngine(s, src, Sinks.open("video:" + video, 10), StreamEngine.Options.defaults());
+            engine.start();
+            for (int i = 0; i < 200 && engine.telemetry().framesOut() < 5; i++) {
+                src.feed(solid(i * 9 % 256, 100, 50));
+                Thread.sleep(20);
+            }
+            engine.stop(); // mid-stream: the source has not ended
+            assertThat(engine.isFinished()).isTrue();
+            t = engine.telemetry();
+        }
+        assertThat(io.streamdiffusion4j.onnx.NativeTensors.open()).as("native tensors left open").isEqualTo(before);
+        Process p = new ProcessBuilder("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", video.toString()).start();
+        String frames = new String(p.getInputStream().readAllBytes()).strip();
+        assertThat(p.waitFor()).isZero();
+        assertThat(Long.parseLong(frames)).isEqualTo(t.framesOut()).isGreaterThanOrEqualTo(5);
+    }
+
     /** Warm start fills the buffer from the first frame, noised to its step, instead of zeros. */
     @Test
     void warmStartFillsTheBufferFromTheFirstFrame() throws Exception {
