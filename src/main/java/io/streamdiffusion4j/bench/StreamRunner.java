@@ -39,10 +39,12 @@ final class StreamRunner {
         try (StreamDiffusion stream = StreamDiffusion.builder().models(models).config(config).build()) {
             stream.prepare(run.prompt(), run.negativePrompt(), run.numInferenceSteps(), run.guidanceScale(), run.delta());
             int next = 0;
+            // one output tensor for the whole run, as the real-time engine recycles its own
+            FloatTensor out = FloatTensor.zeros(f, 3, config.height(), config.width());
             for (int i = 0; i < warmup + frames; i++) {
                 List<RgbImage> batch = new ArrayList<>(f);
                 for (int k = 0; k < f; k++) batch.add(input.get(next++ % input.size()));
-                FrameSample s = frame(stream, batch);
+                FrameSample s = frame(stream, batch, out);
                 if (i >= warmup) {
                     samples.add(s);
                     if (between != null) between.run();
@@ -52,7 +54,7 @@ final class StreamRunner {
         return new RunSummary(name, describe(config), samples);
     }
 
-    private FrameSample frame(StreamDiffusion stream, List<RgbImage> batch) {
+    private FrameSample frame(StreamDiffusion stream, List<RgbImage> batch, FloatTensor out) {
         RunStats unet = unetStats();
         RunStats before = unet == null ? null : unet.snapshot();
         LongSupplier modelNanos = ModelTime.of(models);
@@ -62,7 +64,7 @@ final class StreamRunner {
         FloatTensor in = stream.preprocessor().toTensor(batch);
         long t1 = System.nanoTime();
         long callAlloc = ProcessStats.allocatedBytes();
-        FloatTensor out = stream.img2img(in);
+        stream.img2imgInto(in, out);
         long callAllocated = ProcessStats.allocatedBytes() - callAlloc;
         long t2 = System.nanoTime();
         List<RgbImage> images = ImagePostprocessor.toRgbImages(out);

@@ -71,6 +71,8 @@ public final class StreamEngine implements AutoCloseable {
     private final ArrayDeque<Input> inputs = new ArrayDeque<>();
     private final ArrayDeque<Output> outputs = new ArrayDeque<>();
     private final ConcurrentLinkedQueue<Consumer<StreamDiffusion>> changes = new ConcurrentLinkedQueue<>();
+    /** Output tensors the writer is done with, reused by the model thread: no allocation per frame. */
+    private final ConcurrentLinkedQueue<FloatTensor> freeOutputs = new ConcurrentLinkedQueue<>();
     private boolean inputEnded;
     private volatile boolean stopping;
     private volatile Throwable failure;
@@ -176,7 +178,11 @@ public final class StreamEngine implements AutoCloseable {
                 while ((change = changes.poll()) != null) change.accept(stream);
                 FloatTensor tensor = batch.size() == 1 ? batch.getFirst().tensor()
                         : FloatTensor.concatRows(batch.stream().map(Input::tensor).toArray(FloatTensor[]::new));
-                FloatTensor out = stream.img2img(tensor);
+                FloatTensor out = freeOutputs.poll();
+                if (out == null) {
+                    out = FloatTensor.zeros(batch.size(), 3, stream.config().height(), stream.config().width());
+                }
+                stream.img2imgInto(tensor, out);
                 framesProcessed.addAndGet(batch.size());
                 if (stream.lastFrameSkipped()) {
                     skipped.addAndGet(batch.size());
@@ -221,7 +227,10 @@ public final class StreamEngine implements AutoCloseable {
             } else {
                 while (outputs.size() >= outputCapacity) {
                     Output dropped = outputs.removeFirst();
-                    droppedOutput.addAndGet(dropped.images() == null ? 0 : dropped.images().rows());
+                    if (dropped.images() != null) {
+                        droppedOutput.addAndGet(dropped.images().rows());
+                        freeOutputs.offer(dropped.images());
+                    }
                 }
             }
             outputs.addLast(o);
@@ -253,6 +262,7 @@ public final class StreamEngine implements AutoCloseable {
                     outputRate.mark(now);
                     glassToGlass.add(now - captured);
                 }
+                freeOutputs.offer(images);
             }
         } finally {
             try {

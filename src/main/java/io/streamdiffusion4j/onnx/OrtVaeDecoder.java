@@ -57,6 +57,17 @@ public final class OrtVaeDecoder implements VaeDecoder {
         }
     }
 
+    @Override
+    public void decodeInto(FloatTensor latents, float[] images) {
+        try {
+            run.input(0, latents.shapeAsLongs()).writeFloats(latents.data());
+            run.run();
+            run.output(0).readFloats(images);
+        } catch (OrtException e) {
+            throw new IllegalStateException("VAE decoder " + session.file() + " failed on " + latents + ": " + e.getMessage(), e);
+        }
+    }
+
     OnnxSession session() {
         return session;
     }

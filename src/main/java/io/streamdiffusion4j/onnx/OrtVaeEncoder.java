@@ -126,6 +126,20 @@ public final class OrtVaeEncoder implements VaeEncoder {
         }
     }
 
+    @Override
+    public boolean encodeInto(FloatTensor images, float[] mean, float[] std) {
+        try {
+            run.input(0, images.shapeAsLongs()).writeFloats(images.data());
+            run.run();
+            run.output(0).readFloats(mean);
+            if (!posterior) return false;
+            run.output(1).readFloats(std);
+            return true;
+        } catch (OrtException e) {
+            throw new IllegalStateException("VAE encoder " + session.file() + " failed on " + images + ": " + e.getMessage(), e);
+        }
+    }
+
     private static FloatTensor read(DirectTensor t) {
         float[] v = new float[t.size()];
         t.readFloats(v);

@@ -20,7 +20,13 @@ public final class SimilarityFilter {
     private final UniformSource uniforms;
     private float[] previous;
     private int skipCount;
-    private Decision lastDecision;
+    // the last decision, kept as primitives so that filtering a frame allocates nothing
+    private boolean decided;
+    private boolean lastSkip;
+    private double lastCosine;
+    private double lastDraw;
+    private double lastProbability;
+    private boolean lastForced;
 
     /** What the filter decided for one frame, with the numbers that decided it. */
     public record Decision(boolean skip, double cosine, double draw, double skipProbability, boolean forced) {}
@@ -35,38 +41,47 @@ public final class SimilarityFilter {
     public boolean shouldSkip(FloatTensor x) {
         float[] current = x.data();
         if (previous == null || previous.length != current.length) {
-            previous = current.clone();
-            lastDecision = new Decision(false, Double.NaN, Double.NaN, 0, false);
+            previous = current.clone(); // the only copy: later frames are copied into this array
+            decide(false, Double.NaN, Double.NaN, 0, false);
             return false;
         }
         double cos = cosineSimilarity(previous, current);
         double u = uniforms.nextUniform();
         double p = threshold >= 1 ? 0 : Math.max(0, 1 - (1 - cos) / (1 - threshold));
         if (p < u) {
-            previous = current.clone();
-            lastDecision = new Decision(false, cos, u, p, false);
+            System.arraycopy(current, 0, previous, 0, current.length);
+            decide(false, cos, u, p, false);
             return false;
         }
         if (skipCount > maxSkipFrame) {
             skipCount = 0;
-            previous = current.clone();
-            lastDecision = new Decision(false, cos, u, p, true);
+            System.arraycopy(current, 0, previous, 0, current.length);
+            decide(false, cos, u, p, true);
             return false;
         }
         skipCount++;
-        lastDecision = new Decision(true, cos, u, p, false);
+        decide(true, cos, u, p, false);
         return true;
     }
 
+    private void decide(boolean skip, double cosine, double draw, double probability, boolean forced) {
+        decided = true;
+        lastSkip = skip;
+        lastCosine = cosine;
+        lastDraw = draw;
+        lastProbability = probability;
+        lastForced = forced;
+    }
+
     public Decision lastDecision() {
-        return lastDecision;
+        return decided ? new Decision(lastSkip, lastCosine, lastDraw, lastProbability, lastForced) : null;
     }
 
     /** Forget the reference frame (a new stream starts). */
     public void reset() {
         previous = null;
         skipCount = 0;
-        lastDecision = null;
+        decided = false;
     }
 
     /**

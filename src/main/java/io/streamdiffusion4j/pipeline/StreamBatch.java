@@ -151,14 +151,18 @@ public final class StreamBatch {
      * {@code sqrt(a_0) * z + sqrt(1 - a_0) * N[0]}, the same noise for every frame.
      */
     public FloatTensor addInputNoise(FloatTensor latents) {
+        FloatTensor out = latents.copy();
+        addInputNoiseInPlace(out.data());
+        return out;
+    }
+
+    /** {@link #addInputNoise} in place on f latent rows (the hot path allocates nothing). */
+    public void addInputNoiseInPlace(float[] z) {
         float a = coefficients.alphaProdSqrt()[0];
         float b = coefficients.betaProdSqrt()[0];
-        float[] z = latents.data();
         float[] noise = initNoise.data();
-        float[] out = new float[z.length];
-        int rs = latents.rowSize();
-        for (int i = 0; i < z.length; i++) out[i] = a * z[i] + b * noise[i % rs];
-        return new FloatTensor(out, latents.shape());
+        int rs = latentRowSize;
+        for (int i = 0; i < z.length; i++) z[i] = a * z[i] + b * noise[i % rs];
     }
 
     /**
@@ -166,15 +170,24 @@ public final class StreamBatch {
      * denoised latents that leave the stream this call (f rows; with one step, all rows).
      */
     public FloatTensor denoise(FloatTensor xIn) {
+        float[] out = new float[xIn.size()];
+        denoiseInto(xIn, out);
+        return new FloatTensor(out, xIn.shape());
+    }
+
+    /** {@link #denoise} written into {@code out} (f latent rows), so a stream reuses one array. */
+    public void denoiseInto(FloatTensor xIn, float[] out) {
         requireReady();
         if (xIn.rows() != frames || xIn.rowSize() != latentRowSize) {
             throw new IllegalArgumentException("expected " + frames + " latent rows of " + latentRowSize
                     + " values, found " + xIn);
         }
-        return denoisingBatch ? denoiseBatch(xIn) : denoiseSequential(xIn);
+        if (out.length != xIn.size()) throw new IllegalArgumentException("output holds " + out.length + " values, expected " + xIn.size());
+        if (denoisingBatch) denoiseBatch(xIn, out);
+        else denoiseSequential(xIn, out);
     }
 
-    private FloatTensor denoiseBatch(FloatTensor xIn) {
+    private void denoiseBatch(FloatTensor xIn, float[] result) {
         int rs = latentRowSize;
         float[] x = batch.data();
         System.arraycopy(xIn.data(), 0, x, 0, frames * rs);
@@ -190,11 +203,10 @@ public final class StreamBatch {
         if (guidance.type().usesStockNoise()) updateStockNoise();
         if (steps > 1) {
             renoiseBuffer();
-            float[] out = new float[frames * rs];
-            System.arraycopy(denoised, (rows - frames) * rs, out, 0, out.length);
-            return new FloatTensor(out, xIn.shape());
+            System.arraycopy(denoised, (rows - frames) * rs, result, 0, frames * rs);
+        } else {
+            System.arraycopy(denoised, 0, result, 0, frames * rs);
         }
-        return new FloatTensor(denoised.clone(), xIn.shape());
     }
 
     /**
@@ -203,7 +215,7 @@ public final class StreamBatch {
      * the input latent replaces {@code init_noise} (so the next frame's input noise is this
      * frame's noisy latent), and the stock noise is not updated.
      */
-    private FloatTensor denoiseSequential(FloatTensor xIn) {
+    private void denoiseSequential(FloatTensor xIn, float[] result) {
         if (initNoise.size() == xIn.size()) System.arraycopy(xIn.data(), 0, initNoise.data(), 0, xIn.size());
         else initNoise = xIn.copy();
         float[] x = batch.data();
@@ -224,7 +236,7 @@ public final class StreamBatch {
                 }
             }
         }
-        return new FloatTensor(denoised.clone(), xIn.shape());
+        System.arraycopy(denoised, 0, result, 0, result.length);
     }
 
     /**

@@ -61,9 +61,12 @@ public final class StreamDiffusion implements AutoCloseable {
     private String negativePrompt;
     private int numInferenceSteps;
     private Guidance guidance;
-    private FloatTensor previousOutput;
     private boolean lastSkipped;
-    private StageTimes lastStageTimes;
+    private long encodeNanos;
+    private long denoiseNanos;
+    private long decodeNanos;
+    private FrameBuffers frameBuffers;
+    private boolean hasOutput;
     private long unetCallsOfReplacedBatches;
 
     private StreamDiffusion(Builder b, StableDiffusionModels models, boolean ownsModels) {
@@ -108,7 +111,7 @@ public final class StreamDiffusion implements AutoCloseable {
         streamBatch = new StreamBatch(models.unet(), config, coefficients, globalGenerator);
         streamBatch.setConditioning(g, conditioning());
         streamBatch.reset(drawInitNoise());
-        previousOutput = null;
+        hasOutput = false;
         lastSkipped = false;
         streamFresh = true;
     }
@@ -240,6 +243,17 @@ public final class StreamDiffusion implements AutoCloseable {
      * output (rows, 3, H, W), not clamped, as the original's {@code __call__}.
      */
     public FloatTensor img2img(FloatTensor images) {
+        FloatTensor out = FloatTensor.zeros(config.frameBufferSize(), 3, config.height(), config.width());
+        img2imgInto(images, out);
+        return out;
+    }
+
+    /**
+     * {@link #img2img(FloatTensor)} written into {@code out} (f, 3, H, W). Every working array of
+     * the stream is allocated once and reused, so a steady stream allocates nothing per frame on
+     * this path (the real-time engine recycles its output tensors).
+     */
+    public void img2imgInto(FloatTensor images, FloatTensor out) {
         requirePrepared();
         if (mode != Mode.IMG2IMG) throw new IllegalStateException("this stream was built for " + mode + ", not img2img");
         int f = config.frameBufferSize();
@@ -248,22 +262,71 @@ public final class StreamDiffusion implements AutoCloseable {
             throw new IllegalArgumentException("img2img expects " + f + " frame(s) of 3x" + config.height() + "x"
                     + config.width() + ", found " + images);
         }
-        if (similarityFilter != null && similarityFilter.shouldSkip(images) && previousOutput != null) {
+        FrameBuffers b = buffers();
+        if (out.size() != b.output.size()) {
+            throw new IllegalArgumentException("img2img writes " + b.output + ", the output tensor is " + out);
+        }
+        if (similarityFilter != null && similarityFilter.shouldSkip(images) && hasOutput) {
             lastSkipped = true;
-            return previousOutput.copy();
+            System.arraycopy(b.output.data(), 0, out.data(), 0, out.size());
+            return;
         }
         lastSkipped = false;
         long t0 = System.nanoTime();
-        FloatTensor latents = encode(images);
-        if (warmStart && streamFresh) fillBufferFrom(latents);
+        encodeInto(images, b);
+        if (warmStart && streamFresh) fillBufferFrom(b.latents);
         streamFresh = false;
         long t1 = System.nanoTime();
-        FloatTensor x0 = streamBatch.denoise(streamBatch.addInputNoise(latents));
+        streamBatch.addInputNoiseInPlace(b.latents.data());
+        streamBatch.denoiseInto(b.latents, b.x0.data());
         long t2 = System.nanoTime();
-        previousOutput = decode(x0);
+        decodeInto(b.x0, b);
         long t3 = System.nanoTime();
-        lastStageTimes = new StageTimes(t1 - t0, t2 - t1, t3 - t2);
-        return previousOutput.copy();
+        hasOutput = true;
+        encodeNanos = t1 - t0;
+        denoiseNanos = t2 - t1;
+        decodeNanos = t3 - t2;
+        System.arraycopy(b.output.data(), 0, out.data(), 0, out.size());
+    }
+
+    /** The arrays one img2img call works in, made once per stream (f frames never change). */
+    private record FrameBuffers(FloatTensor latents, float[] std, float[] noise, FloatTensor x0, FloatTensor decoderInput,
+                                FloatTensor output) {}
+
+    private FrameBuffers buffers() {
+        if (frameBuffers == null) {
+            int f = config.frameBufferSize();
+            int c = models.unet().latentChannels();
+            int[] latent = {f, c, config.latentHeight(), config.latentWidth()};
+            int n = Math.toIntExact(FloatTensor.numel(latent));
+            frameBuffers = new FrameBuffers(FloatTensor.zeros(latent), new float[n], new float[n], FloatTensor.zeros(latent),
+                    FloatTensor.zeros(latent), FloatTensor.zeros(f, 3, config.height(), config.width()));
+        }
+        return frameBuffers;
+    }
+
+    /**
+     * {@code encode_image} up to the scaled latents, into {@code b.latents}: VAE encode, for a
+     * variational VAE the posterior sample {@code mean + std * randn(G)}, then the scaling factor.
+     */
+    private void encodeInto(FloatTensor images, FrameBuffers b) {
+        Vae vae = models.vae();
+        float[] z = b.latents.data();
+        if (vae.encoder().encodeInto(images, z, b.std)) {
+            generator.fillNormal(b.noise);
+            for (int i = 0; i < z.length; i++) z[i] = z[i] + b.std[i] * b.noise[i];
+        }
+        float scale = vae.scalingFactor();
+        for (int i = 0; i < z.length; i++) z[i] = z[i] * scale;
+    }
+
+    /** {@code decode_image} into {@code b.output}: latents / scaling_factor through the VAE decoder. */
+    private void decodeInto(FloatTensor latents, FrameBuffers b) {
+        float scale = models.vae().scalingFactor();
+        float[] d = latents.data();
+        float[] z = b.decoderInput.data();
+        for (int i = 0; i < z.length; i++) z[i] = d[i] / scale;
+        models.vae().decoder().decodeInto(b.decoderInput, b.output.data());
     }
 
     /** Nanoseconds the last generating call spent in each model stage (encode is 0 for txt2img). */
@@ -275,7 +338,7 @@ public final class StreamDiffusion implements AutoCloseable {
 
     /** Stage times of the last call that ran the models (a skipped frame leaves them unchanged). */
     public StageTimes lastStageTimes() {
-        return lastStageTimes;
+        return new StageTimes(encodeNanos, denoiseNanos, decodeNanos);
     }
 
     /**
@@ -290,7 +353,9 @@ public final class StreamDiffusion implements AutoCloseable {
         FloatTensor x0 = streamBatch.denoise(x);
         long t2 = System.nanoTime();
         FloatTensor out = decode(x0);
-        lastStageTimes = new StageTimes(0, t2 - t1, System.nanoTime() - t2);
+        encodeNanos = 0;
+        denoiseNanos = t2 - t1;
+        decodeNanos = System.nanoTime() - t2;
         return out;
     }
 
@@ -306,27 +371,10 @@ public final class StreamDiffusion implements AutoCloseable {
         FloatTensor x0 = streamBatch.oneStep(x);
         long t2 = System.nanoTime();
         FloatTensor out = decode(x0);
-        lastStageTimes = new StageTimes(0, t2 - t1, System.nanoTime() - t2);
+        encodeNanos = 0;
+        denoiseNanos = t2 - t1;
+        decodeNanos = System.nanoTime() - t2;
         return out;
-    }
-
-    /** {@code encode_image} up to the scaled latents: VAE encode, posterior sample from G, scale. */
-    FloatTensor encode(FloatTensor images) {
-        Vae vae = models.vae();
-        LatentDistribution dist = vae.encoder().encode(images);
-        float[] z;
-        if (dist.isDeterministic()) {
-            z = dist.mean().data().clone();
-        } else {
-            float[] mean = dist.mean().data();
-            float[] std = dist.std().data();
-            float[] noise = generator.randn(dist.mean().shape()).data();
-            z = new float[mean.length];
-            for (int i = 0; i < z.length; i++) z[i] = mean[i] + std[i] * noise[i];
-        }
-        float scale = vae.scalingFactor();
-        for (int i = 0; i < z.length; i++) z[i] = z[i] * scale;
-        return new FloatTensor(z, dist.mean().shape());
     }
 
     /** {@code decode_image}: latents / scaling_factor through the VAE decoder. */
