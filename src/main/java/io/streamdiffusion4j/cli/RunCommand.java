@@ -88,23 +88,17 @@ final class RunCommand implements Callable<Integer> {
                     new StreamEngine.Options(inputPolicy, outputPolicy, 4));
             err.println("run: " + src.describe() + " -> " + out.describe() + " (input " + engine.inputPolicy().name().toLowerCase()
                     + ", output " + engine.outputPolicy().name().toLowerCase() + ")");
-            Thread hook = Thread.ofPlatform().unstarted(() -> {
+            engine.start();
+            try (StopSignals signals = StopSignals.install(() -> {
                 try {
                     engine.stop();
                 } catch (Exception e) {
                     err.println("error while stopping: " + Errors.describe(e));
                 }
-                err.flush();
-            });
-            Runtime.getRuntime().addShutdownHook(hook);
-            engine.start();
-            boolean controls = !noControl && !source.startsWith("stdin");
-            if (controls) startControlThread(engine, err, options.staticShapes);
-            watch(engine, src, err);
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // Ctrl-C: the hook is finishing the stream
+            })) {
+                boolean controls = !noControl && !source.startsWith("stdin");
+                if (controls) startControlThread(engine, err, options.staticShapes);
+                watch(engine, src, err);
             }
             engine.awaitEnd();
             Telemetry t = engine.telemetry();

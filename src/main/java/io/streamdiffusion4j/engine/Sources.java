@@ -118,7 +118,7 @@ public final class Sources {
         RepeatedImage(Path file, double fps) throws IOException {
             this.file = file;
             this.image = ImageFiles.read(file);
-            this.pacer = new Pacer(fps);
+            this.pacer = new Pacer(fps > 0 ? fps : 30); // like a camera: unpaced, it would only make drops
         }
 
         @Override

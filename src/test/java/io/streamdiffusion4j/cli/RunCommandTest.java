@@ -135,9 +135,11 @@ class RunCommandTest {
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (!Files.readString(log).contains("unet calls") && System.nanoTime() < deadline) Thread.sleep(200);
         Thread.sleep(1500);
-        p.destroy(); // SIGTERM: the shutdown hook stops the engine like Ctrl-C
+        p.destroy(); // SIGTERM: handled like Ctrl-C
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         String out = Files.readString(log);
+        assertThat(out).doesNotContain("fatal error").contains("stopping: finishing").contains("run: done");
+        assertThat(p.exitValue()).as(out).isZero();
         assertThat(dir.resolve("out.mp4")).as(out).exists();
         assertThat(videoFrames(dir.resolve("out.mp4"))).as(out).isGreaterThan(0);
     }
