@@ -8,8 +8,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Real-time image generation with StreamDiffusion on ONNX Runtime.",
-        subcommands = {Img2ImgCommand.class, Txt2ImgCommand.class, RunCommand.class, ConvertCommand.class, ModelsCommand.class,
-                BenchCommand.class,
+        subcommands = {Img2ImgCommand.class, Txt2ImgCommand.class, RunCommand.class, ServeCommand.class, ConvertCommand.class,
+                ModelsCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

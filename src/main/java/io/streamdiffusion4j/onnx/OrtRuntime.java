@@ -22,6 +22,7 @@ import ai.onnxruntime.OrtSession;
  * says which case applies.
  */
 public final class OrtRuntime {
+    private static final long CREATION_STACK_BYTES = 16L << 20;
     private static OrtEnvironment environment;
     /** Settings of the global pools, or null when the environment was made without them. */
     private static ThreadSettings sharedPools;
@@ -31,6 +32,35 @@ public final class OrtRuntime {
     /** The environment, created with global pools of {@code settings} when this is the first use. */
     public static synchronized OrtEnvironment environment(ThreadSettings settings) {
         if (environment != null) return environment;
+        // ONNX Runtime's native creation of the environment can need more than the 1 MB of stack a
+        // JVM thread has by default: in a JVM started with a long command line (a test JVM with the
+        // whole test class path after -cp) it overflowed and the JVM died with SIGSEGV, no hs_err.
+        // So it runs on a thread of its own with room to spare, whatever thread asks first.
+        Throwable[] failure = new Throwable[1];
+        Thread creator = Thread.ofPlatform().name("sd4j-ort-environment").stackSize(CREATION_STACK_BYTES).unstarted(() -> {
+            try {
+                create(settings);
+            } catch (Throwable e) {
+                failure[0] = e;
+            }
+        });
+        creator.start();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                creator.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // the environment must exist (or have failed) before this returns
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        if (failure[0] instanceof RuntimeException e) throw e;
+        if (failure[0] instanceof Error e) throw e;
+        return environment;
+    }
+
+    private static void create(ThreadSettings settings) {
         try (OrtEnvironment.ThreadingOptions threading = new OrtEnvironment.ThreadingOptions()) {
             threading.setGlobalIntraOpNumThreads(settings.intraOpThreads());
             // The pipeline runs its models one after another: no operator-level parallel branches.
@@ -46,7 +76,6 @@ public final class OrtRuntime {
             environment = OrtEnvironment.getEnvironment();
             sharedPools = null;
         }
-        return environment;
     }
 
     /** True when sessions with {@code settings} run on the environment's shared pools. */

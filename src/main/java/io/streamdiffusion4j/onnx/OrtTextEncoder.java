@@ -45,7 +45,7 @@ public final class OrtTextEncoder implements TextEncoder {
     }
 
     @Override
-    public FloatTensor encode(int[] tokenIds) {
+    public synchronized FloatTensor encode(int[] tokenIds) {
         long[] values = new long[tokenIds.length];
         for (int i = 0; i < values.length; i++) values[i] = tokenIds[i];
         try {
@@ -74,7 +74,7 @@ public final class OrtTextEncoder implements TextEncoder {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         run.close();
         session.close();
     }

@@ -13,7 +13,9 @@ import java.util.Set;
  * encoder_hidden_states -> out_sample}) and StreamDiffusion's TensorRT export's
  * ({@code ... -> latent}); float32 or float16 latents, int64/int32/float timesteps, one per row.
  * Inputs go through reused direct buffers and the output is pinned (see {@link PinnedRun}), so
- * {@link #predictNoiseInto} allocates nothing per call once the shapes are steady.
+ * {@link #predictNoiseInto} allocates nothing per call once the shapes are steady. Calls are
+ * synchronized: streams sharing the model take turns on its buffers (closing waits for a call
+ * in flight).
  */
 public final class OrtUnet implements Unet {
     private static final Set<OnnxJavaType> FLOATS = Set.of(OnnxJavaType.FLOAT, OnnxJavaType.FLOAT16);
@@ -74,14 +76,14 @@ public final class OrtUnet implements Unet {
     }
 
     @Override
-    public FloatTensor predictNoise(FloatTensor x, long[] timesteps, FloatTensor encoderHiddenStates) {
+    public synchronized FloatTensor predictNoise(FloatTensor x, long[] timesteps, FloatTensor encoderHiddenStates) {
         float[] eps = new float[x.size()];
         predictNoiseInto(x, timesteps, encoderHiddenStates, eps);
         return new FloatTensor(eps, x.shape());
     }
 
     @Override
-    public void predictNoiseInto(FloatTensor x, long[] timesteps, FloatTensor encoderHiddenStates, float[] eps) {
+    public synchronized void predictNoiseInto(FloatTensor x, long[] timesteps, FloatTensor encoderHiddenStates, float[] eps) {
         if (timesteps.length != x.rows() || encoderHiddenStates.rows() != x.rows()) {
             throw new IllegalArgumentException("UNet batch mismatch: " + x.rows() + " sample rows, " + timesteps.length
                     + " timesteps, " + encoderHiddenStates.rows() + " embedding rows");
@@ -138,7 +140,7 @@ public final class OrtUnet implements Unet {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         run.close();
         session.close();
     }

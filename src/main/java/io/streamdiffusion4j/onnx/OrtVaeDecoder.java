@@ -44,7 +44,7 @@ public final class OrtVaeDecoder implements VaeDecoder {
     }
 
     @Override
-    public FloatTensor decode(FloatTensor latents) {
+    public synchronized FloatTensor decode(FloatTensor latents) {
         try {
             run.input(0, latents.shapeAsLongs()).writeFloats(latents.data());
             run.run();
@@ -58,7 +58,7 @@ public final class OrtVaeDecoder implements VaeDecoder {
     }
 
     @Override
-    public void decodeInto(FloatTensor latents, float[] images) {
+    public synchronized void decodeInto(FloatTensor latents, float[] images) {
         try {
             run.input(0, latents.shapeAsLongs()).writeFloats(latents.data());
             run.run();
@@ -86,7 +86,7 @@ public final class OrtVaeDecoder implements VaeDecoder {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         run.close();
         session.close();
     }

@@ -115,7 +115,7 @@ public final class OrtVaeEncoder implements VaeEncoder {
     }
 
     @Override
-    public LatentDistribution encode(FloatTensor images) {
+    public synchronized LatentDistribution encode(FloatTensor images) {
         try {
             run.input(0, images.shapeAsLongs()).writeFloats(images.data());
             run.run();
@@ -127,7 +127,7 @@ public final class OrtVaeEncoder implements VaeEncoder {
     }
 
     @Override
-    public boolean encodeInto(FloatTensor images, float[] mean, float[] std) {
+    public synchronized boolean encodeInto(FloatTensor images, float[] mean, float[] std) {
         try {
             run.input(0, images.shapeAsLongs()).writeFloats(images.data());
             run.run();
@@ -164,7 +164,7 @@ public final class OrtVaeEncoder implements VaeEncoder {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         run.close();
         session.close();
     }

@@ -16,7 +16,9 @@ import java.util.Set;
  * our own; every later run with the same shapes writes straight into those (pinned outputs),
  * so a steady stream of frames allocates no buffers and copies nothing twice.
  *
- * <p>Not thread-safe: one stream, one thread.
+ * <p>Not thread-safe: the model classes that own one ({@code OrtUnet}, {@code OrtVaeEncoder},
+ * {@code OrtVaeDecoder}, {@code OrtTextEncoder}) take one call at a time, so streams that share
+ * loaded models (a server's sessions) never see each other's buffers.
  */
 final class PinnedRun implements AutoCloseable {
     private final OnnxSession session;

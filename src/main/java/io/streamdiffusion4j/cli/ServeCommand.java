@@ -1,0 +1,226 @@
+package io.streamdiffusion4j.cli;
+
+import io.streamdiffusion4j.config.ConfigException;
+import io.streamdiffusion4j.config.RunConfig;
+import io.streamdiffusion4j.pipeline.Mode;
+import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import io.streamdiffusion4j.web.SessionEvents;
+import io.streamdiffusion4j.web.StreamFactory;
+import io.streamdiffusion4j.web.StrengthPresets;
+import io.streamdiffusion4j.web.WebServer;
+import io.streamdiffusion4j.web.WebServerOptions;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code serve}: the web demo, the camera restyled in the browser in real time, plus a txt2img page. */
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Serves the web demo: open the printed address, press Start, and the camera (or a shared screen)",
+                "comes back restyled in real time; /txt2img.html draws as you type. Each browser tab is its own session",
+                "with its own pipeline; the models are loaded once. The original StreamDiffusion realtime-img2img demo's",
+                "API (/api/settings, /api/queue, /api/ws/{user_id}, /api/stream/{user_id}) is served too.",
+                "The run configuration (--config and the overrides) gives the size and every session's starting settings."})
+final class ServeCommand implements Callable<Integer> {
+    static final String DEFAULT_PROMPT = "a portrait in the style of an oil painting, thick brush strokes, vivid colours";
+    private static final int[] TXT2IMG_STEPS_AT_50 = {0, 16, 32, 45}; // the original txt2img demo's
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    RunOptions options;
+
+    @Option(names = "--host", paramLabel = "ADDRESS", defaultValue = "127.0.0.1",
+            description = "address to listen on (default: ${DEFAULT-VALUE}, this machine only; 0.0.0.0 for every interface)")
+    String host;
+
+    @Option(names = "--port", defaultValue = "7860", description = "TCP port (default: ${DEFAULT-VALUE}; 0 picks a free one)")
+    int port;
+
+    @Option(names = "--max-sessions", paramLabel = "N", defaultValue = "4",
+            description = "sessions (browser tabs) at once; more are told the server is full (default: ${DEFAULT-VALUE})")
+    int maxSessions;
+
+    @Option(names = "--session-timeout", paramLabel = "SECONDS", defaultValue = "0",
+            description = "end sessions after this long (default: ${DEFAULT-VALUE}, no limit)")
+    long sessionTimeout;
+
+    @Option(names = "--max-fps", paramLabel = "N", defaultValue = "30",
+            description = "input frames per second per session; faster frames are dropped (default: ${DEFAULT-VALUE})")
+    double maxFps;
+
+    @Option(names = "--max-message-size", paramLabel = "BYTES", defaultValue = "4194304",
+            description = "largest WebSocket message; a larger one closes the session (default: ${DEFAULT-VALUE})")
+    int maxMessageBytes;
+
+    @Option(names = "--max-frame-size", paramLabel = "PIXELS", defaultValue = "2048",
+            description = "largest input frame width or height (default: ${DEFAULT-VALUE})")
+    int maxFrameSide;
+
+    @Option(names = "--access-token", paramLabel = "TOKEN", defaultValue = "${env:STREAMDIFFUSION4J_ACCESS_TOKEN}",
+            description = {"require this token (at least 8 characters) on every request: open /?token=TOKEN once.",
+                    "Default: $STREAMDIFFUSION4J_ACCESS_TOKEN; with a --host other than this machine and no token,",
+                    "one is generated and printed."})
+    String accessToken;
+
+    @Option(names = "--no-access-token", description = "serve a --host other than this machine without a token")
+    boolean noAccessToken;
+
+    @Option(names = "--allow-origin", paramLabel = "ORIGIN",
+            description = "also accept WebSockets from pages of this origin, e.g. https://example.org (repeatable)")
+    List<String> allowOrigins = new ArrayList<>();
+
+    @Option(names = "--web-root", paramLabel = "DIR",
+            description = "serve this folder instead of the built-in page (e.g. the original demo's frontend/public)")
+    Path webRoot;
+
+    @Option(names = "--txt2img-t-index-list", split = ",", paramLabel = "N",
+            description = "denoising steps of txt2img sessions (default: 0,16,32,45 at 50 inference steps, scaled)")
+    int[] txt2imgTIndexList;
+
+    /** The server and the stream that owns the shared models. */
+    record Running(WebServer server, StreamDiffusion modelOwner, String token) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            try {
+                server.close();
+            } finally {
+                modelOwner.close();
+            }
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter err = spec.commandLine().getErr();
+        try (Running running = start(err)) {
+            String address = running.server().uri() + (running.token() != null && !running.token().equals(accessToken)
+                    ? "?token=" + running.token() : "");
+            err.println("serve: open " + address + "   (txt2img: " + running.server().uri() + "txt2img.html; Ctrl-C stops)");
+            err.flush();
+            // Ctrl-C ends the sessions (each finishes its model call) before the JVM shuts down
+            try (StopSignals signals = StopSignals.install(() -> {
+                try {
+                    running.server().close();
+                } catch (IOException e) {
+                    err.println("error while stopping: " + Errors.describe(e));
+                }
+                err.flush();
+            })) {
+                running.server().join();
+            }
+        }
+        err.println("serve: stopped");
+        return 0;
+    }
+
+    /** Loads the models once, starts the server, and returns it running. */
+    Running start(PrintWriter err) throws Exception {
+        if (options.prompt == null && options.config == null) options.extra.put("prompt", DEFAULT_PROMPT);
+        RunConfig rc = options.resolve(Mode.IMG2IMG.key());
+        options.warnings.forEach(w -> err.println("warning: " + w));
+        if (rc.frameBufferSize() != 1) {
+            throw new ConfigException("serve streams frame by frame: frame_buffer_size must be 1, found " + rc.frameBufferSize());
+        }
+        if (options.staticShapes) {
+            // sessions change strength (the number of steps) and guidance live, which fixed shapes cannot follow
+            throw new ConfigException("serve changes t_index_list and guidance live: --static-shapes cannot be used with it");
+        }
+        int steps = rc.numInferenceSteps();
+        int[] txt2img = txt2imgTIndexList != null ? txt2imgTIndexList
+                : StrengthPresets.scale(TXT2IMG_STEPS_AT_50, steps).stream().mapToInt(Integer::intValue).toArray();
+        String token = token(err);
+        WebServerOptions web;
+        try {
+            web = new WebServerOptions(host, port, maxSessions, Duration.ofSeconds(sessionTimeout), maxMessageBytes, maxFrameSide,
+                    maxFps, token, allowOrigins, webRoot);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
+        StreamDiffusion owner = Cli.builder(rc, options).mode(Mode.IMG2IMG).build();
+        try {
+            StreamFactory factory;
+            try {
+                factory = new StreamFactory(owner.models(), rc.streamConfig(), steps, txt2img, rc.prompt(), rc.negativePrompt(),
+                        rc.guidanceScale(), rc.delta(), rc.seed());
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(e.getMessage());
+            }
+            WebServer server = new WebServer(web, factory, new SessionLog(err));
+            server.start();
+            return new Running(server, owner, token);
+        } catch (Exception | Error e) {
+            owner.close();
+            throw e;
+        }
+    }
+
+    private String token(PrintWriter err) throws ConfigException {
+        boolean local = WebServerOptions.defaults().withHost(host).loopbackOnly();
+        String token = accessToken == null || accessToken.isBlank() ? null : accessToken;
+        if (noAccessToken) {
+            if (token != null) throw new ConfigException("--access-token and --no-access-token contradict each other");
+            if (!local) err.println("warning: serving " + host + " without an access token: anyone who can reach it can use it");
+            return null;
+        }
+        if (token == null && !local) {
+            byte[] b = new byte[16];
+            new SecureRandom().nextBytes(b);
+            token = HexFormat.of().formatHex(b);
+        }
+        return token;
+    }
+
+    /** One line per session opened and ended. */
+    private static final class SessionLog implements SessionEvents {
+        private final PrintWriter err;
+        private final Map<String, AtomicLong> frames = new ConcurrentHashMap<>();
+
+        SessionLog(PrintWriter err) {
+            this.err = err;
+        }
+
+        @Override
+        public void opened(String session, String kind) {
+            frames.put(session, new AtomicLong());
+            log("session " + shortId(session) + " (" + kind + ") started");
+        }
+
+        @Override
+        public void frameSent(String session, long seq, long source, byte[] jpeg) {
+            AtomicLong n = frames.get(session);
+            if (n != null) n.incrementAndGet();
+        }
+
+        @Override
+        public void ended(String session, String reason) {
+            AtomicLong n = frames.remove(session);
+            log("session " + shortId(session) + " ended (" + reason + ") after " + (n == null ? 0 : n.get()) + " images");
+        }
+
+        private void log(String line) {
+            synchronized (err) {
+                err.println("serve: " + line);
+                err.flush();
+            }
+        }
+
+        private static String shortId(String id) {
+            return id.length() > 8 ? id.substring(0, 8) : id;
+        }
+    }
+}

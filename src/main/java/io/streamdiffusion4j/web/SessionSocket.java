@@ -1,0 +1,232 @@
+package io.streamdiffusion4j.web;
+
+import io.streamdiffusion4j.image.RgbImage;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.eclipse.jetty.websocket.api.Callback;
+import org.eclipse.jetty.websocket.api.Session;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The life of one WebSocket session, whatever its protocol: a slot from the registry (or the
+ * "full" message), the pipeline, a timer for the session timeout and one for status, errors
+ * answered without ending the session, and one clean end however it comes (client, timeout,
+ * pipeline failure, shutdown). Subclasses speak the protocols.
+ *
+ * <p>Jetty calls the listener methods one message at a time per session; timers and pipeline
+ * threads call {@link #end} and the outbox, which are thread-safe.
+ */
+public abstract class SessionSocket implements Session.Listener.AutoDemanding {
+    private static final Logger LOG = LoggerFactory.getLogger(SessionSocket.class);
+
+    protected final ServerContext ctx;
+    protected Outbox outbox;
+    private SessionRegistry.Slot slot;
+    private final List<ScheduledFuture<?>> timers = new ArrayList<>();
+    private final AtomicBoolean ended = new AtomicBoolean();
+    private final RateLimiter rate;
+    private long lastRateError; // Jetty's thread for this session only
+    private AutoCloseable pipeline; // guarded by this
+    /** Frames dropped for the rate limit (counted on Jetty's thread for this session, read by the status timer). */
+    protected volatile long rateLimited;
+
+    protected SessionSocket(ServerContext ctx) {
+        this.ctx = ctx;
+        this.rate = new RateLimiter(ctx.options().maxFps(), System.nanoTime());
+    }
+
+    /** img2img, txt2img or compat. */
+    protected abstract String kind();
+
+    /** The session's id in events and messages. */
+    protected abstract String sessionId();
+
+    /** Builds the pipeline; the session has a slot. */
+    protected abstract AutoCloseable openPipeline() throws Exception;
+
+    /** First messages after the pipeline is ready. */
+    protected abstract void greet();
+
+    /** The message that tells a client the server is full. */
+    protected abstract String fullMessage();
+
+    /** The message that tells a client why its session ended. */
+    protected abstract String endedMessage(Ending ending);
+
+    /** The message that answers a refused client message. */
+    protected abstract String errorMessage(ProtocolException e);
+
+    protected abstract void onText(String text) throws ProtocolException;
+
+    protected abstract void onBinary(byte[] data) throws ProtocolException;
+
+    /** Sent every second while the session runs (nothing when null). */
+    protected abstract String statusMessage();
+
+    /** Why the pipeline stopped on its own, if it did. */
+    protected abstract Optional<String> pipelineFailure();
+
+    /** Called after an error message was sent for a refused client message. */
+    protected void afterError() {}
+
+    @Override
+    public final void onWebSocketOpen(Session session) {
+        outbox = new Outbox(session);
+        Optional<SessionRegistry.Slot> s = ctx.registry().open(this::end);
+        if (s.isEmpty()) {
+            ended.set(true);
+            outbox.text(fullMessage());
+            outbox.close(Ending.TRY_AGAIN_LATER, "server full");
+            return;
+        }
+        slot = s.get();
+        AutoCloseable pipeline;
+        try {
+            pipeline = openPipeline();
+        } catch (Exception e) {
+            LOG.warn("{} session could not start: {}", kind(), e.toString());
+            ended.set(true);
+            slot.close();
+            outbox.text(endedMessage(Ending.failed(e.getMessage() == null ? e.toString() : e.getMessage())));
+            outbox.close(Ending.SERVER_ERROR, "pipeline failed");
+            return;
+        }
+        synchronized (this) {
+            if (!ended.get()) {
+                this.pipeline = pipeline;
+                timers.add(ctx.timers().scheduleAtFixedRate(this::tick, 1, 1, TimeUnit.SECONDS));
+                long timeout = ctx.options().sessionTimeout().toMillis();
+                if (timeout > 0) {
+                    long seconds = ctx.options().sessionTimeout().toSeconds();
+                    timers.add(ctx.timers().schedule(() -> end(Ending.timeout(seconds)), timeout, TimeUnit.MILLISECONDS));
+                }
+            }
+        }
+        if (this.pipeline != pipeline) { // ended (shutdown) while the pipeline was being built
+            ctx.registry().closeLater(kind() + " session " + sessionId(), pipeline);
+            return;
+        }
+        ctx.events().opened(sessionId(), kind());
+        greet();
+    }
+
+    private void tick() {
+        try {
+            Optional<String> failure = pipelineFailure();
+            if (failure.isPresent()) {
+                LOG.warn("{} session {} failed: {}", kind(), sessionId(), failure.get());
+                end(Ending.failed(failure.get()));
+                return;
+            }
+            String status = statusMessage();
+            if (status != null && !ended.get()) outbox.text(status);
+        } catch (RuntimeException e) {
+            LOG.warn("status of session {} failed: {}", sessionId(), e.toString());
+        }
+    }
+
+    @Override
+    public final void onWebSocketText(String message) {
+        if (ended.get()) return;
+        try {
+            onText(message);
+        } catch (ProtocolException e) {
+            outbox.text(errorMessage(e));
+            afterError();
+        } catch (RuntimeException e) {
+            LOG.warn("session {}: {}", sessionId(), e.toString());
+            outbox.text(errorMessage(new ProtocolException("server_error", e.toString())));
+        }
+    }
+
+    @Override
+    public final void onWebSocketBinary(ByteBuffer payload, Callback callback) {
+        byte[] data = new byte[payload.remaining()];
+        payload.get(data);
+        callback.succeed();
+        if (ended.get()) return;
+        try {
+            onBinary(data);
+        } catch (ProtocolException e) {
+            outbox.text(errorMessage(e));
+            afterError();
+        } catch (RuntimeException e) {
+            LOG.warn("session {}: {}", sessionId(), e.toString());
+            outbox.text(errorMessage(new ProtocolException("server_error", e.toString())));
+        }
+    }
+
+    @Override
+    public final void onWebSocketClose(int statusCode, String reason, Callback callback) {
+        callback.succeed();
+        end(Ending.clientClosed());
+    }
+
+    @Override
+    public final void onWebSocketError(Throwable cause) {
+        LOG.debug("session {}: {}", sessionId(), cause.toString());
+        end(Ending.clientClosed());
+    }
+
+    /** Ends the session once: frees the slot, tells the client why, closes the socket and (in the background) the pipeline. */
+    protected final void end(Ending ending) {
+        AutoCloseable p;
+        synchronized (this) {
+            if (!ended.compareAndSet(false, true)) return;
+            timers.forEach(t -> t.cancel(false));
+            p = pipeline;
+        }
+        slot.close();
+        if (ending.message() != null) outbox.text(endedMessage(ending));
+        outbox.close(ending.closeCode(), ending.reason());
+        ctx.events().ended(sessionId(), ending.reason());
+        if (p != null) ctx.registry().closeLater(kind() + " session " + sessionId(), p);
+    }
+
+    protected final boolean hasEnded() {
+        return ended.get();
+    }
+
+    /**
+     * Checks an input frame against the limits and decodes it: rate (frames over it are dropped,
+     * with an error at most once a second), JPEG header, size before decoding.
+     *
+     * @return the image, or null when the frame was dropped for the rate limit
+     */
+    protected final RgbImage decodeFrame(byte[] data) throws ProtocolException {
+        long now = System.nanoTime();
+        if (!rate.tryAcquire(now)) {
+            rateLimited++;
+            if (now - lastRateError > 1_000_000_000L) {
+                lastRateError = now;
+                throw new ProtocolException("rate_limited", "frames are limited to " + Messages.round1(ctx.options().maxFps())
+                        + " per second per session; faster frames are dropped");
+            }
+            return null;
+        }
+        JpegHeader h;
+        try {
+            h = JpegHeader.read(data);
+        } catch (IllegalArgumentException e) {
+            throw new ProtocolException("bad_frame", e.getMessage());
+        }
+        int max = ctx.options().maxFrameSide();
+        if (h.width() > max || h.height() > max) {
+            throw new ProtocolException("frame_too_large", "the frame is " + h.width() + "x" + h.height()
+                    + "; frames may be at most " + max + " pixels wide and high");
+        }
+        try {
+            return ctx.codec().decode(data);
+        } catch (IOException | RuntimeException e) {
+            throw new ProtocolException("bad_frame", "the JPEG could not be decoded: " + e.getMessage());
+        }
+    }
+
+}

@@ -1,0 +1,184 @@
+package io.streamdiffusion4j.web;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Checks a client's settings message and merges it into the session's settings. Everything a
+ * client sends is bounded here: text lengths, numeric ranges, at most four denoising steps. Keys
+ * that name anything else (a model, a file, a size) are refused with the reason, never used.
+ */
+final class SettingsParser {
+    static final int MAX_PROMPT_CHARS = 1000;
+    static final int MAX_STEPS = 4;
+    static final double MAX_GUIDANCE = 10;
+    static final double MAX_DELTA = 5;
+    static final long MAX_SEED = 0xFFFF_FFFFL;
+    static final int MAX_SKIP_FRAME = 100;
+
+    private static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "strength", "t_index_list", "guidance_scale",
+            "delta", "seed", "similar_image_filter");
+    private static final Set<String> FILTER_KEYS = Set.of("enabled", "threshold", "max_skip_frame");
+
+    private final int numInferenceSteps;
+    private final StrengthPresets presets;
+    private final String size;
+    private final boolean img2img;
+
+    /**
+     * @param img2img whether strength and t_index_list may be set (txt2img sessions denoise from
+     *                pure noise with the server's list)
+     */
+    SettingsParser(int numInferenceSteps, StrengthPresets presets, int width, int height, boolean img2img) {
+        this.numInferenceSteps = numInferenceSteps;
+        this.presets = presets;
+        this.size = width + "x" + height;
+        this.img2img = img2img;
+    }
+
+    StrengthPresets presets() {
+        return presets;
+    }
+
+    /**
+     * Merges a settings message (keys absent keep their value; "type" is the message's own key).
+     * Unknown keys are errors.
+     */
+    StreamSettings merge(StreamSettings current, JsonNode message) throws ProtocolException {
+        return merge(current, message, false);
+    }
+
+    /**
+     * @param lenient the original demo's client: its pydantic model ignores unknown keys, accepts
+     *                numbers sent as strings, and always sends width and height (which the server
+     *                decides, so they are ignored)
+     */
+    StreamSettings merge(StreamSettings current, JsonNode message, boolean lenient) throws ProtocolException {
+        if (!(message instanceof ObjectNode o)) throw bad("settings must be a JSON object");
+        for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (key.equals("type") || KEYS.contains(key)) continue;
+            if (lenient) continue;
+            if (key.equals("width") || key.equals("height")) {
+                throw bad("the server decides the image size (" + size + "); '" + key + "' cannot be set");
+            }
+            throw bad("unknown setting '" + key + "'; settings are " + String.join(", ", KEYS.stream().sorted().toList()));
+        }
+        String prompt = text(o, "prompt", current.prompt(), lenient);
+        String negative = text(o, "negative_prompt", current.negativePrompt(), lenient);
+        List<Integer> tIndex = current.tIndexList();
+        if (o.has("strength") || o.has("t_index_list")) {
+            if (!img2img) throw bad("strength and t_index_list apply to img2img; txt2img uses the server's steps");
+            if (o.has("strength") && o.has("t_index_list")) throw bad("give strength or t_index_list, not both");
+            tIndex = o.has("strength") ? strength(o.get("strength")) : tIndexList(o.get("t_index_list"));
+        }
+        double guidance = number(o, "guidance_scale", current.guidanceScale(), 0, MAX_GUIDANCE, lenient);
+        double delta = number(o, "delta", current.delta(), 0, MAX_DELTA, lenient);
+        long seed = current.seed();
+        if (o.has("seed")) {
+            double s = number(o, "seed", 0, 0, MAX_SEED, lenient);
+            if (s != Math.rint(s)) throw bad("seed must be a whole number, found " + o.get("seed"));
+            seed = (long) s;
+        }
+        SimilarityFilterSettings filter = current.filter();
+        if (o.has("similar_image_filter")) filter = filter(o.get("similar_image_filter"), filter, lenient);
+        return new StreamSettings(prompt, negative, tIndex, guidance, delta, seed, filter);
+    }
+
+    private List<Integer> strength(JsonNode v) throws ProtocolException {
+        if (!v.isTextual()) throw bad("strength must be one of " + presets.names() + ", found " + v);
+        List<Integer> list = presets.get(v.textValue());
+        if (list == null) throw bad("strength must be one of " + presets.names() + ", found \"" + v.textValue() + "\"");
+        return list;
+    }
+
+    private List<Integer> tIndexList(JsonNode v) throws ProtocolException {
+        if (!v.isArray() || v.isEmpty() || v.size() > MAX_STEPS) {
+            throw bad("t_index_list must be an array of 1 to " + MAX_STEPS + " integers, found " + abbreviate(v.toString()));
+        }
+        List<Integer> out = new ArrayList<>();
+        for (JsonNode e : v) {
+            if (!e.canConvertToInt() || !e.isIntegralNumber()) throw bad("t_index_list entries must be integers, found " + e);
+            int t = e.intValue();
+            if (t < 0 || t >= numInferenceSteps) {
+                throw bad("t_index_list entry " + t + " is outside [0, " + (numInferenceSteps - 1) + "]");
+            }
+            if (!out.isEmpty() && t <= out.getLast()) throw bad("t_index_list must increase, found " + v);
+            out.add(t);
+        }
+        return out;
+    }
+
+    private SimilarityFilterSettings filter(JsonNode v, SimilarityFilterSettings current, boolean lenient)
+            throws ProtocolException {
+        if (!(v instanceof ObjectNode f)) throw bad("similar_image_filter must be an object with enabled, threshold, max_skip_frame");
+        for (Iterator<String> it = f.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!FILTER_KEYS.contains(key) && !lenient) {
+                throw bad("unknown similar_image_filter key '" + key + "'; keys are enabled, threshold, max_skip_frame");
+            }
+        }
+        boolean enabled = current.enabled();
+        if (f.has("enabled")) {
+            if (!f.get("enabled").isBoolean()) throw bad("similar_image_filter.enabled must be true or false");
+            enabled = f.get("enabled").booleanValue();
+        }
+        double threshold = number(f, "threshold", current.threshold(), 0, 1, lenient);
+        double maxSkip = number(f, "max_skip_frame", current.maxSkipFrame(), 0, MAX_SKIP_FRAME, lenient);
+        if (maxSkip != Math.rint(maxSkip)) throw bad("similar_image_filter.max_skip_frame must be a whole number");
+        return new SimilarityFilterSettings(enabled, threshold, (int) maxSkip);
+    }
+
+    private static String text(ObjectNode o, String key, String current, boolean lenient) throws ProtocolException {
+        JsonNode v = o.get(key);
+        if (v == null || (lenient && v.isNull())) return current;
+        if (!v.isTextual()) throw bad(key + " must be a string");
+        String s = v.textValue();
+        if (s.length() > MAX_PROMPT_CHARS) throw bad(key + " is " + s.length() + " characters; the limit is " + MAX_PROMPT_CHARS);
+        return s;
+    }
+
+    private static double number(JsonNode o, String key, double current, double min, double max, boolean lenient)
+            throws ProtocolException {
+        JsonNode v = o.get(key);
+        if (v == null || (lenient && v.isNull())) return current;
+        double d;
+        if (v.isNumber()) {
+            d = v.doubleValue();
+        } else if (lenient && v.isTextual()) {
+            try {
+                d = Double.parseDouble(v.textValue().strip());
+            } catch (NumberFormatException e) {
+                throw bad(key + " must be a number, found \"" + abbreviate(v.textValue()) + "\"");
+            }
+        } else {
+            throw bad(key + " must be a number, found " + abbreviate(v.toString()));
+        }
+        if (!(d >= min && d <= max)) throw bad(key + " must be in [" + fmt(min) + ", " + fmt(max) + "], found " + v);
+        return d;
+    }
+
+    private static String fmt(double d) {
+        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+    }
+
+    static String abbreviate(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 77) + "...";
+    }
+
+    private static ProtocolException bad(String message) {
+        return new ProtocolException("bad_settings", message);
+    }
+
+    /** The bounds, for the hello message (the page sets its controls from them). */
+    Map<String, Object> limits() {
+        return Map.of("prompt_chars", MAX_PROMPT_CHARS, "guidance_scale", List.of(0, MAX_GUIDANCE), "delta", List.of(0, MAX_DELTA),
+                "seed", List.of(0, MAX_SEED), "t_index_list_entries", MAX_STEPS, "num_inference_steps", numInferenceSteps);
+    }
+}

@@ -1,0 +1,108 @@
+package io.streamdiffusion4j.web;
+
+import io.streamdiffusion4j.model.StableDiffusionModels;
+import io.streamdiffusion4j.pipeline.Mode;
+import io.streamdiffusion4j.pipeline.StreamConfig;
+import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Builds one prepared stream per session on models loaded once: every session has its own
+ * stream buffer, noise, prompt embeddings and similarity filter (two browser tabs never mix, as
+ * they do in the original demo, its issue #156), while the models are shared, one call at a
+ * time per component (the ONNX model classes take turns on their buffers).
+ */
+public final class StreamFactory {
+    private static final SecureRandom SEEDS = new SecureRandom();
+
+    private final StableDiffusionModels models;
+    private final StreamConfig base;
+    private final int numInferenceSteps;
+    private final int[] txt2imgTIndexList;
+    private final StreamSettings defaults;
+    private final boolean randomSeed;
+    private final StrengthPresets presets;
+
+    /**
+     * @param base the server's stream shape: size, cfg type, frame_buffer_size 1
+     * @param txt2imgTIndexList the steps of txt2img sessions, which start from pure noise
+     * @param defaults the settings a new session starts with; a negative {@code seedOrRandom}
+     *                 gives each session its own random seed
+     */
+    public StreamFactory(StableDiffusionModels models, StreamConfig base, int numInferenceSteps, int[] txt2imgTIndexList,
+                         String prompt, String negativePrompt, double guidanceScale, double delta, long seedOrRandom) {
+        this.models = Objects.requireNonNull(models, "models");
+        if (base.frameBufferSize() != 1) {
+            throw new IllegalArgumentException("the web server streams frame by frame: frame_buffer_size must be 1, found "
+                    + base.frameBufferSize());
+        }
+        this.base = base;
+        this.numInferenceSteps = numInferenceSteps;
+        for (int t : txt2imgTIndexList) {
+            if (t < 0 || t >= numInferenceSteps) {
+                throw new IllegalArgumentException("txt2img t_index_list entry " + t + " is outside [0, " + (numInferenceSteps - 1) + "]");
+            }
+        }
+        this.txt2imgTIndexList = txt2imgTIndexList.clone();
+        this.randomSeed = seedOrRandom < 0;
+        this.presets = StrengthPresets.forSteps(numInferenceSteps);
+        this.defaults = new StreamSettings(prompt, negativePrompt, Arrays.stream(base.tIndexList()).boxed().toList(), guidanceScale,
+                delta, randomSeed ? 0 : seedOrRandom, base.similarFilter());
+    }
+
+    /** The settings a new session starts with (its own random seed when the server's seed is random). */
+    StreamSettings initialSettings() {
+        return randomSeed ? defaults.withSeed(SEEDS.nextInt(Integer.MAX_VALUE)) : defaults;
+    }
+
+    /** A prepared img2img stream; warm start, so the first frames show the picture, not an empty buffer. */
+    StreamDiffusion img2img(StreamSettings s) throws IOException {
+        return build(Mode.IMG2IMG, s.tIndexArray(), s);
+    }
+
+    /** A prepared txt2img stream with the server's txt2img steps. */
+    StreamDiffusion txt2img(StreamSettings s) throws IOException {
+        return build(Mode.TXT2IMG, txt2imgTIndexList, s);
+    }
+
+    private StreamDiffusion build(Mode mode, int[] tIndex, StreamSettings s) throws IOException {
+        StreamDiffusion stream = StreamDiffusion.builder().models(models).config(base).mode(mode).tIndexList(tIndex)
+                .seed(s.seed()).warmStart(mode == Mode.IMG2IMG).build();
+        try {
+            stream.prepare(s.prompt(), s.negativePrompt(), numInferenceSteps, s.guidanceScale(), s.delta());
+            stream.updateSimilarityFilter(s.filter());
+            return stream;
+        } catch (RuntimeException e) {
+            stream.close();
+            throw e;
+        }
+    }
+
+    public int width() {
+        return base.width();
+    }
+
+    public int height() {
+        return base.height();
+    }
+
+    public int numInferenceSteps() {
+        return numInferenceSteps;
+    }
+
+    List<Integer> txt2imgTIndexList() {
+        return Arrays.stream(txt2imgTIndexList).boxed().toList();
+    }
+
+    StrengthPresets presets() {
+        return presets;
+    }
+
+    SettingsParser parser(boolean img2img) {
+        return new SettingsParser(numInferenceSteps, presets, width(), height(), img2img);
+    }
+}

@@ -1,0 +1,122 @@
+package io.streamdiffusion4j.web;
+
+import io.streamdiffusion4j.image.ImageCodec;
+import io.streamdiffusion4j.image.ImagePostprocessor;
+import io.streamdiffusion4j.image.RgbImage;
+import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import io.streamdiffusion4j.tensor.FloatTensor;
+import java.io.IOException;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * One client's txt2img pipeline: images follow the prompt as the user types. Each change runs
+ * the stream as many times as it has denoising steps (each image is the noise that entered n - 1
+ * calls earlier, so after n calls the picture is wholly the new prompt's) and then the session
+ * idles; a change that arrives meanwhile is picked up at the next call.
+ */
+final class Txt2ImgSession implements AutoCloseable {
+    private final StreamDiffusion stream;
+    private final ImageCodec codec;
+    private final Consumer<GeneratedFrame> output;
+    private final Consumer<StreamSettings> applied;
+    private final Thread worker;
+    private final Object lock = new Object();
+    private StreamSettings current; // guarded by lock, as the three below
+    private StreamSettings pending;
+    private long version;
+    private boolean closed;
+    private volatile Throwable failure;
+    private long seq; // the worker's own
+
+    Txt2ImgSession(StreamFactory factory, StreamSettings initial, ImageCodec codec, Consumer<GeneratedFrame> output,
+                   Consumer<StreamSettings> applied) throws IOException {
+        this.stream = factory.txt2img(initial);
+        this.codec = codec;
+        this.output = output;
+        this.applied = applied;
+        this.current = initial;
+        this.pending = initial; // the first picture comes without waiting for a change
+        this.worker = Thread.ofPlatform().daemon().name("sd4j-txt2img").unstarted(this::run);
+    }
+
+    /** Starts generating: the first picture, then one run per change. */
+    void start() {
+        worker.start();
+    }
+
+    /** Takes new settings; the worker applies them before its next model call. */
+    void update(StreamSettings next) {
+        synchronized (lock) {
+            pending = next;
+            lock.notifyAll();
+        }
+    }
+
+    StreamSettings settings() {
+        synchronized (lock) {
+            return pending != null ? pending : current;
+        }
+    }
+
+    Optional<String> failure() {
+        Throwable t = failure;
+        return t == null ? Optional.empty() : Optional.of(t.getMessage() == null ? t.toString() : t.getMessage());
+    }
+
+    private void run() {
+        try {
+            int calls = stream.config().tIndexList().length;
+            while (true) {
+                StreamSettings next;
+                long v;
+                synchronized (lock) {
+                    while (pending == null && !closed) lock.wait();
+                    if (closed) return;
+                    next = pending;
+                    pending = null;
+                    v = ++version;
+                }
+                StreamSettings previous;
+                synchronized (lock) {
+                    previous = current;
+                }
+                next.applyChanges(previous, stream, false);
+                synchronized (lock) {
+                    current = next;
+                }
+                applied.accept(next);
+                for (int i = 0; i < calls; i++) {
+                    long t0 = System.nanoTime();
+                    FloatTensor images = stream.txt2img();
+                    RgbImage rgb = ImagePostprocessor.toRgb(ImagePostprocessor.toUnitHwc(images, 0), images.dim(3), images.dim(2));
+                    byte[] jpeg = codec.encodeJpeg(rgb, ImageSession.JPEG_QUALITY);
+                    output.accept(new GeneratedFrame(++seq, v, jpeg, System.nanoTime() - t0));
+                    synchronized (lock) {
+                        if (pending != null || closed) break; // the user typed on: follow at once
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable t) {
+            failure = t;
+        }
+    }
+
+    /** Waits for the model call in progress, then releases the stream; the models stay loaded. */
+    @Override
+    public void close() {
+        synchronized (lock) {
+            closed = true;
+            lock.notifyAll();
+        }
+        try {
+            if (worker.isAlive()) worker.join(60_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            stream.close();
+        }
+    }
+}

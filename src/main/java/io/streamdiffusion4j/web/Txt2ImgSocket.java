@@ -1,0 +1,113 @@
+package io.streamdiffusion4j.web;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The txt2img page's session at {@code /ws/txt2img}: {@code {"type":"settings", ...}} in (prompt,
+ * negative prompt, guidance, delta, seed), images out, each after a {@code frame} header whose
+ * {@code settings_version} says which settings message it reflects.
+ */
+public final class Txt2ImgSocket extends SessionSocket {
+    private final SettingsParser parser;
+    private final AtomicLong sent = new AtomicLong();
+    private final FrameRate rate = new FrameRate();
+    private volatile String id;
+    private volatile Txt2ImgSession session;
+
+    Txt2ImgSocket(ServerContext ctx) {
+        super(ctx);
+        this.parser = ctx.factory().parser(false);
+    }
+
+    @Override
+    protected String kind() {
+        return "txt2img";
+    }
+
+    @Override
+    protected String sessionId() {
+        return id;
+    }
+
+    @Override
+    protected AutoCloseable openPipeline() throws Exception {
+        id = UUID.randomUUID().toString();
+        StreamSettings initial = ctx.factory().initialSettings();
+        initial = new StreamSettings(initial.prompt(), initial.negativePrompt(), ctx.factory().txt2imgTIndexList(),
+                initial.guidanceScale(), initial.delta(), initial.seed(), initial.filter());
+        session = new Txt2ImgSession(ctx.factory(), initial, ctx.codec(), this::send, s -> ctx.events().settingsApplied(id, s));
+        return session;
+    }
+
+    private void send(GeneratedFrame f) {
+        outbox.frame(Messages.frame(id, f, "settings_version"), f.jpeg(), () -> {
+            sent.incrementAndGet();
+            rate.mark();
+            ctx.events().frameSent(id, f.seq(), f.source(), f.jpeg());
+        });
+    }
+
+    @Override
+    protected void greet() {
+        ObjectNode o = Messages.object("hello");
+        o.put("session", id);
+        o.put("mode", "txt2img");
+        o.put("width", ctx.factory().width());
+        o.put("height", ctx.factory().height());
+        o.put("session_timeout_s", ctx.options().sessionTimeout().toSeconds());
+        o.set("settings", session.settings().toJson(parser.presets()));
+        o.set("limits", Messages.JSON.valueToTree(parser.limits()));
+        outbox.text(o.toString());
+        session.start(); // pictures only after the hello
+    }
+
+    @Override
+    protected void onText(String text) throws ProtocolException {
+        JsonNode m = Messages.parse(text);
+        String type = m.path("type").asText("");
+        if (!type.equals("settings")) {
+            throw new ProtocolException("bad_message", type.isEmpty() ? "messages need a \"type\" (settings)"
+                    : "unknown message type \"" + SettingsParser.abbreviate(type) + "\"; this session takes settings messages");
+        }
+        StreamSettings next = parser.merge(session.settings(), m);
+        session.update(next);
+        outbox.text(Messages.settings(next, parser.presets()));
+    }
+
+    @Override
+    protected void onBinary(byte[] data) throws ProtocolException {
+        throw new ProtocolException("bad_message", "a txt2img session takes no frames, only settings messages");
+    }
+
+    @Override
+    protected String statusMessage() {
+        ObjectNode o = Messages.object("status");
+        o.put("fps_out", Messages.round1(rate.perSecond()));
+        o.put("frames_out", sent.get());
+        return o.toString();
+    }
+
+    @Override
+    protected Optional<String> pipelineFailure() {
+        return session.failure();
+    }
+
+    @Override
+    protected String fullMessage() {
+        return Messages.full(ctx.registry().max());
+    }
+
+    @Override
+    protected String endedMessage(Ending ending) {
+        return Messages.ended(ending);
+    }
+
+    @Override
+    protected String errorMessage(ProtocolException e) {
+        return Messages.error(e.code(), e.getMessage());
+    }
+}

@@ -1,0 +1,162 @@
+package io.streamdiffusion4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** {@code serve} on the built-in tiny model: its options, the server it starts, its refusals. */
+class ServeCommandTest {
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private static ServeCommand parse(String... args) {
+        ServeCommand cmd = new ServeCommand();
+        new CommandLine(cmd).parseArgs(args);
+        return cmd;
+    }
+
+    @Test
+    void servesThePageAndAnImg2ImgSessionOnTheBuiltInModel() throws Exception {
+        ServeCommand cmd = parse("--model", "tiny", "--width", "64", "--height", "64", "--port", "0", "--max-sessions", "1");
+        StringWriter log = new StringWriter();
+        try (ServeCommand.Running running = cmd.start(new PrintWriter(log, true))) {
+            URI base = running.server().uri();
+            assertThat(base.getHost()).isEqualTo("127.0.0.1");
+            assertThat(running.token()).as("local: no token needed").isNull();
+            HttpResponse<String> page = HTTP.send(HttpRequest.newBuilder(base).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(page.statusCode()).isEqualTo(200);
+            assertThat(page.body()).contains("streamdiffusion4j");
+            HttpResponse<String> settings = HTTP.send(HttpRequest.newBuilder(base.resolve("api/settings")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(settings.body()).contains(ServeCommand.DEFAULT_PROMPT).contains("\"max_queue_size\":1");
+
+            // one frame through a session
+            CompletableFuture<String> hello = new CompletableFuture<>();
+            CompletableFuture<byte[]> image = new CompletableFuture<>();
+            WebSocket ws = HTTP.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + base.getPort() + "/ws"),
+                    new WebSocket.Listener() {
+                        final StringBuilder text = new StringBuilder();
+
+                        @Override
+                        public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
+                            text.append(data);
+                            if (last) {
+                                if (text.indexOf("\"hello\"") >= 0) hello.complete(text.toString());
+                                text.setLength(0);
+                            }
+                            w.request(1);
+                            return null;
+                        }
+
+                        @Override
+                        public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
+                            image.complete(new byte[data.remaining()]);
+                            w.request(1);
+                            return null;
+                        }
+                    }).get(30, TimeUnit.SECONDS);
+            assertThat(hello.get(30, TimeUnit.SECONDS)).contains("\"width\":64").contains("\"height\":64");
+            byte[] frame = io.streamdiffusion4j.image.ImageCodec.best()
+                    .encodeJpeg(new io.streamdiffusion4j.image.RgbImage(64, 64, new byte[64 * 64 * 3]), 90);
+            ws.sendBinary(ByteBuffer.wrap(frame), true).join();
+            assertThat(image.get(60, TimeUnit.SECONDS)).isNotEmpty();
+            ws.sendClose(WebSocket.NORMAL_CLOSURE, "done").join();
+        }
+        assertThat(log.toString()).contains("session").contains("(img2img) started");
+    }
+
+    @Test
+    void anExposedServerGetsAGeneratedTokenUnlessOneIsGiven() throws Exception {
+        ServeCommand cmd = parse("--model", "tiny", "--width", "64", "--height", "64", "--host", "0.0.0.0", "--port", "0");
+        try (ServeCommand.Running running = cmd.start(new PrintWriter(new StringWriter(), true))) {
+            assertThat(running.token()).matches("[0-9a-f]{32}");
+            URI base = URI.create("http://127.0.0.1:" + running.server().port() + "/");
+            assertThat(HTTP.send(HttpRequest.newBuilder(base).build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+                    .isEqualTo(401);
+            assertThat(HTTP.send(HttpRequest.newBuilder(base.resolve("?token=" + running.token())).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+        }
+    }
+
+    /** SIGTERM (as Ctrl-C) while a session streams: the session is told, the process exits cleanly. */
+    @Test
+    void aStopSignalEndsTheSessionsAndTheProcessCleanly(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path log = dir.resolve("serve.log");
+        Process p = RunCommandTest.javaCommand(-1, "serve", "--model", "tiny", "--width", "64", "--height", "64", "--port", "0")
+                .redirectOutput(log.toFile()).start();
+        try {
+            java.util.regex.Pattern open = java.util.regex.Pattern.compile("serve: open http://127\\.0\\.0\\.1:(\\d+)/");
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            Integer port = null;
+            while (port == null && System.nanoTime() < deadline && p.isAlive()) {
+                java.util.regex.Matcher m = open.matcher(java.nio.file.Files.readString(log));
+                if (m.find()) port = Integer.parseInt(m.group(1));
+                else Thread.sleep(100);
+            }
+            assertThat(port).as(java.nio.file.Files.readString(log)).isNotNull();
+            CompletableFuture<String> ended = new CompletableFuture<>();
+            CompletableFuture<byte[]> image = new CompletableFuture<>();
+            WebSocket ws = HTTP.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + port + "/ws"), new WebSocket.Listener() {
+                @Override
+                public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
+                    if (data.toString().contains("\"ended\"")) ended.complete(data.toString());
+                    w.request(1);
+                    return null;
+                }
+
+                @Override
+                public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
+                    image.complete(new byte[data.remaining()]);
+                    w.request(1);
+                    return null;
+                }
+            }).get(30, TimeUnit.SECONDS);
+            byte[] frame = io.streamdiffusion4j.image.ImageCodec.best()
+                    .encodeJpeg(new io.streamdiffusion4j.image.RgbImage(64, 64, new byte[64 * 64 * 3]), 90);
+            ws.sendBinary(ByteBuffer.wrap(frame), true).join();
+            assertThat(image.get(60, TimeUnit.SECONDS)).isNotEmpty();
+            p.destroy(); // SIGTERM, handled like Ctrl-C
+            assertThat(ended.get(30, TimeUnit.SECONDS)).contains("shutting down");
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            String out = java.nio.file.Files.readString(log);
+            assertThat(out).doesNotContain("fatal error").contains("stopping: finishing").contains("serve: stopped");
+            assertThat(p.exitValue()).as(out).isZero();
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void badOptionsAreRefusedWithTheReason() {
+        CliTest.Result r = CliTest.run("serve", "--model", "tiny", "--max-sessions", "0");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("max sessions must be at least 1");
+        r = CliTest.run("serve", "--model", "tiny", "--frame-buffer-size", "2");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("frame_buffer_size must be 1");
+        r = CliTest.run("serve", "--model", "tiny", "--access-token", "abcdefgh1234", "--no-access-token");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("contradict");
+        r = CliTest.run("serve", "--model", "tiny", "--allow-origin", "example.org");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("not an origin");
+        r = CliTest.run("serve", "--model", "tiny", "--static-shapes");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("--static-shapes cannot be used");
+        r = CliTest.run("serve", "--model", "tiny", "--txt2img-t-index-list", "0,60");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("txt2img t_index_list entry 60 is outside [0, 49]");
+    }
+}
