@@ -128,6 +128,8 @@ public final class HubCache {
             Files.createSymbolicLink(pointer, pointer.getParent().relativize(blob));
             return true;
         } catch (UnsupportedOperationException | FileSystemException e) {
+            // no symlinks here (Windows without developer mode, some network file systems): a copy in
+            // the snapshot, as huggingface_hub does in that case; the caller is told (returns false)
             Files.copy(blob, pointer, StandardCopyOption.REPLACE_EXISTING);
             return false;
         }
