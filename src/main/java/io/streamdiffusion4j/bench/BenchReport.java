@@ -15,9 +15,6 @@ public final class BenchReport {
     private final ObjectNode root = JSON.createObjectNode();
     private final StringBuilder md = new StringBuilder();
 
-    /** One row of a two-way comparison (stream batch vs sequential). */
-    record Pair(int steps, RunSummary batch, RunSummary sequential) {}
-
     void header(Map<String, String> facts) {
         ObjectNode h = root.putObject("setup");
         facts.forEach(h::put);
@@ -73,60 +70,100 @@ public final class BenchReport {
         md.append('\n');
     }
 
-    void staticShapes(RunSummary fixed, RunSummary dynamic) {
-        ObjectNode s = root.putObject("static_shapes");
-        s.set("static", summary(fixed));
-        s.set("dynamic", summary(dynamic));
-        md.append("### Static against dynamic shapes\n\n").append(fixed.config()).append(".\n\n");
-        md.append("| sessions | frames/s | latency p50 | mean | UNet mean |\n|---|---|---|---|---|\n");
-        for (RunSummary r : List.of(fixed, dynamic)) {
-            Percentiles l = r.latency();
-            md.append(String.format(Locale.ROOT, "| %s | %.3f | %s | %s | %s |%n", r.name(), r.framesPerSecond(), ms(l.p50()),
-                    ms(l.mean()), ms(r.meanMillis(FrameSample::unet))));
-        }
-        md.append(String.format(Locale.ROOT, "%nstatic / dynamic (mean frame time): %.3f%n%n", fixed.latency().mean() / dynamic.latency().mean()));
-    }
-
-    void streamBatch(List<Pair> pairs) {
-        ArrayNode a = root.putArray("stream_batch");
-        md.append("### Stream Batch against the sequential loop\n\n");
-        if (!pairs.isEmpty()) md.append(pairs.getFirst().batch().config()).append(" (t_index_list varies).\n\n");
-        md.append("| steps n | stream batch ms/frame (p50) | UNet calls/frame | sequential ms/frame (p50) | UNet calls/frame | sequential / batch |\n");
-        md.append("|---|---|---|---|---|---|\n");
-        for (Pair p : pairs) {
-            ObjectNode o = a.addObject();
-            o.put("steps", p.steps());
-            o.set("batch", summary(p.batch()));
-            o.set("sequential", summary(p.sequential()));
-            double ratio = p.sequential().latency().mean() / p.batch().latency().mean();
-            o.put("sequential_over_batch", ratio);
-            md.append(String.format(Locale.ROOT, "| %d | %s (%s) | 1 | %s (%s) | %d | %.2fx |%n", p.steps(),
-                    ms(p.batch().latency().mean()), ms(p.batch().latency().p50()), ms(p.sequential().latency().mean()),
-                    ms(p.sequential().latency().p50()), p.steps(), ratio));
-        }
-        md.append('\n');
-    }
-
-    void rcfg(Map<Integer, Map<String, RunSummary>> byStep) {
-        ObjectNode r = root.putObject("rcfg");
-        md.append("### RCFG: UNet rows and time per frame\n\n");
-        md.append("| steps n | none: rows, ms | self: rows, ms | initialize: rows, ms | full: rows, ms | full / self (frame) | full / self (UNet) |\n");
-        md.append("|---|---|---|---|---|---|---|\n");
-        byStep.forEach((n, byCfg) -> {
-            ObjectNode o = r.putObject(Integer.toString(n));
-            StringBuilder row = new StringBuilder("| " + n + " |");
-            for (String cfg : List.of("none", "self", "initialize", "full")) {
-                RunSummary s = byCfg.get(cfg);
-                o.set(cfg, summary(s));
-                row.append(String.format(Locale.ROOT, " %.0f, %s |", s.unetRowsPerFrame(), ms(s.latency().mean())));
+    /**
+     * An alternated comparison: every arm's median and p10-p90, UNet calls and rows counted per
+     * frame, and each ratio to the baseline with its verdict against the control's noise floor.
+     */
+    void comparison(Comparison c, String loadBefore, String loadAfter) {
+        ObjectNode o = root.withArrayProperty("comparisons").addObject();
+        o.put("title", c.title());
+        o.put("ratios", c.what());
+        o.put("frames_per_arm", c.frames());
+        o.put("load_average_before", loadBefore);
+        o.put("load_average_after", loadAfter);
+        o.put("noise_floor_frame_percent", Comparison.percent(c.frameNoise()));
+        o.put("noise_floor_unet_percent", Comparison.percent(c.unetNoise()));
+        o.put("work_bound_applies", c.boundApplies());
+        ArrayNode arms = o.putArray("arms");
+        for (Comparison.Row r : c.rows()) {
+            ObjectNode a = arms.addObject();
+            a.put("name", r.name());
+            a.put("config", r.config());
+            a.put("role", r.role().name().toLowerCase(Locale.ROOT));
+            a.set("frame_ms", spread(r.frameMillis()));
+            a.set("unet_ms", spread(r.unetMillis()));
+            a.put("unet_calls_per_frame", r.callsPerFrame());
+            a.put("unet_rows_per_frame", r.rowsPerFrame());
+            ArrayNode calls = a.putArray("rows_per_call");
+            for (int rows : r.rowsPerCall()) calls.add(rows);
+            if (r.role() != Comparison.Role.BASELINE) {
+                a.set("frame_ratio", ratio(r.frame()));
+                a.set("unet_ratio", ratio(r.unet()));
+                if (c.boundApplies()) {
+                    a.put("work_bound_upper", r.upperBound());
+                    a.put("work_bound_lower", r.lowerBound());
+                }
             }
-            double frame = byCfg.get("full").latency().mean() / byCfg.get("self").latency().mean();
-            double unet = byCfg.get("full").meanMillis(FrameSample::unet) / byCfg.get("self").meanMillis(FrameSample::unet);
-            o.put("full_over_self_frame", frame);
-            o.put("full_over_self_unet", unet);
-            md.append(row).append(String.format(Locale.ROOT, " %.2fx | %.2fx |%n", frame, unet));
-        });
+        }
+
+        Comparison.Row base = c.rows().getFirst();
+        md.append("#### ").append(c.title()).append("\n\n");
+        md.append(base.config()).append(". ").append(c.frames()).append(" measured frames per configuration, alternated frame by")
+                .append(" frame; load average (1, 5, 15 min) ").append(loadBefore).append(" before, ").append(loadAfter)
+                .append(" after. Ratios: ").append(c.what()).append(", round by round, median (p10-p90). ");
+        md.append(String.format(Locale.ROOT, "Noise floor from the control: frame time +-%.1f%%, UNet time +-%.1f%%.%n%n",
+                Comparison.percent(c.frameNoise()), Comparison.percent(c.unetNoise())));
+        md.append("| configuration | frame ms, median (p10-p90) | UNet ms, median (p10-p90) | UNet calls/frame | UNet rows/frame"
+                + " (per call) | frame ratio | UNet ratio | work bound | verdict (frame; UNet) |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|\n");
+        for (Comparison.Row r : c.rows()) {
+            boolean baseline = r.role() == Comparison.Role.BASELINE;
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s %s | %s | %s | %s | %s |%n", r.name(),
+                    spreadText(r.frameMillis()), spreadText(r.unetMillis()), number(r.callsPerFrame()), number(r.rowsPerFrame()),
+                    java.util.Arrays.toString(r.rowsPerCall()), baseline ? "1" : ratioText(r.frame()),
+                    baseline ? "1" : ratioText(r.unet()), baseline || !c.boundApplies() ? "" : boundText(r),
+                    baseline ? "baseline" : r.frame().verdict().words + "; " + r.unet().verdict().words));
+        }
         md.append('\n');
+    }
+
+    private static String spreadText(Spread s) {
+        return String.format(Locale.ROOT, "%s (%s-%s)", number(s.median()), number(s.p10()), number(s.p90()));
+    }
+
+    private static String ratioText(Comparison.Ratio r) {
+        return String.format(Locale.ROOT, "%.2fx (%.2f-%.2f)", r.median(), r.p10(), r.p90());
+    }
+
+    private static String boundText(Comparison.Row r) {
+        return String.format(Locale.ROOT, "%.2f-%.0fx", r.lowerBound(), r.upperBound());
+    }
+
+    private static String number(double v) {
+        if (Double.isNaN(v)) return "n/a";
+        if (v >= 100) return String.format(Locale.ROOT, "%.0f", v);
+        if (v >= 10) return String.format(Locale.ROOT, "%.1f", v);
+        return String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    private static ObjectNode spread(Spread s) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("count", s.count());
+        o.put("p10", s.p10());
+        o.put("q1", s.q1());
+        o.put("median", s.median());
+        o.put("q3", s.q3());
+        o.put("p90", s.p90());
+        return o;
+    }
+
+    private static ObjectNode ratio(Comparison.Ratio r) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("median", r.median());
+        o.put("p10", r.p10());
+        o.put("p90", r.p90());
+        o.put("verdict", r.verdict().words);
+        return o;
     }
 
     void similarityFilter(RunSummary still, RunSummary moving) {

@@ -23,8 +23,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Runs the paper's experiments on one model and size, in one process, so that every ratio
@@ -63,43 +63,46 @@ public final class Benchmark {
         boolean wantStatic = settings.staticShapes();
         Map<String, String> header = new LinkedHashMap<>(facts);
         header.put("threads", OrtRuntime.describe(options.threads()));
+        header.put("comparisons", settings.compareFrames() + " measured frames per configuration after " + settings.warmup()
+                + " warm-up, alternated frame by frame, order " + settings.order().key() + " (seed " + settings.seed() + ")");
         report.header(header);
 
         List<RgbImage> input = settings.input() != null ? settings.input()
                 : SyntheticFrames.moving(Math.max(16, settings.warmup() + settings.frames()), run.width(), run.height());
         Path tiny = run.useTinyVae() ? taesdDir : null;
+        boolean pipeline = settings.experiments().contains(Experiment.PIPELINE);
+        boolean staticShapes = wantStatic && settings.experiments().contains(Experiment.STATIC_SHAPES);
 
-        RunSummary mainDynamic = null;
-        RunSummary mainStatic = null;
-        if (wantStatic && (settings.experiments().contains(Experiment.PIPELINE) || settings.experiments().contains(Experiment.STATIC_SHAPES))) {
-            StaticShapes shapes = new StaticShapes(StreamBatch.unetRows(main, guidance), main.frameBufferSize(),
-                    main.frameBufferSize(), main.width(), main.height());
-            progress.accept("loading models with static shapes (" + shapes + ")");
-            long t = System.nanoTime();
-            try (StableDiffusionModels fixed = OnnxModelLoader.load(modelDir, tiny, options.withStaticShapes(shapes))) {
-                report.loads("static shapes", (System.nanoTime() - t) / 1e9, sessions(fixed));
-                mainStatic = measureMain("stream, static shapes", fixed, main, guidance, input, report,
-                        settings.experiments().contains(Experiment.PIPELINE));
-            }
-        }
         progress.accept("loading models with dynamic shapes");
         long t = System.nanoTime();
         try (StableDiffusionModels models = OnnxModelLoader.load(modelDir, tiny, options.withStaticShapes(null))) {
             report.loads("dynamic shapes", (System.nanoTime() - t) / 1e9, sessions(models));
             report.blankLine();
-            boolean pipelineHere = settings.experiments().contains(Experiment.PIPELINE) && !wantStatic;
-            if (pipelineHere || settings.experiments().contains(Experiment.STATIC_SHAPES)
-                    || settings.experiments().contains(Experiment.NAIVE)) {
-                mainDynamic = measureMain("stream, dynamic shapes", models, main, guidance, input, report, pipelineHere
-                        || (settings.experiments().contains(Experiment.PIPELINE) && mainStatic == null));
-            }
-            if (mainStatic != null && settings.experiments().contains(Experiment.STATIC_SHAPES)) {
-                report.staticShapes(mainStatic, mainDynamic);
+            RunSummary mainDynamic = null;
+            if (wantStatic && (pipeline || staticShapes)) {
+                StaticShapes shapes = new StaticShapes(StreamBatch.unetRows(main, guidance), main.frameBufferSize(),
+                        main.frameBufferSize(), main.width(), main.height());
+                progress.accept("loading models with static shapes (" + shapes + ")");
+                t = System.nanoTime();
+                // both sets stay loaded while they are compared, then the static one is closed
+                try (StableDiffusionModels fixed = OnnxModelLoader.load(modelDir, tiny, options.withStaticShapes(shapes))) {
+                    report.loads("static shapes", (System.nanoTime() - t) / 1e9, sessions(fixed));
+                    report.blankLine();
+                    if (pipeline) measureMain("stream, static shapes", fixed, main, guidance, input, report, true);
+                    if (staticShapes) staticShapes(models, fixed, main, input, report);
+                }
+            } else if (pipeline) {
+                mainDynamic = measureMain("stream, dynamic shapes", models, main, guidance, input, report, true);
             }
             if (settings.experiments().contains(Experiment.STREAM_BATCH)) streamBatch(models, report);
             if (settings.experiments().contains(Experiment.RCFG)) rcfg(models, report);
             if (settings.experiments().contains(Experiment.SSF)) similarityFilter(models, report);
-            if (settings.experiments().contains(Experiment.NAIVE)) naive(models, input, mainDynamic, report);
+            if (settings.experiments().contains(Experiment.NAIVE)) {
+                if (mainDynamic == null) {
+                    mainDynamic = measureMain("stream, dynamic shapes", models, main, guidance, input, report, false);
+                }
+                naive(models, input, mainDynamic, report);
+            }
         }
         return report;
     }
@@ -122,6 +125,35 @@ public final class Benchmark {
         return r;
     }
 
+    /**
+     * Runs the arms alternated frame by frame and reports them. Arm 0 is the baseline and arm 1
+     * its control (the same configuration as a second stream); all arms are closed here.
+     */
+    private void compare(String title, String what, List<Supplier<StreamArm>> armMakers, List<RgbImage> input,
+                         boolean sameSessions, BenchReport report) {
+        List<StreamArm> arms = new ArrayList<>();
+        try {
+            for (Supplier<StreamArm> m : armMakers) arms.add(m.get());
+            String loadBefore = MachineFacts.loadAverage();
+            List<List<ArmFrame>> measured = Interleaved.run(arms, input, settings.warmup(), settings.compareFrames(),
+                    settings.order(), settings.seed());
+            report.comparison(Comparison.of(title, what, arms, measured, sameSessions), loadBefore, MachineFacts.loadAverage());
+        } finally {
+            arms.forEach(StreamArm::close);
+        }
+    }
+
+    private void staticShapes(StableDiffusionModels dynamic, StableDiffusionModels fixed, StreamConfig main, List<RgbImage> input,
+                              BenchReport report) {
+        progress.accept("static against dynamic shapes, alternated");
+        List<Supplier<StreamArm>> arms = new ArrayList<>();
+        arms.add(() -> new StreamArm("dynamic shapes", dynamic, main, run));
+        arms.add(() -> new StreamArm("dynamic shapes (control)", dynamic, main, run));
+        arms.add(() -> new StreamArm("static shapes", fixed, main, run));
+        compare("Static against dynamic shapes", "the configured stream on sessions loaded with its static shapes against"
+                + " sessions with dynamic shapes (different sessions: no work bound)", arms, input, false, report);
+    }
+
     private StreamConfig sweep(int[] tIndexList, CfgType cfg, boolean batch) {
         return run.streamConfig().toBuilder().size(settings.sweepWidth(), settings.sweepHeight()).tIndexList(tIndexList)
                 .cfgType(cfg).useDenoisingBatch(batch).similarFilter(SimilarityFilterSettings.DISABLED).build();
@@ -131,37 +163,33 @@ public final class Benchmark {
         return SyntheticFrames.moving(16, settings.sweepWidth(), settings.sweepHeight());
     }
 
-    private void streamBatch(StableDiffusionModels models, BenchReport report) throws IOException {
-        List<BenchReport.Pair> pairs = new ArrayList<>();
-        StreamRunner runner = new StreamRunner(models, run);
+    private void streamBatch(StableDiffusionModels models, BenchReport report) {
         for (int n : new int[] {1, 2, 4}) {
-            progress.accept("stream batch vs sequential, n = " + n);
-            RunSummary b = runner.measure("stream batch n=" + n, sweep(T_INDEX_LISTS.get(n), run.cfgType(), true), sweepInput(),
-                    1, settings.sweepFrames(), null);
-            RunSummary s = runner.measure("sequential n=" + n, sweep(T_INDEX_LISTS.get(n), run.cfgType(), false), sweepInput(),
-                    1, settings.sweepFrames(), null);
-            pairs.add(new BenchReport.Pair(n, b, s));
+            progress.accept("stream batch vs sequential, n = " + n + ", alternated");
+            List<Supplier<StreamArm>> arms = new ArrayList<>();
+            arms.add(() -> new StreamArm("stream batch", models, sweep(T_INDEX_LISTS.get(n), run.cfgType(), true), run));
+            arms.add(() -> new StreamArm("stream batch (control)", models, sweep(T_INDEX_LISTS.get(n), run.cfgType(), true), run));
+            arms.add(() -> new StreamArm("sequential", models, sweep(T_INDEX_LISTS.get(n), run.cfgType(), false), run));
+            compare("Stream Batch against the sequential loop, n = " + n, "sequential / stream batch", arms, sweepInput(), true,
+                    report);
         }
-        report.streamBatch(pairs);
     }
 
-    private void rcfg(StableDiffusionModels models, BenchReport report) throws IOException {
+    private void rcfg(StableDiffusionModels models, BenchReport report) {
         if (run.guidanceScale() <= 1) {
-            report.note("RCFG sweep: guidance_scale is " + run.guidanceScale() + " (<= 1), so full and initialize add no"
+            report.note("RCFG comparison: guidance_scale is " + run.guidanceScale() + " (<= 1), so full and initialize add no"
                     + " negative rows; set --guidance-scale above 1 to compare them.");
         }
-        Map<Integer, Map<String, RunSummary>> results = new TreeMap<>();
-        StreamRunner runner = new StreamRunner(models, run);
-        for (int n = 1; n <= 5; n++) {
-            Map<String, RunSummary> byCfg = new LinkedHashMap<>();
-            for (CfgType cfg : List.of(CfgType.NONE, CfgType.SELF, CfgType.INITIALIZE, CfgType.FULL)) {
-                progress.accept("RCFG " + cfg + ", n = " + n);
-                byCfg.put(cfg.key(), runner.measure("cfg " + cfg + " n=" + n, sweep(T_INDEX_LISTS.get(n), cfg, true), sweepInput(),
-                        1, settings.sweepFrames(), null));
+        for (int n : settings.rcfgSteps()) {
+            progress.accept("RCFG none/self/initialize/full, n = " + n + ", alternated");
+            List<Supplier<StreamArm>> arms = new ArrayList<>();
+            arms.add(() -> new StreamArm("cfg self", models, sweep(T_INDEX_LISTS.get(n), CfgType.SELF, true), run));
+            arms.add(() -> new StreamArm("cfg self (control)", models, sweep(T_INDEX_LISTS.get(n), CfgType.SELF, true), run));
+            for (CfgType cfg : List.of(CfgType.NONE, CfgType.INITIALIZE, CfgType.FULL)) {
+                arms.add(() -> new StreamArm("cfg " + cfg.key(), models, sweep(T_INDEX_LISTS.get(n), cfg, true), run));
             }
-            results.put(n, byCfg);
+            compare("RCFG, n = " + n, "each cfg type / cfg self", arms, sweepInput(), true, report);
         }
-        report.rcfg(results);
     }
 
     private void similarityFilter(StableDiffusionModels models, BenchReport report) throws IOException {

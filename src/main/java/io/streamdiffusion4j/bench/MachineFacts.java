@@ -22,7 +22,23 @@ public final class MachineFacts {
         f.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
         f.put("jvm", System.getProperty("java.vm.vendor") + " " + System.getProperty("java.vm.name") + " " + Runtime.version());
         f.put("onnx runtime", OrtRuntime.version());
+        f.put("load average at start (1, 5, 15 min)", loadAverage());
         return f;
+    }
+
+    /**
+     * The 1, 5 and 15 minute load averages of /proc/loadavg, or "unknown" off Linux: a figure
+     * measured on a shared machine means little without what else was running.
+     */
+    public static String loadAverage() {
+        Path loadavg = Path.of("/proc/loadavg");
+        if (!Files.isReadable(loadavg)) return "unknown";
+        try {
+            String[] parts = Files.readString(loadavg).trim().split("\\s+");
+            return parts.length >= 3 ? parts[0] + " " + parts[1] + " " + parts[2] : "unknown";
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     private static String cpuModel() {

@@ -5,6 +5,7 @@ import io.streamdiffusion4j.bench.BenchSettings;
 import io.streamdiffusion4j.bench.Benchmark;
 import io.streamdiffusion4j.bench.Experiment;
 import io.streamdiffusion4j.bench.MachineFacts;
+import io.streamdiffusion4j.bench.Order;
 import io.streamdiffusion4j.config.ConfigException;
 import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.convert.DiffusersConverter;
@@ -36,8 +37,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Measures the img2img stream (frames/s, latency percentiles, per-stage times, UNet rows,",
                 "allocation, peak RSS, overhead over the raw model calls) and the paper's comparisons: Stream Batch",
-                "vs the sequential loop, RCFG modes, the similarity filter, the naive per-frame baseline.",
-                "Prints Markdown; --out DIR also writes bench.json and bench.md."})
+                "vs the sequential loop, RCFG modes, static vs dynamic shapes (each alternated frame by frame with a",
+                "control, the baseline against itself, that shows the noise floor), the similarity filter, the naive",
+                "per-frame baseline. Prints Markdown; --out DIR also writes bench.json and bench.md."})
 final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -58,11 +60,24 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--input", paramLabel = "DIR_OR_FILE", description = "Frames to stream (default: synthetic moving frames).")
     Path input;
 
-    @Option(names = "--sweep-size", paramLabel = "WxH", description = "Image size of the stream-batch, RCFG and filter sweeps (default: --size).")
+    @Option(names = "--sweep-size", paramLabel = "WxH", description = "Image size of the stream-batch, RCFG and filter comparisons (default: --size).")
     String sweepSize;
 
-    @Option(names = "--sweep-frames", defaultValue = "3", description = "Measured frames per sweep configuration (default ${DEFAULT-VALUE}).")
-    int sweepFrames;
+    @Option(names = "--compare-frames", defaultValue = "20", paramLabel = "N",
+            description = "Measured frames per configuration in the alternated comparisons (default ${DEFAULT-VALUE};"
+                    + " fewer than 20 give figures but no verdicts).")
+    int compareFrames;
+
+    @Option(names = "--order", defaultValue = "abba", paramLabel = "alternate|abba|random",
+            description = "Order of the configurations within each round of a comparison (default ${DEFAULT-VALUE}).")
+    String order;
+
+    @Option(names = "--order-seed", defaultValue = "1", paramLabel = "N", description = "Seed of the random order (default ${DEFAULT-VALUE}).")
+    long orderSeed;
+
+    @Option(names = "--rcfg-steps", defaultValue = "1,2,3,4,5", split = ",", paramLabel = "LIST",
+            description = "Numbers of denoising steps for the RCFG comparison, among 1..5 (default ${DEFAULT-VALUE}).")
+    List<Integer> rcfgSteps;
 
     @Option(names = "--filter-frames", defaultValue = "16", description = "Frames per input of the similarity-filter comparison (default ${DEFAULT-VALUE}).")
     int filterFrames;
@@ -72,7 +87,8 @@ final class BenchCommand implements Callable<Integer> {
     String experiments;
 
     @Option(names = "--compare-static-shapes", arity = "1", defaultValue = "true", paramLabel = "true|false",
-            description = "Also run the configured stream on sessions with its static shapes (default ${DEFAULT-VALUE}).")
+            description = "Also load sessions with the configured stream's static shapes: the pipeline runs on them and"
+                    + " static-shapes compares them with dynamic ones (default ${DEFAULT-VALUE}).")
     boolean staticShapes;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Write bench.json and bench.md there.")
@@ -95,8 +111,8 @@ final class BenchCommand implements Callable<Integer> {
         }
         BenchSettings settings;
         try {
-            settings = new BenchSettings(warmup, this.frames, sweep[0], sweep[1], sweepFrames, filterFrames,
-                    Experiment.parseList(experiments), staticShapes, frames);
+            settings = new BenchSettings(warmup, this.frames, sweep[0], sweep[1], compareFrames, Order.parse(order), orderSeed,
+                    rcfgSteps, filterFrames, Experiment.parseList(experiments), staticShapes, frames);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
         }

@@ -28,6 +28,8 @@ public final class OrtUnet implements Unet {
     private final int channels;
     private final int crossAttentionDim;
     private final PinnedRun run;
+    // False for a view made by withOwnBuffers: the session belongs to the UNet it was made from.
+    private final boolean ownsSession;
     // Shapes of the last call, kept to avoid building shape arrays on every call.
     private final long[] sampleShape = new long[4];
     private final long[] timestepShape = new long[1];
@@ -48,6 +50,30 @@ public final class OrtUnet implements Unet {
             throw e;
         }
         run = new PinnedRun(session, new Port[] {sample, timestep, hiddenStates}, new Port[] {output});
+        ownsSession = true;
+    }
+
+    private OrtUnet(OrtUnet source) {
+        session = source.session;
+        sample = source.sample;
+        timestep = source.timestep;
+        hiddenStates = source.hiddenStates;
+        output = source.output;
+        channels = source.channels;
+        crossAttentionDim = source.crossAttentionDim;
+        run = source.run.sibling();
+        ownsSession = false;
+    }
+
+    /**
+     * The same session with input and output buffers of its own. Streams with different batch
+     * shapes that take turns on one session (the benchmark's alternated configurations) would
+     * otherwise replace each other's buffers and unpin the outputs on every switch, a cost that
+     * falls on whichever runs after a switch. Closing the view frees only its buffers; it must
+     * be closed before this UNet.
+     */
+    public OrtUnet withOwnBuffers() {
+        return new OrtUnet(this);
     }
 
     /**
@@ -142,6 +168,6 @@ public final class OrtUnet implements Unet {
     @Override
     public synchronized void close() {
         run.close();
-        session.close();
+        if (ownsSession) session.close();
     }
 }
