@@ -81,8 +81,10 @@ public final class BenchReport {
         o.put("frames_per_arm", c.frames());
         o.put("load_average_before", loadBefore);
         o.put("load_average_after", loadAfter);
-        o.put("noise_floor_frame_percent", Comparison.percent(c.frameNoise()));
-        o.put("noise_floor_unet_percent", Comparison.percent(c.unetNoise()));
+        o.put("noise_floor_frame_low", Math.exp(-c.frameNoise()));
+        o.put("noise_floor_frame_high", Math.exp(c.frameNoise()));
+        o.put("noise_floor_unet_low", Math.exp(-c.unetNoise()));
+        o.put("noise_floor_unet_high", Math.exp(c.unetNoise()));
         o.put("work_bound_applies", c.boundApplies());
         ArrayNode arms = o.putArray("arms");
         for (Comparison.Row r : c.rows()) {
@@ -110,9 +112,9 @@ public final class BenchReport {
         md.append("#### ").append(c.title()).append("\n\n");
         md.append(base.config()).append(". ").append(c.frames()).append(" measured frames per configuration, alternated frame by")
                 .append(" frame; load average (1, 5, 15 min) ").append(loadBefore).append(" before, ").append(loadAfter)
-                .append(" after. Ratios: ").append(c.what()).append(", round by round, median (p10-p90). ");
-        md.append(String.format(Locale.ROOT, "Noise floor from the control: frame time +-%.1f%%, UNet time +-%.1f%%.%n%n",
-                Comparison.percent(c.frameNoise()), Comparison.percent(c.unetNoise())));
+                .append(" after. Ratios: ").append(c.what()).append(", round by round: median [95% interval of the median]. ");
+        md.append(String.format(Locale.ROOT, "Noise floor (the control's interval, both ways round): frame time %s, UNet time %s.%n%n",
+                floorText(c.frameNoise()), floorText(c.unetNoise())));
         md.append("| configuration | frame ms, median (p10-p90) | UNet ms, median (p10-p90) | UNet calls/frame | UNet rows/frame"
                 + " (per call) | frame ratio | UNet ratio | work bound | verdict (frame; UNet) |\n");
         md.append("|---|---|---|---|---|---|---|---|---|\n");
@@ -132,7 +134,11 @@ public final class BenchReport {
     }
 
     private static String ratioText(Comparison.Ratio r) {
-        return String.format(Locale.ROOT, "%.2fx (%.2f-%.2f)", r.median(), r.p10(), r.p90());
+        return String.format(Locale.ROOT, "%.2fx [%.2f-%.2f]", r.median(), r.low(), r.high());
+    }
+
+    private static String floorText(double logNoise) {
+        return String.format(Locale.ROOT, "%.2f-%.2fx", Math.exp(-logNoise), Math.exp(logNoise));
     }
 
     private static String boundText(Comparison.Row r) {
@@ -162,6 +168,8 @@ public final class BenchReport {
         o.put("median", r.median());
         o.put("p10", r.p10());
         o.put("p90", r.p90());
+        o.put("median_interval_95_low", r.low());
+        o.put("median_interval_95_high", r.high());
         o.put("verdict", r.verdict().words);
         return o;
     }

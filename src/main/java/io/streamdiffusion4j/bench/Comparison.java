@@ -3,6 +3,7 @@ package io.streamdiffusion4j.bench;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 import java.util.function.ToLongFunction;
 
 /**
@@ -10,21 +11,30 @@ import java.util.function.ToLongFunction;
  * baseline's configuration again, as a separate stream, alternated the same way), the others are
  * compared with the baseline.
  *
- * <p>Ratios are taken round by round (arm frame / baseline frame of the same round) and reported
- * as their median and p10-p90. The control's round-by-round ratios show how far two runs of the
- * same work differ here and now: its noise floor is the larger of |ln p10| and |ln p90|. A ratio
- * whose median lies within that floor of 1 is reported as "within noise", never as a result.
+ * <p>Ratios are taken round by round (arm frame / baseline frame of the same round), so load
+ * changes slower than a round cancel. A ratio is reported as the median of those, with the
+ * p10-p90 of the single rounds and a 95% interval of the median (bootstrap over the rounds,
+ * seeded, so a report can be reproduced from its frames). The control's interval is the noise
+ * floor: what a ratio between two runs of the same work looks like here and now. Taken both
+ * ways round (the floor of 1.1x covers 1/1.1 too), a ratio whose interval reaches into it is
+ * "within noise", never a result.
  *
- * <p>Where the arms share one model (same sessions, only the batches differ), a ratio also has a
- * work bound: with a call's cost rising with its rows and never more than the cost of the same
- * rows split over several calls, an arm making calls of b_j rows can take at most
- * sum_j ceil(b_j / m) times the baseline, whose largest call has m rows (and at least the inverse
- * of the same sum taken the other way). A measured median outside that bound is flagged.
+ * <p>Where the arms share one model (same sessions, only the batches differ), the UNet ratio also
+ * has a work bound. Assume that a call costs more the more rows it has, but never more than the
+ * same rows split over several calls (cost(1) <= cost(r) <= r cost(1), and cost(a + b) <= cost(a) +
+ * cost(b)). Then an arm making calls of b_j rows costs at most sum_j ceil(b_j / m) times a baseline
+ * whose largest call has m rows, and at most (its rows) / (the baseline's calls) times it; the
+ * lower bound is the same taken the other way round. So n one-row calls against one n-row call
+ * lie between 1x and n x; 2n rows against n rows in one call between 1x and 2x. A median beyond
+ * the noise but outside the bound is flagged as suspect. The frame ratio, which adds the same
+ * VAE and pipeline time to both, is held to the bound widened to include 1.
  */
 record Comparison(String title, String what, List<Row> rows, double frameNoise, double unetNoise, int frames,
                   boolean boundApplies) {
     /** Fewer measured frames per arm than this give figures but no verdict. */
     static final int MIN_FRAMES_FOR_VERDICT = 20;
+    private static final int RESAMPLES = 2000;
+    private static final long BOOTSTRAP_SEED = 15;
 
     /** One arm: its own figures and, except for the baseline, its ratios to the baseline. */
     record Row(String name, String config, Role role, Spread frameMillis, Spread unetMillis, double callsPerFrame,
@@ -32,8 +42,11 @@ record Comparison(String title, String what, List<Row> rows, double frameNoise, 
 
     enum Role { BASELINE, CONTROL, COMPARED }
 
-    /** Median and p10-p90 of the round-by-round ratios to the baseline, and what they may be said to show. */
-    record Ratio(double median, double p10, double p90, Verdict verdict) {}
+    /**
+     * The round-by-round ratios to the baseline: their median, p10 and p90, the 95% interval of
+     * the median, and what they may be said to show.
+     */
+    record Ratio(double median, double p10, double p90, double low, double high, Verdict verdict) {}
 
     enum Verdict {
         BASELINE("baseline"),
@@ -67,6 +80,7 @@ record Comparison(String title, String what, List<Row> rows, double frameNoise, 
         List<ArmFrame> control = measured.get(1);
         double frameNoise = noise(ratios(control, base, ArmFrame::frameNanos));
         double unetNoise = noise(ratios(control, base, ArmFrame::unetNanos));
+        // the floor is the control's interval taken both ways round: ratios within e^-floor..e^floor are noise
         boolean verdicts = frames >= MIN_FRAMES_FOR_VERDICT;
         int[] baseCalls = typicalCalls(base);
         List<Row> rows = new ArrayList<>();
@@ -76,10 +90,12 @@ record Comparison(String title, String what, List<Row> rows, double frameNoise, 
             int[] calls = typicalCalls(m);
             double upper = boundApplies ? bound(calls, baseCalls) : Double.NaN;
             double lower = boundApplies ? 1 / bound(baseCalls, calls) : Double.NaN;
+            double frameUpper = Math.max(upper, 1);
+            double frameLower = Math.min(lower, 1);
             rows.add(new Row(arms.get(a).name(), arms.get(a).config(), role, millis(m, ArmFrame::frameNanos),
                     millis(m, ArmFrame::unetNanos), m.stream().mapToInt(ArmFrame::calls).average().orElse(Double.NaN),
                     m.stream().mapToLong(ArmFrame::rows).average().orElse(Double.NaN), calls,
-                    ratio(ratios(m, base, ArmFrame::frameNanos), role, frameNoise, verdicts, upper, lower),
+                    ratio(ratios(m, base, ArmFrame::frameNanos), role, frameNoise, verdicts, frameUpper, frameLower),
                     ratio(ratios(m, base, ArmFrame::unetNanos), role, unetNoise, verdicts, upper, lower), upper, lower));
         }
         return new Comparison(title, what, List.copyOf(rows), frameNoise, unetNoise, frames, boundApplies);
@@ -92,31 +108,46 @@ record Comparison(String title, String what, List<Row> rows, double frameNoise, 
         return r;
     }
 
-    /** The noise floor from the control's ratios: how far (as a log ratio) their p10 and p90 lie from 1. */
+    /** The noise floor from the control's ratios: how far (as a log ratio) the 95% interval of their median reaches from 1. */
     static double noise(double[] controlRatios) {
-        Spread s = Spread.of(controlRatios);
-        return Math.max(Math.abs(Math.log(s.p10())), Math.abs(Math.log(s.p90())));
+        double[] interval = medianInterval(controlRatios);
+        return Math.max(Math.abs(Math.log(interval[0])), Math.abs(Math.log(interval[1])));
     }
 
-    /** The upper bound of {@code arm / base} from the rows of their calls (see the class comment). */
+    /** The 2.5th and 97.5th percentiles of the medians of resamples (with replacement) of {@code values}. */
+    static double[] medianInterval(double[] values) {
+        Random random = new Random(BOOTSTRAP_SEED);
+        double[] medians = new double[RESAMPLES];
+        double[] resample = new double[values.length];
+        for (int b = 0; b < RESAMPLES; b++) {
+            for (int i = 0; i < values.length; i++) resample[i] = values[random.nextInt(values.length)];
+            medians[b] = Spread.of(resample).median();
+        }
+        Arrays.sort(medians);
+        return new double[] {medians[(int) (0.025 * RESAMPLES)], medians[(int) (0.975 * RESAMPLES) - 1]};
+    }
+
+    /** The upper bound of the UNet time {@code arm / base} from the rows of their calls (see the class comment). */
     static double bound(int[] armCalls, int[] baseCalls) {
         int largest = Arrays.stream(baseCalls).max().orElse(0);
         if (largest == 0 || armCalls.length == 0) return Double.NaN;
-        int sum = 0;
-        for (int rows : armCalls) sum += (rows + largest - 1) / largest;
-        return sum;
+        int split = 0;
+        for (int rows : armCalls) split += (rows + largest - 1) / largest;
+        double perRow = Arrays.stream(armCalls).sum() / (double) baseCalls.length;
+        return Math.min(split, perRow);
     }
 
     private static Ratio ratio(double[] ratios, Role role, double noise, boolean verdicts, double upper, double lower) {
         Spread s = Spread.of(ratios);
+        double[] interval = medianInterval(ratios);
         Verdict v;
         if (role == Role.BASELINE) v = Verdict.BASELINE;
         else if (role == Role.CONTROL) v = Verdict.NOISE_FLOOR;
         else if (!verdicts) v = Verdict.TOO_FEW_FRAMES;
-        else if (Math.abs(Math.log(s.median())) <= noise) v = Verdict.WITHIN_NOISE;
+        else if (interval[0] <= Math.exp(noise) && interval[1] >= Math.exp(-noise)) v = Verdict.WITHIN_NOISE;
         else if (s.median() > upper || s.median() < lower) v = Verdict.OUTSIDE_WORK_BOUND;
         else v = Verdict.BEYOND_NOISE;
-        return new Ratio(s.median(), s.p10(), s.p90(), v);
+        return new Ratio(s.median(), s.p10(), s.p90(), interval[0], interval[1], v);
     }
 
     /** The rows per call of the most common call pattern among the frames. */
@@ -136,10 +167,5 @@ record Comparison(String title, String what, List<Row> rows, double frameNoise, 
 
     private static Spread millis(List<ArmFrame> frames, ToLongFunction<ArmFrame> cost) {
         return Spread.of(frames.stream().mapToDouble(f -> cost.applyAsLong(f) / 1e6).toArray());
-    }
-
-    /** The noise floor as a plus-minus percentage. */
-    static double percent(double logNoise) {
-        return (Math.exp(logNoise) - 1) * 100;
     }
 }

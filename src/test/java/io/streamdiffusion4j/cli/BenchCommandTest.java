@@ -29,19 +29,28 @@ class BenchCommandTest {
     @Test
     void runsEveryExperimentOnTheTinyModel(@TempDir Path out) throws Exception {
         CliTest.Result r = run("bench", "--model", "tiny", "--config", "examples/img2img.json", "--size", "64x64",
-                "--frames", "2", "--warmup", "1", "--sweep-frames", "1", "--filter-frames", "3", "--optimized-model-cache", "false",
-                "--out", out.toString());
+                "--frames", "2", "--warmup", "1", "--compare-frames", "2", "--rcfg-steps", "5", "--filter-frames", "3",
+                "--optimized-model-cache", "false", "--out", out.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out()).contains("The configured stream (stream, static shapes)").contains("Stream Batch against the sequential loop")
-                .contains("RCFG").contains("Stochastic Similarity Filter").contains("Naive per-frame img2img");
+                .contains("RCFG").contains("Static against dynamic shapes").contains("Stochastic Similarity Filter")
+                .contains("Naive per-frame img2img").contains("too few frames for a verdict");
         JsonNode json = new ObjectMapper().readTree(Files.readString(out.resolve("bench.json")));
         JsonNode main = json.get("pipeline").get("the_configured_stream_stream_static_shapes");
         assertThat(main.get("run").get("frames").asInt()).isEqualTo(2);
         assertThat(main.get("run").get("unet_rows_per_frame").asDouble()).isEqualTo(2.0);
         assertThat(main.get("pipeline_over_raw_model_calls").asDouble()).isPositive();
-        assertThat(json.get("rcfg").get("5").get("full").get("unet_rows_per_frame").asDouble()).isEqualTo(10.0);
-        assertThat(json.get("rcfg").get("5").get("initialize").get("unet_rows_per_frame").asDouble()).isEqualTo(6.0);
-        assertThat(json.get("stream_batch").size()).isEqualTo(3);
+        JsonNode comparisons = json.get("comparisons");
+        assertThat(comparisons.size()).as("static shapes, stream batch n = 1, 2, 4, RCFG n = 5").isEqualTo(5);
+        JsonNode rcfg = comparisons.get(4).get("arms");
+        assertThat(rcfg.get(0).get("name").asText()).isEqualTo("cfg self");
+        assertThat(rcfg.get(1).get("role").asText()).isEqualTo("control");
+        assertThat(rcfg.get(4).get("name").asText()).isEqualTo("cfg full");
+        assertThat(rcfg.get(4).get("unet_rows_per_frame").asDouble()).isEqualTo(10.0);
+        assertThat(rcfg.get(3).get("unet_rows_per_frame").asDouble()).isEqualTo(6.0);
+        JsonNode sequential4 = comparisons.get(3).get("arms").get(2);
+        assertThat(sequential4.get("unet_calls_per_frame").asDouble()).isEqualTo(4.0);
+        assertThat(sequential4.get("frame_ratio").get("verdict").asText()).isEqualTo("too few frames for a verdict");
         assertThat(json.get("similarity_filter").get("still_input").get("skipped").asInt()).isPositive();
         assertThat(json.get("naive_baseline").get("naive").get("unet_rows_per_frame").asDouble()).isEqualTo(4.0);
         assertThat(Files.readString(out.resolve("bench.md"))).contains("| frames/s |");
