@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code bench}: the paper's measurements on this project, as JSON and Markdown. */
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, subcommands = WebBenchCommand.class,
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Measures the img2img stream (frames/s, latency percentiles, per-stage times, UNet rows,",
                 "allocation, peak RSS, overhead over the raw model calls) and the paper's comparisons: Stream Batch",
                 "vs the sequential loop, RCFG modes, static vs dynamic shapes (each alternated frame by frame with a",

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "Real-time image generation with StreamDiffusion on ONNX Runtime.",
         subcommands = {Img2ImgCommand.class, Txt2ImgCommand.class, RunCommand.class, ServeCommand.class, ConvertCommand.class,
-                ModelsCommand.class, BenchCommand.class,
+                ModelsCommand.class, BenchCommand.class, WebBenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -14,8 +14,8 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code bench web}: the web demo's frames/s and latency as one client sees them, scripted. */
-@Command(name = "web", mixinStandardHelpOptions = true, sortOptions = false,
+/** {@code bench-web}: the web demo's frames/s and latency as one client sees them, scripted. */
+@Command(name = "bench-web", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Connects to a running `streamdiffusion4j serve` like the camera page does (JPEG frames of the",
                 "server's size, at most 2 unanswered, at most max_fps) and measures frames/s received and the latency",
                 "from sending a frame to receiving its generated image. Prints a Markdown row; --out DIR also writes",
@@ -54,8 +54,8 @@ final class WebBenchCommand implements Callable<Integer> {
             throw new ConfigException(e.getMessage());
         }
         var err = spec.commandLine().getErr();
-        WebClientBench.Result r = new WebClientBench(settings, m -> err.println("bench web: " + m)).run();
-        String md = "streamdiffusion4j bench web " + String.join(" ", spec.commandLine().getParseResult().originalArgs())
+        WebClientBench.Result r = new WebClientBench(settings, m -> err.println("bench-web: " + m)).run();
+        String md = "streamdiffusion4j bench-web " + String.join(" ", spec.commandLine().getParseResult().originalArgs())
                 + "\n\n" + WebClientBench.markdown(r);
         spec.commandLine().getOut().print(md);
         spec.commandLine().getOut().flush();
@@ -63,7 +63,7 @@ final class WebBenchCommand implements Callable<Integer> {
             Files.createDirectories(out);
             Files.writeString(out.resolve("web-bench.json"), WebClientBench.json(r));
             Files.writeString(out.resolve("web-bench.md"), md);
-            err.println("bench web: wrote " + out.resolve("web-bench.json") + " and " + out.resolve("web-bench.md"));
+            err.println("bench-web: wrote " + out.resolve("web-bench.json") + " and " + out.resolve("web-bench.md"));
         }
         return 0;
     }
