@@ -55,7 +55,7 @@ final class WebBenchCommand implements Callable<Integer> {
         }
         var err = spec.commandLine().getErr();
         WebClientBench.Result r = new WebClientBench(settings, m -> err.println("bench-web: " + m)).run();
-        String md = "streamdiffusion4j bench-web " + String.join(" ", spec.commandLine().getParseResult().originalArgs())
+        String md = "streamdiffusion4j " + String.join(" ", spec.commandLine().getParseResult().originalArgs())
                 + "\n\n" + WebClientBench.markdown(r);
         spec.commandLine().getOut().print(md);
         spec.commandLine().getOut().flush();
