@@ -60,7 +60,7 @@ final class ConfiguredSessions implements SessionFactory {
     }
 
     @Override
-    public OnnxSession open(Path file, Map<String, long[]> wanted) throws InvalidModelException, ExecutionProviderException {
+    public OnnxSession open(Path file, Map<String, long[]> wanted) throws IOException {
         if (!Files.isRegularFile(file)) throw new InvalidModelException("model file not found: " + file);
         SessionShapes shapes = shapes(GraphInputs.read(file), wanted, file);
         String modelKey = ModelKey.of(file);
@@ -88,14 +88,14 @@ final class ConfiguredSessions implements SessionFactory {
             try {
                 CacheEntry.discard(cacheDir);
             } catch (IOException e) {
-                throw new InvalidModelException(e.getMessage() + "; delete that folder and run again", e);
+                throw new IOException(e.getMessage() + "; delete that folder and run again", e);
             }
         }
         Path staging;
         try {
             staging = CacheEntry.stage(cacheDir);
         } catch (IOException e) {
-            throw new InvalidModelException("cannot create the optimised-model cache folder " + cacheDir.getParent()
+            throw new IOException("cannot create the optimised-model cache folder " + cacheDir.getParent()
                     + ": " + e.getMessage(), e);
         }
         OnnxSession s;
@@ -109,7 +109,7 @@ final class ConfiguredSessions implements SessionFactory {
             CacheEntry.commit(staging, cacheDir);
         } catch (IOException e) {
             s.close();
-            throw new InvalidModelException("cannot store the optimised model in " + cacheDir + ": " + e.getMessage(), e);
+            throw new IOException("cannot store the optimised model in " + cacheDir + ": " + e.getMessage(), e);
         }
         s.setup(describe(shapes) + ", optimised model saved to " + cacheDir);
         return s;
