@@ -98,13 +98,19 @@ public final class DiffusersConverter {
                 unetWeights = unetLora;
                 textWeights = textLora;
             }
+            Path textConfigFile = from.resolve("text_encoder/config.json");
+            Path unetConfigFile = from.resolve("unet/config.json");
+            Path vaeConfigFile = from.resolve("vae/config.json");
+            ClipTextConfig textConfig = ClipTextConfig.read(textConfigFile);
+            UnetConfig unetConfig = UnetConfig.read(unetConfigFile);
+            AutoencoderKlConfig vae = AutoencoderKlConfig.read(vaeConfigFile);
+            // every weight against its config first: a mismatch is the user's files, not a graph to cache
+            WeightShapes.require(textWeights, WeightSpecs.clipText(textConfig), textConfigFile);
+            WeightShapes.require(unetWeights, WeightSpecs.unet(unetConfig), unetConfigFile);
+            WeightShapes.require(vaeWeights, WeightSpecs.autoencoderKl(vae), vaeConfigFile);
             List<Job> jobs = new ArrayList<>();
-            jobs.add(new Job("text_encoder", ClipTextGraph.build(textWeights,
-                    ClipTextConfig.read(from.resolve("text_encoder/config.json")), options.half()),
-                    from.resolve("text_encoder/config.json")));
-            jobs.add(new Job("unet", UnetGraph.build(unetWeights, UnetConfig.read(from.resolve("unet/config.json")),
-                    options.half()), from.resolve("unet/config.json")));
-            AutoencoderKlConfig vae = AutoencoderKlConfig.read(from.resolve("vae/config.json"));
+            jobs.add(new Job("text_encoder", ClipTextGraph.build(textWeights, textConfig, options.half()), textConfigFile));
+            jobs.add(new Job("unet", UnetGraph.build(unetWeights, unetConfig, options.half()), unetConfigFile));
             jobs.add(new Job("vae_encoder", AutoencoderKlGraphs.encoder(vaeWeights, vae, options.half()),
                     from.resolve("vae/config.json")));
             jobs.add(new Job("vae_decoder", AutoencoderKlGraphs.decoder(vaeWeights, vae, options.half()),
