@@ -1,11 +1,11 @@
 package io.streamdiffusion4j.config;
 
-import io.streamdiffusion4j.files.InputFiles;
-import io.streamdiffusion4j.files.InputFileException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.files.InputFileException;
+import io.streamdiffusion4j.files.InputFiles;
 import io.streamdiffusion4j.pipeline.CfgType;
 import io.streamdiffusion4j.pipeline.Mode;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;

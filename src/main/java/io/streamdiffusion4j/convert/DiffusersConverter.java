@@ -1,11 +1,12 @@
 package io.streamdiffusion4j.convert;
 
-import io.streamdiffusion4j.files.InputFileException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamdiffusion4j.files.CacheEntry;
 import io.streamdiffusion4j.files.FolderManifest;
+import io.streamdiffusion4j.files.InputFileException;
+import io.streamdiffusion4j.files.InputFiles;
 import io.streamdiffusion4j.weights.WeightFiles;
 import io.streamdiffusion4j.weights.WeightSource;
 import java.io.IOException;
@@ -80,6 +81,8 @@ public final class DiffusersConverter {
                 "text_encoder/config.json", "vae/config.json")) {
             if (!Files.isRegularFile(from.resolve(part))) throw new InputFileException(from + " is missing " + part);
         }
+        // copied into the result, where diffusers and Optimum read it: it must at least be a JSON object
+        InputFiles.jsonObject(from.resolve("model_index.json"), "model index");
         requireEmptyTarget(to);
         Path tmp = temporarySibling(to);
         List<WeightSource> open = new ArrayList<>();

@@ -1,8 +1,8 @@
 package io.streamdiffusion4j.convert;
 
-import io.streamdiffusion4j.files.InputFileException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamdiffusion4j.files.InputFileException;
 import io.streamdiffusion4j.weights.DType;
 import io.streamdiffusion4j.weights.SafeTensors;
 import io.streamdiffusion4j.weights.WeightSource;

@@ -1,7 +1,7 @@
 package io.streamdiffusion4j.convert;
 
-import io.streamdiffusion4j.files.InputFileException;
 import io.streamdiffusion4j.files.CacheEntry;
+import io.streamdiffusion4j.files.InputFileException;
 import io.streamdiffusion4j.hub.DownloadProgress;
 import io.streamdiffusion4j.hub.FileSelector;
 import io.streamdiffusion4j.hub.HubClient;
@@ -153,6 +153,10 @@ public final class ModelStore {
         if (Files.isRegularFile(dir.resolve("unet/model.onnx"))) {
             requireConvertible(dir.toString(), options);
             return dir;
+        }
+        if (Files.exists(dir.resolve("unet/model.onnx"))) {
+            throw new InputFileException(dir.resolve("unet/model.onnx") + " is not a file; an ONNX model folder has one"
+                    + " model.onnx file per component");
         }
         if (DiffusersConverter.isDiffusersFolder(dir)) return converted(dir, s.digest.folder(dir), options, progress, s);
         throw new InputFileException(dir + " is neither an ONNX model folder (unet/model.onnx) nor a diffusers folder"

@@ -1,7 +1,7 @@
 package io.streamdiffusion4j.onnx;
 
-import io.streamdiffusion4j.files.InputFiles;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.streamdiffusion4j.files.InputFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package io.streamdiffusion4j.random;
 
-import io.streamdiffusion4j.files.InputFiles;
 import io.streamdiffusion4j.files.InputFileException;
+import io.streamdiffusion4j.files.InputFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

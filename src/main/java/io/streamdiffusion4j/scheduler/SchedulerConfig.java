@@ -1,8 +1,8 @@
 package io.streamdiffusion4j.scheduler;
 
-import io.streamdiffusion4j.files.InputFiles;
-import io.streamdiffusion4j.files.InputFileException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.streamdiffusion4j.files.InputFileException;
+import io.streamdiffusion4j.files.InputFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 

@@ -1,8 +1,8 @@
 package io.streamdiffusion4j.weights;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.streamdiffusion4j.files.InputFileException;
 import io.streamdiffusion4j.files.InputFiles;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
