@@ -58,7 +58,7 @@ public final class InputFiles {
         try {
             root = JSON.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new InputFileException(file + ": not valid JSON" + where(e.getLocation()) + ": " + e.getOriginalMessage(), e);
+            throw new InputFileException(file + ": not valid JSON" + where(e.getLocation()) + ": " + jsonProblem(e), e);
         }
         if (root == null || !root.isObject()) {
             throw new InputFileException(file + ": expected a JSON object, found " + (root == null ? "nothing" : kind(root)));
@@ -83,6 +83,19 @@ public final class InputFiles {
             throw new InputFileException(file + ": permission denied", e);
         }
     }
+
+    /**
+     * The parser's description of a JSON error without its own location notes, which name no
+     * file ("[Source: REDACTED ...; line: 1, column: 7]"): those become "line 1, column 7".
+     */
+    public static String jsonProblem(JsonProcessingException e) {
+        String m = e.getOriginalMessage();
+        return m == null ? e.getClass().getSimpleName()
+                : SOURCE_LOCATION.matcher(m).replaceAll("line $1, column $2");
+    }
+
+    private static final java.util.regex.Pattern SOURCE_LOCATION =
+            java.util.regex.Pattern.compile("\\[Source: [^\\]]*?; line: (\\d+), column: (\\d+)\\]");
 
     private static long firstInvalidByte(byte[] bytes) {
         var decoder = StandardCharsets.UTF_8.newDecoder()

@@ -3,6 +3,7 @@ package io.streamdiffusion4j.weights;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamdiffusion4j.files.InputFileException;
+import io.streamdiffusion4j.files.InputFiles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -74,7 +75,7 @@ public final class SafeTensors implements WeightSource {
             try {
                 root = new ObjectMapper().readTree(new String(header.array(), StandardCharsets.UTF_8));
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new InputFileException(file + ": malformed safetensors header (not JSON): " + e.getOriginalMessage(), e);
+                throw new InputFileException(file + ": malformed safetensors header (not JSON): " + InputFiles.jsonProblem(e), e);
             }
             if (root == null || !root.isObject()) throw new InputFileException(file + ": malformed safetensors header (not an object)");
             long dataStart = 8 + headerLen;

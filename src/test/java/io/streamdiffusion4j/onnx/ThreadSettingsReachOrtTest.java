@@ -71,19 +71,22 @@ class ThreadSettingsReachOrtTest {
 
     @Test
     void threadCountAndSpinningReachTheSession() throws Exception {
-        Observed three = open(new ThreadSettings(3, false));
-        assertThat(three.configEntries()).containsEntry("session.intra_op.allow_spinning", "0");
-        assertThat(three.poolThreads()).as("3 intra-op threads: the caller and 2 pool threads").isEqualTo(2);
+        // counts the shared pool (one per core) cannot have
+        int cores = ThreadSettings.defaults().intraOpThreads();
+        Observed quiet = open(new ThreadSettings(cores + 1, false));
+        assertThat(quiet.configEntries()).containsEntry("session.intra_op.allow_spinning", "0");
+        assertThat(quiet.poolThreads()).as("n intra-op threads: the caller and n - 1 pool threads").isEqualTo(cores);
 
-        Observed two = open(new ThreadSettings(2, true));
-        assertThat(two.configEntries()).containsEntry("session.intra_op.allow_spinning", "1");
-        assertThat(two.poolThreads()).isEqualTo(1);
+        Observed spinning = open(new ThreadSettings(cores + 2, true));
+        assertThat(spinning.configEntries()).containsEntry("session.intra_op.allow_spinning", "1");
+        assertThat(spinning.poolThreads()).isEqualTo(cores + 1);
     }
 
     /** The sessions' threads end with them: nothing is left running after close. */
     @Test
     void poolThreadsEndWithTheSession() throws Exception {
-        open(new ThreadSettings(4, false));
-        assertThat(threadsNamed("sd4j-probe-4n")).isZero();
+        int threads = ThreadSettings.defaults().intraOpThreads() + 3;
+        open(new ThreadSettings(threads, false));
+        assertThat(threadsNamed("sd4j-probe-" + threads + "n")).isZero();
     }
 }
