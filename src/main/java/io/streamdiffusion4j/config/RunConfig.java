@@ -4,13 +4,13 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.files.InputFileException;
+import io.streamdiffusion4j.files.InputFiles;
 import io.streamdiffusion4j.pipeline.CfgType;
 import io.streamdiffusion4j.pipeline.Mode;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.pipeline.StreamConfig;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -75,20 +75,11 @@ public record RunConfig(
 
     /** Reads a configuration file. */
     public static ObjectNode readJson(Path file) throws ConfigException, IOException {
-        String text;
         try {
-            text = Files.readString(file);
-        } catch (NoSuchFileException e) {
-            throw new ConfigException("config file not found: " + file);
+            return (ObjectNode) InputFiles.jsonObject(file, "config file");
+        } catch (InputFileException e) {
+            throw new ConfigException(e.getMessage());
         }
-        JsonNode root;
-        try {
-            root = JSON.readTree(text);
-        } catch (JsonProcessingException e) {
-            throw new ConfigException(file + ": not valid JSON: " + e.getOriginalMessage());
-        }
-        if (root == null || !root.isObject()) throw new ConfigException(file + ": expected a JSON object");
-        return (ObjectNode) root;
     }
 
     public static RunConfig parse(String json, String source) throws ConfigException {

@@ -1,6 +1,7 @@
 package io.streamdiffusion4j.convert;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.streamdiffusion4j.files.InputFileException;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -36,19 +37,19 @@ public record AutoencoderKlConfig(int[] blockOutChannels, int layersPerBlock, in
         JsonNode n = ConfigFiles.read(file);
         AutoencoderKlConfig d = DEFAULT;
         int[] blocks = ConfigFiles.ints(n, "block_out_channels", d.blockOutChannels(), file);
-        if (blocks.length == 0) throw new IOException(file + ": 'block_out_channels' is empty");
+        if (blocks.length == 0) throw new InputFileException(file + ": 'block_out_channels' is empty");
         checkTypes(n, "down_block_types", "DownEncoderBlock2D", blocks.length, file);
         checkTypes(n, "up_block_types", "UpDecoderBlock2D", blocks.length, file);
         String act = ConfigFiles.text(n, "act_fn", "silu");
-        if (!act.equals("silu")) throw new IOException(file + ": 'act_fn' is '" + act + "', only 'silu' is supported");
+        if (!act.equals("silu")) throw new InputFileException(file + ": 'act_fn' is '" + act + "', only 'silu' is supported");
         int groups = ConfigFiles.integer(n, "norm_num_groups", d.normNumGroups(), file);
         for (int ch : blocks) {
             if (groups <= 0 || ch % groups != 0) {
-                throw new IOException(file + ": 'block_out_channels' " + ch + " is not divisible by 'norm_num_groups' " + groups);
+                throw new InputFileException(file + ": 'block_out_channels' " + ch + " is not divisible by 'norm_num_groups' " + groups);
             }
         }
         int layers = ConfigFiles.integer(n, "layers_per_block", d.layersPerBlock(), file);
-        if (layers <= 0) throw new IOException(file + ": 'layers_per_block' should be positive, found " + layers);
+        if (layers <= 0) throw new InputFileException(file + ": 'layers_per_block' should be positive, found " + layers);
         return new AutoencoderKlConfig(
                 blocks,
                 layers,
@@ -66,10 +67,10 @@ public record AutoencoderKlConfig(int[] blockOutChannels, int layersPerBlock, in
         String[] types = ConfigFiles.strings(n, key, null, file);
         if (types == null) return;
         if (types.length != count) {
-            throw new IOException(file + ": '" + key + "' has " + types.length + " entries but 'block_out_channels' has " + count);
+            throw new InputFileException(file + ": '" + key + "' has " + types.length + " entries but 'block_out_channels' has " + count);
         }
         for (String t : types) {
-            if (!t.equals(expected)) throw new IOException(file + ": '" + key + "' holds '" + t + "', only '" + expected + "' is supported");
+            if (!t.equals(expected)) throw new InputFileException(file + ": '" + key + "' holds '" + t + "', only '" + expected + "' is supported");
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.streamdiffusion4j.convert;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.streamdiffusion4j.files.InputFileException;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -52,15 +53,15 @@ public record ClipTextConfig(int hiddenSize, int intermediateSize, int numAttent
         int heads = ConfigFiles.integer(n, "num_attention_heads", d.numAttentionHeads(), file);
         String act = ConfigFiles.text(n, "hidden_act", d.hiddenAct());
         if (!act.equals("gelu") && !act.equals("quick_gelu")) {
-            throw new IOException(file + ": 'hidden_act' is '" + act + "', supported are 'gelu' and 'quick_gelu'");
+            throw new InputFileException(file + ": 'hidden_act' is '" + act + "', supported are 'gelu' and 'quick_gelu'");
         }
         if (hidden <= 0 || heads <= 0 || hidden % heads != 0) {
-            throw new IOException(file + ": 'hidden_size' " + hidden + " is not divisible by 'num_attention_heads' " + heads);
+            throw new InputFileException(file + ": 'hidden_size' " + hidden + " is not divisible by 'num_attention_heads' " + heads);
         }
         int layers = ConfigFiles.integer(n, "num_hidden_layers", d.numHiddenLayers(), file);
-        if (layers < 0) throw new IOException(file + ": 'num_hidden_layers' should not be negative, found " + layers);
+        if (layers < 0) throw new InputFileException(file + ": 'num_hidden_layers' should not be negative, found " + layers);
         int positions = ConfigFiles.integer(n, "max_position_embeddings", d.maxPositionEmbeddings(), file);
-        if (positions <= 0) throw new IOException(file + ": 'max_position_embeddings' should be positive, found " + positions);
+        if (positions <= 0) throw new InputFileException(file + ": 'max_position_embeddings' should be positive, found " + positions);
         return new ClipTextConfig(
                 hidden,
                 ConfigFiles.integer(n, "intermediate_size", d.intermediateSize(), file),

@@ -1,9 +1,9 @@
 package io.streamdiffusion4j.convert;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamdiffusion4j.files.InputFileException;
+import io.streamdiffusion4j.files.InputFiles;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Reading diffusers / transformers config.json files with errors that name the file and key. */
@@ -11,41 +11,33 @@ public final class ConfigFiles {
     private ConfigFiles() {}
 
     public static JsonNode read(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IOException("config not found: " + file);
-        JsonNode n;
-        try {
-            n = new ObjectMapper().readTree(Files.readString(file));
-        } catch (IOException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getMessage(), e);
-        }
-        if (n == null || !n.isObject()) throw new IOException(file + ": expected a JSON object");
-        return n;
+        return InputFiles.jsonObject(file, "config");
     }
 
     public static int integer(JsonNode n, String key, int dflt, Path file) throws IOException {
         JsonNode v = n.get(key);
         if (v == null || v.isNull()) return dflt;
-        if (!v.isIntegralNumber()) throw new IOException(file + ": '" + key + "' should be an integer, found " + v);
+        if (!v.isIntegralNumber()) throw new InputFileException(file + ": '" + key + "' should be an integer, found " + v);
         return v.intValue();
     }
 
     public static int requiredInt(JsonNode n, String key, Path file) throws IOException {
         JsonNode v = n.get(key);
-        if (v == null || !v.isIntegralNumber()) throw new IOException(file + ": '" + key + "' should be an integer, found " + v);
+        if (v == null || !v.isIntegralNumber()) throw new InputFileException(file + ": '" + key + "' should be an integer, found " + v);
         return v.intValue();
     }
 
     public static double number(JsonNode n, String key, double dflt, Path file) throws IOException {
         JsonNode v = n.get(key);
         if (v == null || v.isNull()) return dflt;
-        if (!v.isNumber()) throw new IOException(file + ": '" + key + "' should be a number, found " + v);
+        if (!v.isNumber()) throw new InputFileException(file + ": '" + key + "' should be a number, found " + v);
         return v.doubleValue();
     }
 
     public static boolean bool(JsonNode n, String key, boolean dflt, Path file) throws IOException {
         JsonNode v = n.get(key);
         if (v == null || v.isNull()) return dflt;
-        if (!v.isBoolean()) throw new IOException(file + ": '" + key + "' should be true or false, found " + v);
+        if (!v.isBoolean()) throw new InputFileException(file + ": '" + key + "' should be true or false, found " + v);
         return v.booleanValue();
     }
 
@@ -57,10 +49,10 @@ public final class ConfigFiles {
     public static int[] ints(JsonNode n, String key, int[] dflt, Path file) throws IOException {
         JsonNode v = n.get(key);
         if (v == null || v.isNull()) return dflt;
-        if (!v.isArray()) throw new IOException(file + ": '" + key + "' should be a list of integers, found " + v);
+        if (!v.isArray()) throw new InputFileException(file + ": '" + key + "' should be a list of integers, found " + v);
         int[] out = new int[v.size()];
         for (int i = 0; i < out.length; i++) {
-            if (!v.get(i).isIntegralNumber()) throw new IOException(file + ": '" + key + "' should hold integers, found " + v);
+            if (!v.get(i).isIntegralNumber()) throw new InputFileException(file + ": '" + key + "' should hold integers, found " + v);
             out[i] = v.get(i).intValue();
         }
         return out;
@@ -69,7 +61,7 @@ public final class ConfigFiles {
     public static String[] strings(JsonNode n, String key, String[] dflt, Path file) throws IOException {
         JsonNode v = n.get(key);
         if (v == null || v.isNull()) return dflt;
-        if (!v.isArray()) throw new IOException(file + ": '" + key + "' should be a list of strings, found " + v);
+        if (!v.isArray()) throw new InputFileException(file + ": '" + key + "' should be a list of strings, found " + v);
         String[] out = new String[v.size()];
         for (int i = 0; i < out.length; i++) out[i] = v.get(i).asText();
         return out;

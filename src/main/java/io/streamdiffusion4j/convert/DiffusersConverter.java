@@ -3,12 +3,15 @@ package io.streamdiffusion4j.convert;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.files.CacheEntry;
+import io.streamdiffusion4j.files.FolderManifest;
+import io.streamdiffusion4j.files.InputFileException;
+import io.streamdiffusion4j.files.InputFiles;
 import io.streamdiffusion4j.weights.WeightFiles;
 import io.streamdiffusion4j.weights.WeightSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -20,8 +23,9 @@ import java.util.stream.Stream;
  * vae_decoder/} each with {@code config.json, model.onnx, model.onnx_data}, plus the tokenizer,
  * scheduler and model_index.json copied. A TAESD in {@code taesd/} (diffusers AutoencoderTiny)
  * becomes {@code taesd/vae_encoder, taesd/vae_decoder}. LoRAs are merged into the UNet and text
- * encoder weights on the way. Output is written to a temporary folder and moved into place at
- * the end, so an interrupted conversion leaves nothing half-written behind.
+ * encoder weights on the way. Output is written to a temporary folder, sealed with a
+ * {@link FolderManifest} (sizes and checksums, so a later reader can tell a damaged copy) and
+ * moved into place at the end, so an interrupted conversion leaves nothing half-written behind.
  */
 public final class DiffusersConverter {
 
@@ -69,14 +73,16 @@ public final class DiffusersConverter {
     }
 
     public static void convert(Path from, Path to, Options options, Progress progress) throws IOException {
-        if (!Files.isDirectory(from)) throw new IOException("source folder not found: " + from);
+        if (!Files.isDirectory(from)) throw new InputFileException("source folder not found: " + from);
         if (!isDiffusersFolder(from)) {
-            throw new IOException(from + " is not a diffusers Stable Diffusion folder (expected model_index.json and unet/config.json)");
+            throw new InputFileException(from + " is not a diffusers Stable Diffusion folder (expected model_index.json and unet/config.json)");
         }
         for (String part : List.of("tokenizer/vocab.json", "tokenizer/merges.txt", "scheduler/scheduler_config.json",
                 "text_encoder/config.json", "vae/config.json")) {
-            if (!Files.isRegularFile(from.resolve(part))) throw new IOException(from + " is missing " + part);
+            if (!Files.isRegularFile(from.resolve(part))) throw new InputFileException(from + " is missing " + part);
         }
+        // copied into the result, where diffusers and Optimum read it: it must at least be a JSON object
+        InputFiles.jsonObject(from.resolve("model_index.json"), "model index");
         requireEmptyTarget(to);
         Path tmp = temporarySibling(to);
         List<WeightSource> open = new ArrayList<>();
@@ -95,13 +101,19 @@ public final class DiffusersConverter {
                 unetWeights = unetLora;
                 textWeights = textLora;
             }
+            Path textConfigFile = from.resolve("text_encoder/config.json");
+            Path unetConfigFile = from.resolve("unet/config.json");
+            Path vaeConfigFile = from.resolve("vae/config.json");
+            ClipTextConfig textConfig = ClipTextConfig.read(textConfigFile);
+            UnetConfig unetConfig = UnetConfig.read(unetConfigFile);
+            AutoencoderKlConfig vae = AutoencoderKlConfig.read(vaeConfigFile);
+            // every weight against its config first: a mismatch is the user's files, not a graph to cache
+            WeightShapes.require(textWeights, WeightSpecs.clipText(textConfig), textConfigFile);
+            WeightShapes.require(unetWeights, WeightSpecs.unet(unetConfig), unetConfigFile);
+            WeightShapes.require(vaeWeights, WeightSpecs.autoencoderKl(vae), vaeConfigFile);
             List<Job> jobs = new ArrayList<>();
-            jobs.add(new Job("text_encoder", ClipTextGraph.build(textWeights,
-                    ClipTextConfig.read(from.resolve("text_encoder/config.json")), options.half()),
-                    from.resolve("text_encoder/config.json")));
-            jobs.add(new Job("unet", UnetGraph.build(unetWeights, UnetConfig.read(from.resolve("unet/config.json")),
-                    options.half()), from.resolve("unet/config.json")));
-            AutoencoderKlConfig vae = AutoencoderKlConfig.read(from.resolve("vae/config.json"));
+            jobs.add(new Job("text_encoder", ClipTextGraph.build(textWeights, textConfig, options.half()), textConfigFile));
+            jobs.add(new Job("unet", UnetGraph.build(unetWeights, unetConfig, options.half()), unetConfigFile));
             jobs.add(new Job("vae_encoder", AutoencoderKlGraphs.encoder(vaeWeights, vae, options.half()),
                     from.resolve("vae/config.json")));
             jobs.add(new Job("vae_decoder", AutoencoderKlGraphs.decoder(vaeWeights, vae, options.half()),
@@ -125,13 +137,13 @@ public final class DiffusersConverter {
         } finally {
             for (WeightSource w : open) w.close();
         }
-        Files.move(tmp, to, StandardCopyOption.ATOMIC_MOVE);
+        CacheEntry.commit(tmp, to);
     }
 
     /** Converts a diffusers AutoencoderTiny folder into a TAESD ONNX folder (vae_encoder/, vae_decoder/). */
     public static void convertTaesd(Path from, Path to, boolean half, Progress progress) throws IOException {
         if (!isTaesdFolder(from)) {
-            throw new IOException(from + " is not a diffusers AutoencoderTiny folder (config.json with _class_name AutoencoderTiny)");
+            throw new InputFileException(from + " is not a diffusers AutoencoderTiny folder (config.json with _class_name AutoencoderTiny)");
         }
         requireEmptyTarget(to);
         Path tmp = temporarySibling(to);
@@ -144,7 +156,7 @@ public final class DiffusersConverter {
             deleteTree(tmp);
             throw e;
         }
-        Files.move(tmp, to, StandardCopyOption.ATOMIC_MOVE);
+        CacheEntry.commit(tmp, to);
     }
 
     private record Job(String folder, OnnxGraph graph, Path config) {}
@@ -171,9 +183,9 @@ public final class DiffusersConverter {
 
     private static void requireEmptyTarget(Path to) throws IOException {
         if (Files.exists(to)) {
-            if (!Files.isDirectory(to)) throw new IOException("target exists and is not a folder: " + to);
+            if (!Files.isDirectory(to)) throw new InputFileException("target exists and is not a folder: " + to);
             try (Stream<Path> s = Files.list(to)) {
-                if (s.findAny().isPresent()) throw new IOException("target folder is not empty: " + to);
+                if (s.findAny().isPresent()) throw new InputFileException("target folder is not empty: " + to);
             }
             Files.delete(to);
         }

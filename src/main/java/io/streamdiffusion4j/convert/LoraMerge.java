@@ -2,6 +2,7 @@ package io.streamdiffusion4j.convert;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamdiffusion4j.files.InputFileException;
 import io.streamdiffusion4j.weights.DType;
 import io.streamdiffusion4j.weights.SafeTensors;
 import io.streamdiffusion4j.weights.WeightSource;
@@ -302,7 +303,7 @@ public final class LoraMerge implements WeightSource {
             List<String> keys = unused.getOrDefault(e.getKey(), List.of());
             String sample = keys.isEmpty() ? "it has no tensors"
                     : "its " + keys.size() + " keys look like " + keys.subList(0, Math.min(3, keys.size()));
-            throw new IOException(any.get(e.getKey()).lora().file() + ": the LoRA changes no weight of the "
+            throw new InputFileException(any.get(e.getKey()).lora().file() + ": the LoRA changes no weight of the "
                     + joinComponents(components) + " (" + sample + "); it is for another model or component");
         }
     }
@@ -381,7 +382,7 @@ public final class LoraMerge implements WeightSource {
         for (String[] u : UNSUPPORTED_SUFFIXES) if (key.endsWith(u[0])) variant = u[1];
         for (String[] u : UNSUPPORTED_PARTS) if (key.contains(u[0])) variant = u[1];
         if (variant != null) {
-            throw new IOException(file + ": key '" + key + "' is " + variant + ", which is not supported (only plain "
+            throw new InputFileException(file + ": key '" + key + "' is " + variant + ", which is not supported (only plain "
                     + "LoRA up/down pairs are merged)");
         }
         String stem = null;
@@ -394,7 +395,7 @@ public final class LoraMerge implements WeightSource {
             }
         }
         if (stem == null || stem.isEmpty()) {
-            throw new IOException(file + ": key '" + key + "' is not a LoRA tensor (expected a name ending in "
+            throw new InputFileException(file + ": key '" + key + "' is not a LoRA tensor (expected a name ending in "
                     + ".lora_down.weight / .lora_up.weight / .alpha (kohya), .lora_A.weight / .lora_B.weight (PEFT) or "
                     + ".lora.down.weight / .lora.up.weight (diffusers))");
         }
@@ -448,7 +449,7 @@ public final class LoraMerge implements WeightSource {
                 case ALPHA -> g.alpha;
             };
             if (previous != null) {
-                throw new IOException(path + ": keys '" + previous + "' and '" + key + "' both address the "
+                throw new InputFileException(path + ": keys '" + previous + "' and '" + key + "' both address the "
                         + p.role().name().toLowerCase(Locale.ROOT) + " of " + component + " weight '" + weight + "'");
             }
             switch (p.role()) {
@@ -465,7 +466,7 @@ public final class LoraMerge implements WeightSource {
             Group g = e.getValue();
             if (g.down == null || g.up == null) {
                 String have = g.down != null ? g.down : g.up != null ? g.up : g.alpha;
-                throw new IOException(path + ": key '" + have + "' has no matching " + (g.down == null ? "down (A)" : "up (B)")
+                throw new InputFileException(path + ": key '" + have + "' has no matching " + (g.down == null ? "down (A)" : "up (B)")
                         + " weight for " + component + " weight '" + weight + "'");
             }
             int rank = checkShapes(path, g, weight, resolver.base.shape(weight), file.shape(g.down), file.shape(g.up));
@@ -488,11 +489,11 @@ public final class LoraMerge implements WeightSource {
     /** Checks up [out, r, 1...] and down [r, in, k...] against the weight [out, in, k...]; returns r. */
     private static int checkShapes(Path path, Group g, String weight, int[] w, int[] down, int[] up) throws IOException {
         if (w.length < 2) {
-            throw new IOException(path + ": key '" + g.down + "' addresses " + "'" + weight + "' of shape "
+            throw new InputFileException(path + ": key '" + g.down + "' addresses " + "'" + weight + "' of shape "
                     + Arrays.toString(w) + ", which is not a Linear or Conv weight");
         }
         if (down.length < 2) {
-            throw new IOException(path + ": key '" + g.down + "': expected a down (A) weight of shape [rank, "
+            throw new InputFileException(path + ": key '" + g.down + "': expected a down (A) weight of shape [rank, "
                     + join(Arrays.copyOfRange(w, 1, w.length)) + "] for '" + weight + "' " + Arrays.toString(w)
                     + ", found " + Arrays.toString(down));
         }
@@ -502,7 +503,7 @@ public final class LoraMerge implements WeightSource {
         expectUp[0] = w[0];
         expectUp[1] = rank;
         if (!Arrays.equals(up, expectUp)) {
-            throw new IOException(path + ": key '" + g.up + "': expected an up (B) weight of shape "
+            throw new InputFileException(path + ": key '" + g.up + "': expected an up (B) weight of shape "
                     + Arrays.toString(expectUp) + " for '" + weight + "' " + Arrays.toString(w) + " with rank " + rank
                     + " (from '" + g.down + "' " + Arrays.toString(down) + "), found " + Arrays.toString(up));
         }
@@ -511,11 +512,11 @@ public final class LoraMerge implements WeightSource {
         if (!Arrays.equals(inW, inD)) {
             int[] expectDown = w.clone();
             expectDown[0] = rank;
-            throw new IOException(path + ": key '" + g.down + "': expected a down (A) weight of shape "
+            throw new InputFileException(path + ": key '" + g.down + "': expected a down (A) weight of shape "
                     + Arrays.toString(expectDown) + " for '" + weight + "' " + Arrays.toString(w) + ", found "
                     + Arrays.toString(down));
         }
-        if (rank <= 0) throw new IOException(path + ": key '" + g.down + "' has rank 0");
+        if (rank <= 0) throw new InputFileException(path + ": key '" + g.down + "' has rank 0");
         return rank;
     }
 
@@ -538,7 +539,7 @@ public final class LoraMerge implements WeightSource {
     private static double scalar(Path path, SafeTensors file, String key) throws IOException {
         SafeTensors.Entry e = file.entry(key);
         if (e.numel() != 1) {
-            throw new IOException(path + ": key '" + key + "': expected a single alpha value (shape []), found shape "
+            throw new InputFileException(path + ": key '" + key + "': expected a single alpha value (shape []), found shape "
                     + Arrays.toString(e.shape()));
         }
         if (e.dtype().isFloat()) return file.floats(key)[0];
@@ -549,7 +550,7 @@ public final class LoraMerge implements WeightSource {
             case I32 -> b.getInt(0);
             case I8 -> b.get(0);
             case U8 -> b.get(0) & 0xff;
-            default -> throw new IOException(path + ": key '" + key + "' has dtype " + t + ", not a number");
+            default -> throw new InputFileException(path + ": key '" + key + "' has dtype " + t + ", not a number");
         };
         return v;
     }
@@ -578,7 +579,7 @@ public final class LoraMerge implements WeightSource {
                     hint = guess == null ? " (original-SD block name that does not fit this UNet's layout)"
                             : " (original-SD block name, read as diffusers '" + guess + "')";
                 }
-                throw new IOException(file + ": key '" + p.key() + "' matches no weight of the " + component + " ("
+                throw new InputFileException(file + ": key '" + p.key() + "' matches no weight of the " + component + " ("
                         + base.origin() + ")" + hint);
             }
             return found;
@@ -674,7 +675,7 @@ public final class LoraMerge implements WeightSource {
             try {
                 root = new ObjectMapper().readTree(raw);
             } catch (IOException e) {
-                throw new IOException(path + ": malformed lora_adapter_metadata (not JSON): " + e.getMessage(), e);
+                throw new InputFileException(path + ": malformed lora_adapter_metadata (not JSON): " + e.getMessage(), e);
             }
             if (root == null || !root.isObject()) return NONE;
             String prefix = component == Component.UNET ? "unet." : "text_encoder.";
@@ -687,7 +688,7 @@ public final class LoraMerge implements WeightSource {
             String p = prefixed ? prefix : "";
             JsonNode dora = root.get(p + "use_dora");
             if (dora != null && dora.asBoolean(false)) {
-                throw new IOException(path + ": the LoRA is DoRA (use_dora in lora_adapter_metadata), which is not supported");
+                throw new InputFileException(path + ": the LoRA is DoRA (use_dora in lora_adapter_metadata), which is not supported");
             }
             JsonNode alpha = root.get(p + "lora_alpha");
             Map<String, Double> patterns = new LinkedHashMap<>();
@@ -721,7 +722,7 @@ public final class LoraMerge implements WeightSource {
         int out = upF.length / r;
         int cols = numel / out;
         if ((long) out * r != upF.length || (long) r * cols != downF.length || (long) out * cols != numel) {
-            throw new IOException(p.file().origin() + ": LoRA '" + p.downKey() + "' / '" + p.upKey() + "' sizes "
+            throw new InputFileException(p.file().origin() + ": LoRA '" + p.downKey() + "' / '" + p.upKey() + "' sizes "
                     + downF.length + " / " + upF.length + " do not fit a weight of " + numel + " values");
         }
         double factor = p.factor();

@@ -1,5 +1,7 @@
 package io.streamdiffusion4j.convert;
 
+import io.streamdiffusion4j.files.CacheEntry;
+import io.streamdiffusion4j.files.InputFileException;
 import io.streamdiffusion4j.hub.DownloadProgress;
 import io.streamdiffusion4j.hub.FileSelector;
 import io.streamdiffusion4j.hub.HubClient;
@@ -39,7 +41,9 @@ import java.util.Locale;
  * <p>The cache lives in the {@code streamdiffusion4j.cache} system property's folder, else
  * {@code $STREAMDIFFUSION4J_CACHE}, else
  * {@code $XDG_CACHE_HOME/streamdiffusion4j}, else {@code ~/.cache/streamdiffusion4j}. Hub
- * downloads go to the Hub cache ({@link HubSettings}).
+ * downloads go to the Hub cache ({@link HubSettings}). Every converted or created model is a
+ * {@link CacheEntry}: it appears in one rename with a manifest, and one that no longer matches its
+ * manifest (a file truncated or changed since) is converted again, with a note saying so.
  */
 public final class ModelStore {
     /** Bump when the built-in model or the converter's output changes, so caches are rebuilt. */
@@ -113,7 +117,7 @@ public final class ModelStore {
         if (Files.exists(parsed.file())) return parsed;
         String name = parsed.file().toString();
         if (!RepoRef.looksLikeHubId(name)) {
-            throw new IOException("LoRA not found: " + name + " (give a .safetensors file, or a Hugging Face Hub id such"
+            throw new InputFileException("LoRA not found: " + name + " (give a .safetensors file, or a Hugging Face Hub id such"
                     + " as latent-consistency/lcm-lora-sdv1-5)");
         }
         RepoRef ref = RepoRef.parse(name);
@@ -141,7 +145,7 @@ public final class ModelStore {
         }
         if (!Files.exists(dir)) {
             if (!RepoRef.looksLikeHubId(model)) {
-                throw new IOException("model not found: " + model + " (give a model folder, a single-file .safetensors"
+                throw new InputFileException("model not found: " + model + " (give a model folder, a single-file .safetensors"
                         + " checkpoint, a Hugging Face Hub id such as stabilityai/sd-turbo, or 'tiny' for the built-in model)");
             }
             return fromHub(RepoRef.parse(model), options, progress, s);
@@ -150,8 +154,12 @@ public final class ModelStore {
             requireConvertible(dir.toString(), options);
             return dir;
         }
+        if (Files.exists(dir.resolve("unet/model.onnx"))) {
+            throw new InputFileException(dir.resolve("unet/model.onnx") + " is not a file; an ONNX model folder has one"
+                    + " model.onnx file per component");
+        }
         if (DiffusersConverter.isDiffusersFolder(dir)) return converted(dir, s.digest.folder(dir), options, progress, s);
-        throw new IOException(dir + " is neither an ONNX model folder (unet/model.onnx) nor a diffusers folder"
+        throw new InputFileException(dir + " is neither an ONNX model folder (unet/model.onnx) nor a diffusers folder"
                 + " (model_index.json, unet/config.json)");
     }
 
@@ -159,7 +167,7 @@ public final class ModelStore {
             throws IOException {
         if (ref.file() != null) {
             if (!ref.file().endsWith(".safetensors")) {
-                throw new IOException(ref + ": a single-file model must be a .safetensors checkpoint (other formats are"
+                throw new InputFileException(ref + ": a single-file model must be a .safetensors checkpoint (other formats are"
                         + " PyTorch pickles, which are not read because loading them can run code)");
             }
             Snapshot snap = s.fetch(ref, RepoLayouts.file(), "model");
@@ -175,7 +183,7 @@ public final class ModelStore {
 
     private static void requireConvertible(String what, DiffusersConverter.Options options) throws IOException {
         if (!options.loras().isEmpty() || options.half()) {
-            throw new IOException(what + " is already an ONNX model; LoRAs and --fp16 apply when converting a diffusers"
+            throw new InputFileException(what + " is already an ONNX model; LoRAs and --fp16 apply when converting a diffusers"
                     + " model");
         }
     }
@@ -191,7 +199,7 @@ public final class ModelStore {
         SingleFileCheckpoint.Base base = SingleFileCheckpoint.detect(file);
         Snapshot config = s.fetch(new RepoRef(base.configRepo()), RepoLayouts.pipelineConfig(), null);
         Path target = convertedPath("ldm:" + fileKey + "|config:" + config.contentKey(), options, s);
-        if (Files.isRegularFile(target.resolve("unet/model.onnx"))) return target;
+        if (reusable(target, progress)) return target;
         Path work = Files.createDirectories(root.resolve("checkpoints"));
         Path tmp = Files.createTempDirectory(work, ".diffusers-");
         try {
@@ -200,7 +208,7 @@ public final class ModelStore {
             SingleFileCheckpoint.toDiffusers(file, config.dir(), tmp.resolve("model"));
             DiffusersConverter.convert(tmp.resolve("model"), target, options, progress);
         } catch (IOException e) {
-            if (!Files.isRegularFile(target.resolve("unet/model.onnx"))) throw e;
+            if (!finishedElsewhere(target)) throw e;
         } finally {
             DiffusersConverter.deleteTree(tmp);
         }
@@ -212,11 +220,11 @@ public final class ModelStore {
         Path dir = Path.of(taesd);
         if (Files.exists(dir) || !RepoRef.looksLikeHubId(taesd)) return resolveTaesd(dir, half, progress, s.digest);
         RepoRef ref = RepoRef.parse(taesd);
-        if (ref.file() != null) throw new IOException(ref + ": --taesd takes a TAESD repository (org/name), not a file");
+        if (ref.file() != null) throw new InputFileException(ref + ": --taesd takes a TAESD repository (org/name), not a file");
         Snapshot snap = s.fetch(ref, RepoLayouts.taesd(), "TAESD");
         if (snap.layout() == FileSelector.Layout.TAESD_ONNX) return snap.dir();
         if (!DiffusersConverter.isTaesdFolder(snap.dir())) {
-            throw new IOException(ref + ": its config.json does not describe an AutoencoderTiny (_class_name), so it is"
+            throw new InputFileException(ref + ": its config.json does not describe an AutoencoderTiny (_class_name), so it is"
                     + " not a TAESD");
         }
         return convertedTaesd(snap.dir(), "hub:" + snap.contentKey(), half, progress);
@@ -234,12 +242,12 @@ public final class ModelStore {
     private Path resolveTaesd(Path dir, boolean half, DiffusersConverter.Progress progress, ContentDigest digest)
             throws IOException {
         if (!Files.exists(dir)) {
-            throw new IOException("TAESD folder not found: " + dir + " (give a folder, or a Hugging Face Hub id such as"
+            throw new InputFileException("TAESD folder not found: " + dir + " (give a folder, or a Hugging Face Hub id such as"
                     + " madebyollin/taesd)");
         }
         if (Files.isRegularFile(dir.resolve("vae_encoder/model.onnx"))) return dir;
         if (DiffusersConverter.isTaesdFolder(dir)) return convertedTaesd(dir, digest.folder(dir), half, progress);
-        throw new IOException(dir + " is neither a TAESD ONNX folder (vae_encoder/, vae_decoder/) nor a diffusers"
+        throw new InputFileException(dir + " is neither a TAESD ONNX folder (vae_encoder/, vae_decoder/) nor a diffusers"
                 + " AutoencoderTiny folder");
     }
 
@@ -247,8 +255,11 @@ public final class ModelStore {
             throws IOException {
         String hash = sourceKey.startsWith("hub:") ? ContentDigest.sha256(sourceKey) : sourceKey;
         Path target = root.resolve("converted").resolve("taesd-" + hash.substring(0, 24) + (half ? "-fp16" : "-fp32"));
-        if (!Files.isRegularFile(target.resolve("vae_decoder/model.onnx"))) {
+        if (reusable(target, progress)) return target;
+        try {
             DiffusersConverter.convertTaesd(dir, target, half, progress);
+        } catch (IOException e) {
+            if (!finishedElsewhere(target)) throw e;
         }
         return target;
     }
@@ -267,11 +278,11 @@ public final class ModelStore {
                            DiffusersConverter.Progress progress, Session s) throws IOException {
         Path target = convertedPath(sourceKey, options, s);
         s.digest.save();
-        if (Files.isRegularFile(target.resolve("unet/model.onnx"))) return target;
+        if (reusable(target, progress)) return target;
         try {
             DiffusersConverter.convert(dir, target, options, progress);
         } catch (IOException e) {
-            if (!Files.isRegularFile(target.resolve("unet/model.onnx"))) throw e;
+            if (!finishedElsewhere(target)) throw e;
         }
         return target;
     }
@@ -280,32 +291,43 @@ public final class ModelStore {
     public Path builtInTiny(DiffusersConverter.Progress progress) throws IOException {
         Path base = root.resolve("builtin").resolve("tiny-" + FORMAT);
         Path onnx = base.resolve("onnx");
-        if (Files.isRegularFile(onnx.resolve("unet/model.onnx"))) return onnx;
+        if (reusable(onnx, progress)) return onnx;
         Path source = base.resolve("diffusers");
-        if (!Files.isRegularFile(source.resolve("streamdiffusion4j.json"))) {
-            DiffusersConverter.deleteTree(source);
-            Files.createDirectories(base);
-            Path tmp = Files.createTempDirectory(base, ".diffusers.partial-");
+        if (!reusable(source, progress)) {
+            Path tmp = CacheEntry.stage(source);
             try {
                 RandomModels.create(ModelPreset.TINY, 0, tmp, null);
             } catch (IOException | RuntimeException e) {
-                DiffusersConverter.deleteTree(tmp);
+                CacheEntry.deleteQuietly(tmp);
                 throw e;
             }
-            try {
-                Files.move(tmp, source, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException e) {
-                DiffusersConverter.deleteTree(tmp);
-                if (!Files.isRegularFile(source.resolve("streamdiffusion4j.json"))) throw e;
-            }
+            CacheEntry.commit(tmp, source);
         }
         try {
             DiffusersConverter.convert(source, onnx, new DiffusersConverter.Options(false, List.of()), progress);
         } catch (IOException e) {
-            // another process may have finished the same conversion first
-            if (!Files.isRegularFile(onnx.resolve("unet/model.onnx"))) throw e;
+            if (!finishedElsewhere(onnx)) throw e;
         }
         return onnx;
+    }
+
+    /**
+     * True when the cache entry at {@code target} can be used as it is. A damaged one (a file
+     * truncated or changed since it was written, or an unfinished entry of an older version) is
+     * removed, with a note saying so, and the caller builds it again.
+     */
+    private static boolean reusable(Path target, DiffusersConverter.Progress progress) throws IOException {
+        if (!Files.exists(target)) return false;
+        String damage = CacheEntry.damage(target);
+        if (damage == null) return true;
+        progress.note("the cached model " + target + " is damaged (" + damage + "); building it again");
+        CacheEntry.discard(target);
+        return false;
+    }
+
+    /** After a failed build: true when another process finished the same entry meanwhile (its copy is used). */
+    private static boolean finishedElsewhere(Path target) {
+        return Files.exists(target) && CacheEntry.damage(target) == null;
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.streamdiffusion4j.convert;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.streamdiffusion4j.files.InputFileException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -81,15 +82,15 @@ public record UnetConfig(
         JsonNode n = ConfigFiles.read(file);
         String cls = ConfigFiles.text(n, "_class_name", "UNet2DConditionModel");
         if (!cls.equals("UNet2DConditionModel")) {
-            throw new IOException(file + ": '_class_name' is " + cls + ", expected UNet2DConditionModel");
+            throw new InputFileException(file + ": '_class_name' is " + cls + ", expected UNet2DConditionModel");
         }
         rejectUnsupported(n, file);
 
         int[] channels = ConfigFiles.ints(n, "block_out_channels", DEFAULT_CHANNELS, file);
         int blocks = channels.length;
-        if (blocks == 0) throw new IOException(file + ": 'block_out_channels' is empty");
+        if (blocks == 0) throw new InputFileException(file + ": 'block_out_channels' is empty");
         for (int c : channels) {
-            if (c <= 0) throw new IOException(file + ": 'block_out_channels' should be positive, found " + Arrays.toString(channels));
+            if (c <= 0) throw new InputFileException(file + ": 'block_out_channels' should be positive, found " + Arrays.toString(channels));
         }
         String[] down = ConfigFiles.strings(n, "down_block_types", DEFAULT_DOWN, file);
         String[] up = ConfigFiles.strings(n, "up_block_types", DEFAULT_UP, file);
@@ -99,7 +100,7 @@ public record UnetConfig(
         String mid = n.has("mid_block_type") && n.get("mid_block_type").isNull() ? null
                 : ConfigFiles.text(n, "mid_block_type", CROSS_ATTN_MID);
         if (mid != null && !mid.equals(CROSS_ATTN_MID)) {
-            throw new IOException(file + ": 'mid_block_type' " + mid + " is not supported (supported: " + CROSS_ATTN_MID + " or null)");
+            throw new InputFileException(file + ": 'mid_block_type' " + mid + " is not supported (supported: " + CROSS_ATTN_MID + " or null)");
         }
 
         // diffusers: num_attention_heads = num_attention_heads or attention_head_dim (the latter really holds heads)
@@ -107,7 +108,7 @@ public record UnetConfig(
         int[] heads = perBlock(n, headsKey, 8, blocks, file);
         for (int i = 0; i < blocks; i++) {
             if (heads[i] <= 0 || channels[i] % heads[i] != 0) {
-                throw new IOException(file + ": '" + headsKey + "' " + heads[i] + " heads do not divide the " + channels[i]
+                throw new InputFileException(file + ": '" + headsKey + "' " + heads[i] + " heads do not divide the " + channels[i]
                         + " channels of block " + i);
             }
         }
@@ -116,32 +117,32 @@ public record UnetConfig(
         int[] crossDims = perBlock(n, "cross_attention_dim", 1280, blocks, file);
         for (int d : crossDims) {
             if (d != crossDims[0]) {
-                throw new IOException(file + ": 'cross_attention_dim' with different sizes per block "
+                throw new InputFileException(file + ": 'cross_attention_dim' with different sizes per block "
                         + Arrays.toString(crossDims) + " is not supported");
             }
         }
 
         if (n.has("norm_num_groups") && n.get("norm_num_groups").isNull()) {
-            throw new IOException(file + ": 'norm_num_groups' null (no norms) is not supported");
+            throw new InputFileException(file + ": 'norm_num_groups' null (no norms) is not supported");
         }
         int groups = ConfigFiles.integer(n, "norm_num_groups", 32, file);
         for (int c : channels) {
             if (groups <= 0 || c % groups != 0) {
-                throw new IOException(file + ": 'norm_num_groups' " + groups + " does not divide block channels " + Arrays.toString(channels));
+                throw new InputFileException(file + ": 'norm_num_groups' " + groups + " does not divide block channels " + Arrays.toString(channels));
             }
         }
         if (channels[0] % 2 != 0) {
-            throw new IOException(file + ": 'block_out_channels'[0] " + channels[0] + " is odd; the sinusoidal time embedding needs an even size");
+            throw new InputFileException(file + ": 'block_out_channels'[0] " + channels[0] + " is odd; the sinusoidal time embedding needs an even size");
         }
         String act = ConfigFiles.text(n, "act_fn", "silu");
-        if (!act.equals("silu")) throw new IOException(file + ": 'act_fn' " + act + " is not supported (only silu)");
+        if (!act.equals("silu")) throw new InputFileException(file + ": 'act_fn' " + act + " is not supported (only silu)");
         int convIn = ConfigFiles.integer(n, "conv_in_kernel", 3, file);
         int convOut = ConfigFiles.integer(n, "conv_out_kernel", 3, file);
-        if (convIn % 2 == 0 || convIn <= 0) throw new IOException(file + ": 'conv_in_kernel' should be odd, found " + convIn);
-        if (convOut % 2 == 0 || convOut <= 0) throw new IOException(file + ": 'conv_out_kernel' should be odd, found " + convOut);
+        if (convIn % 2 == 0 || convIn <= 0) throw new InputFileException(file + ": 'conv_in_kernel' should be odd, found " + convIn);
+        if (convOut % 2 == 0 || convOut <= 0) throw new InputFileException(file + ": 'conv_out_kernel' should be odd, found " + convOut);
         int downsamplePadding = ConfigFiles.integer(n, "downsample_padding", 1, file);
         if (downsamplePadding != 0 && downsamplePadding != 1) {
-            throw new IOException(file + ": 'downsample_padding' " + downsamplePadding + " is not supported (0 or 1)");
+            throw new InputFileException(file + ": 'downsample_padding' " + downsamplePadding + " is not supported (0 or 1)");
         }
         int timeDim = ConfigFiles.integer(n, "time_embedding_dim", 4 * channels[0], file);
 
@@ -173,24 +174,24 @@ public record UnetConfig(
         } else if (v.isArray()) {
             out = ConfigFiles.ints(n, key, null, file);
             if (out.length != blocks) {
-                throw new IOException(file + ": '" + key + "' has " + out.length + " entries, 'block_out_channels' has " + blocks);
+                throw new InputFileException(file + ": '" + key + "' has " + out.length + " entries, 'block_out_channels' has " + blocks);
             }
         } else {
-            throw new IOException(file + ": '" + key + "' should be an integer or a list of integers, found " + v);
+            throw new InputFileException(file + ": '" + key + "' should be an integer or a list of integers, found " + v);
         }
         for (int x : out) {
-            if (x <= 0) throw new IOException(file + ": '" + key + "' should be positive, found " + v);
+            if (x <= 0) throw new InputFileException(file + ": '" + key + "' should be positive, found " + v);
         }
         return out;
     }
 
     private static void checkTypes(String[] types, Set<String> supported, String key, int blocks, Path file) throws IOException {
         if (types.length != blocks) {
-            throw new IOException(file + ": '" + key + "' has " + types.length + " entries, 'block_out_channels' has " + blocks);
+            throw new InputFileException(file + ": '" + key + "' has " + types.length + " entries, 'block_out_channels' has " + blocks);
         }
         for (String t : types) {
             if (!supported.contains(t)) {
-                throw new IOException(file + ": '" + key + "' value " + t + " is not supported (supported: "
+                throw new InputFileException(file + ": '" + key + "' value " + t + " is not supported (supported: "
                         + String.join(", ", supported.stream().sorted().toList()) + ")");
             }
         }
@@ -201,21 +202,21 @@ public record UnetConfig(
         for (String key : new String[] {"class_embed_type", "addition_embed_type", "encoder_hid_dim", "encoder_hid_dim_type",
                 "time_cond_proj_dim", "num_class_embeds", "projection_class_embeddings_input_dim", "timestep_post_act",
                 "time_embedding_act_fn", "cross_attention_norm", "reverse_transformer_layers_per_block"}) {
-            if (n.hasNonNull(key)) throw new IOException(file + ": '" + key + "' " + n.get(key) + " is not supported (only null)");
+            if (n.hasNonNull(key)) throw new InputFileException(file + ": '" + key + "' " + n.get(key) + " is not supported (only null)");
         }
         expectText(n, "time_embedding_type", "positional", file);
         expectText(n, "resnet_time_scale_shift", "default", file);
         expectText(n, "attention_type", "default", file);
         for (String key : new String[] {"dual_cross_attention", "resnet_skip_time_act", "class_embeddings_concat"}) {
-            if (ConfigFiles.bool(n, key, false, file)) throw new IOException(file + ": '" + key + "' true is not supported");
+            if (ConfigFiles.bool(n, key, false, file)) throw new InputFileException(file + ": '" + key + "' true is not supported");
         }
         JsonNode only = n.get("only_cross_attention");
         if (only != null && !only.isNull()) {
             boolean any = only.isArray() ? anyTrue(only) : only.asBoolean(false);
-            if (any) throw new IOException(file + ": 'only_cross_attention' " + only + " is not supported (only false)");
+            if (any) throw new InputFileException(file + ": 'only_cross_attention' " + only + " is not supported (only false)");
         }
         double resnetScale = ConfigFiles.number(n, "resnet_out_scale_factor", 1.0, file);
-        if (resnetScale != 1.0) throw new IOException(file + ": 'resnet_out_scale_factor' " + resnetScale + " is not supported (only 1.0)");
+        if (resnetScale != 1.0) throw new InputFileException(file + ": 'resnet_out_scale_factor' " + resnetScale + " is not supported (only 1.0)");
     }
 
     private static boolean anyTrue(JsonNode list) {
@@ -225,6 +226,6 @@ public record UnetConfig(
 
     private static void expectText(JsonNode n, String key, String expected, Path file) throws IOException {
         String v = ConfigFiles.text(n, key, expected);
-        if (!v.equals(expected)) throw new IOException(file + ": '" + key + "' " + v + " is not supported (only " + expected + ")");
+        if (!v.equals(expected)) throw new InputFileException(file + ": '" + key + "' " + v + " is not supported (only " + expected + ")");
     }
 }

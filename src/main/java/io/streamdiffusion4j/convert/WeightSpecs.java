@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * The parameter names and shapes of each component for a configuration, in diffusers /
  * transformers naming: what {@code model.state_dict()} holds. Used to create random-weight
- * models; the graph builders read the same names.
+ * models, and to check a model's weights against its config before converting it
+ * ({@link WeightShapes}); the graph builders read the same names.
  */
 public final class WeightSpecs {
     private final List<Spec> specs = new ArrayList<>();
@@ -37,10 +38,33 @@ public final class WeightSpecs {
     // ---- UNet2DConditionModel ------------------------------------------------------------
 
     public static List<Spec> unet(UnetSpec c) {
+        int n = c.blockOutChannels().length;
+        int[] layers = new int[n];
+        int[] transformerLayers = new int[n];
+        java.util.Arrays.fill(layers, c.layersPerBlock());
+        java.util.Arrays.fill(transformerLayers, 1);
+        return unet(new UnetShape(c.inChannels(), c.outChannels(), c.blockOutChannels(), layers, transformerLayers,
+                c.downBlockTypes(), c.upBlockTypes(), true, c.crossAttentionDim(), c.useLinearProjection(),
+                c.blockOutChannels()[0] * 4, 3, 3));
+    }
+
+    /** The parameters a diffusers UNet with this config.json has. */
+    public static List<Spec> unet(UnetConfig c) {
+        return unet(new UnetShape(c.inChannels(), c.outChannels(), c.blockOutChannels(), c.layersPerBlock(),
+                c.transformerLayersPerBlock(), c.downBlockTypes(), c.upBlockTypes(), c.midBlockType() != null,
+                c.crossAttentionDim(), c.useLinearProjection(), c.timeEmbeddingDim(), c.convInKernel(), c.convOutKernel()));
+    }
+
+    /** What the UNet's parameter shapes depend on; per-block lists are in down-block order. */
+    private record UnetShape(int inChannels, int outChannels, int[] channels, int[] layersPerBlock, int[] transformerLayers,
+                             String[] downBlockTypes, String[] upBlockTypes, boolean midBlock, int crossAttentionDim,
+                             boolean linearProjection, int timeEmbeddingDim, int convInKernel, int convOutKernel) {}
+
+    private static List<Spec> unet(UnetShape c) {
         WeightSpecs w = new WeightSpecs();
-        int[] ch = c.blockOutChannels();
-        int temb = ch[0] * 4;
-        w.conv("conv_in", ch[0], c.inChannels(), 3, true);
+        int[] ch = c.channels();
+        int temb = c.timeEmbeddingDim();
+        w.conv("conv_in", ch[0], c.inChannels(), c.convInKernel(), true);
         w.linear("time_embedding.linear_1", temb, ch[0], true);
         w.linear("time_embedding.linear_2", temb, temb, true);
         int n = ch.length;
@@ -50,33 +74,36 @@ public final class WeightSpecs {
             out = ch[i];
             String p = "down_blocks." + i;
             boolean cross = c.downBlockTypes()[i].startsWith("CrossAttn");
-            for (int j = 0; j < c.layersPerBlock(); j++) {
+            for (int j = 0; j < c.layersPerBlock()[i]; j++) {
                 w.resnet(p + ".resnets." + j, j == 0 ? in : out, out, temb);
-                if (cross) w.transformer(p + ".attentions." + j, out, c);
+                if (cross) w.transformer(p + ".attentions." + j, out, c.transformerLayers()[i], c);
             }
             if (i < n - 1) w.conv(p + ".downsamplers.0.conv", out, out, 3, true);
         }
         int mid = ch[n - 1];
-        w.resnet("mid_block.resnets.0", mid, mid, temb);
-        w.transformer("mid_block.attentions.0", mid, c);
-        w.resnet("mid_block.resnets.1", mid, mid, temb);
+        if (c.midBlock()) {
+            w.resnet("mid_block.resnets.0", mid, mid, temb);
+            w.transformer("mid_block.attentions.0", mid, c.transformerLayers()[n - 1], c);
+            w.resnet("mid_block.resnets.1", mid, mid, temb);
+        }
         int prevOut = ch[n - 1];
         for (int i = 0; i < n; i++) {
             int outCh = ch[n - 1 - i];
             int inCh = ch[Math.max(n - 2 - i, 0)];
             String p = "up_blocks." + i;
             boolean cross = c.upBlockTypes()[i].startsWith("CrossAttn");
-            for (int j = 0; j <= c.layersPerBlock(); j++) {
-                int skip = j == c.layersPerBlock() ? inCh : outCh;
+            int layers = c.layersPerBlock()[n - 1 - i] + 1;
+            for (int j = 0; j < layers; j++) {
+                int skip = j == layers - 1 ? inCh : outCh;
                 int resIn = j == 0 ? prevOut : outCh;
                 w.resnet(p + ".resnets." + j, resIn + skip, outCh, temb);
-                if (cross) w.transformer(p + ".attentions." + j, outCh, c);
+                if (cross) w.transformer(p + ".attentions." + j, outCh, c.transformerLayers()[n - 1 - i], c);
             }
             if (i < n - 1) w.conv(p + ".upsamplers.0.conv", outCh, outCh, 3, true);
             prevOut = outCh;
         }
         w.norm("conv_norm_out", ch[0]);
-        w.conv("conv_out", c.outChannels(), ch[0], 3, true);
+        w.conv("conv_out", c.outChannels(), ch[0], c.convOutKernel(), true);
         return w.specs;
     }
 
@@ -89,26 +116,28 @@ public final class WeightSpecs {
         if (in != out) conv(p + ".conv_shortcut", out, in, 1, true);
     }
 
-    private void transformer(String p, int channels, UnetSpec c) {
+    private void transformer(String p, int channels, int blocks, UnetShape c) {
         int inner = channels;
         norm(p + ".norm", channels);
-        if (c.useLinearProjection()) linear(p + ".proj_in", inner, channels, true);
+        if (c.linearProjection()) linear(p + ".proj_in", inner, channels, true);
         else conv(p + ".proj_in", inner, channels, 1, true);
-        String b = p + ".transformer_blocks.0";
-        norm(b + ".norm1", inner);
-        linear(b + ".attn1.to_q", inner, inner, false);
-        linear(b + ".attn1.to_k", inner, inner, false);
-        linear(b + ".attn1.to_v", inner, inner, false);
-        linear(b + ".attn1.to_out.0", inner, inner, true);
-        norm(b + ".norm2", inner);
-        linear(b + ".attn2.to_q", inner, inner, false);
-        linear(b + ".attn2.to_k", inner, c.crossAttentionDim(), false);
-        linear(b + ".attn2.to_v", inner, c.crossAttentionDim(), false);
-        linear(b + ".attn2.to_out.0", inner, inner, true);
-        norm(b + ".norm3", inner);
-        linear(b + ".ff.net.0.proj", inner * 8, inner, true);
-        linear(b + ".ff.net.2", inner, inner * 4, true);
-        if (c.useLinearProjection()) linear(p + ".proj_out", channels, inner, true);
+        for (int t = 0; t < blocks; t++) {
+            String b = p + ".transformer_blocks." + t;
+            norm(b + ".norm1", inner);
+            linear(b + ".attn1.to_q", inner, inner, false);
+            linear(b + ".attn1.to_k", inner, inner, false);
+            linear(b + ".attn1.to_v", inner, inner, false);
+            linear(b + ".attn1.to_out.0", inner, inner, true);
+            norm(b + ".norm2", inner);
+            linear(b + ".attn2.to_q", inner, inner, false);
+            linear(b + ".attn2.to_k", inner, c.crossAttentionDim(), false);
+            linear(b + ".attn2.to_v", inner, c.crossAttentionDim(), false);
+            linear(b + ".attn2.to_out.0", inner, inner, true);
+            norm(b + ".norm3", inner);
+            linear(b + ".ff.net.0.proj", inner * 8, inner, true);
+            linear(b + ".ff.net.2", inner, inner * 4, true);
+        }
+        if (c.linearProjection()) linear(p + ".proj_out", channels, inner, true);
         else conv(p + ".proj_out", channels, inner, 1, true);
     }
 
@@ -118,6 +147,11 @@ public final class WeightSpecs {
                            boolean useLinearProjection) {}
 
     // ---- CLIPTextModel --------------------------------------------------------------------
+
+    /** The parameters of a transformers CLIPTextModel with this config.json. */
+    public static List<Spec> clipText(ClipTextConfig c) {
+        return clipText(c.vocabSize(), c.maxPositionEmbeddings(), c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers());
+    }
 
     public static List<Spec> clipText(int vocab, int positions, int hidden, int intermediate, int layers) {
         WeightSpecs w = new WeightSpecs();
@@ -140,9 +174,17 @@ public final class WeightSpecs {
     // ---- AutoencoderKL -----------------------------------------------------------------------
 
     public static List<Spec> autoencoderKl(int[] ch, int layersPerBlock, int latent) {
+        return autoencoderKl(new AutoencoderKlConfig(ch, layersPerBlock, 32, latent, 3, 3, 0.18215, true, true, true));
+    }
+
+    /** The parameters of a diffusers AutoencoderKL with this config.json (current attention names). */
+    public static List<Spec> autoencoderKl(AutoencoderKlConfig c) {
         WeightSpecs w = new WeightSpecs();
+        int[] ch = c.blockOutChannels();
+        int layersPerBlock = c.layersPerBlock();
+        int latent = c.latentChannels();
         int n = ch.length;
-        w.conv("encoder.conv_in", ch[0], 3, 3, true);
+        w.conv("encoder.conv_in", ch[0], c.inChannels(), 3, true);
         int out = ch[0];
         for (int i = 0; i < n; i++) {
             int in = out;
@@ -152,13 +194,13 @@ public final class WeightSpecs {
             }
             if (i < n - 1) w.conv("encoder.down_blocks." + i + ".downsamplers.0.conv", out, out, 3, true);
         }
-        w.vaeMid("encoder.mid_block", ch[n - 1]);
+        w.vaeMid("encoder.mid_block", ch[n - 1], c.midBlockAddAttention());
         w.norm("encoder.conv_norm_out", ch[n - 1]);
         w.conv("encoder.conv_out", 2 * latent, ch[n - 1], 3, true);
-        w.conv("quant_conv", 2 * latent, 2 * latent, 1, true);
-        w.conv("post_quant_conv", latent, latent, 1, true);
+        if (c.useQuantConv()) w.conv("quant_conv", 2 * latent, 2 * latent, 1, true);
+        if (c.usePostQuantConv()) w.conv("post_quant_conv", latent, latent, 1, true);
         w.conv("decoder.conv_in", ch[n - 1], latent, 3, true);
-        w.vaeMid("decoder.mid_block", ch[n - 1]);
+        w.vaeMid("decoder.mid_block", ch[n - 1], c.midBlockAddAttention());
         int prev = ch[n - 1];
         for (int i = 0; i < n; i++) {
             int o = ch[n - 1 - i];
@@ -169,17 +211,19 @@ public final class WeightSpecs {
             prev = o;
         }
         w.norm("decoder.conv_norm_out", ch[0]);
-        w.conv("decoder.conv_out", 3, ch[0], 3, true);
+        w.conv("decoder.conv_out", c.outChannels(), ch[0], 3, true);
         return w.specs;
     }
 
-    private void vaeMid(String p, int c) {
+    private void vaeMid(String p, int c, boolean attention) {
         resnet(p + ".resnets.0", c, c, 0);
-        norm(p + ".attentions.0.group_norm", c);
-        linear(p + ".attentions.0.to_q", c, c, true);
-        linear(p + ".attentions.0.to_k", c, c, true);
-        linear(p + ".attentions.0.to_v", c, c, true);
-        linear(p + ".attentions.0.to_out.0", c, c, true);
+        if (attention) {
+            norm(p + ".attentions.0.group_norm", c);
+            linear(p + ".attentions.0.to_q", c, c, true);
+            linear(p + ".attentions.0.to_k", c, c, true);
+            linear(p + ".attentions.0.to_v", c, c, true);
+            linear(p + ".attentions.0.to_out.0", c, c, true);
+        }
         resnet(p + ".resnets.1", c, c, 0);
     }
 

@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.image;
 
+import io.streamdiffusion4j.files.InputFileException;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,14 +19,14 @@ public final class ImageFiles {
 
     /** Reads an image file as 8-bit RGB; an alpha channel is dropped and grey is expanded, like PIL's convert("RGB"). */
     public static RgbImage read(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IOException("input image not found: " + file);
+        if (!Files.isRegularFile(file)) throw new InputFileException("input image not found: " + file);
         BufferedImage img;
         try {
             img = ImageIO.read(file.toFile());
         } catch (IOException | RuntimeException e) {
-            throw new IOException("cannot read " + file + " as an image: " + e.getMessage(), e);
+            throw new InputFileException("cannot read " + file + " as an image: " + e.getMessage(), e);
         }
-        if (img == null) throw new IOException("cannot read " + file + " as an image (not a PNG, JPEG, BMP or GIF)");
+        if (img == null) throw new InputFileException("cannot read " + file + " as an image (not a PNG, JPEG, BMP or GIF)");
         return fromBufferedImage(img);
     }
 
@@ -80,11 +81,11 @@ public final class ImageFiles {
                 s.filter(ImageFiles::isImageFile).sorted().forEach(files::add);
             }
             if (files.isEmpty()) {
-                throw new IOException("no image files (" + String.join(", ", EXTENSIONS) + ") in " + input);
+                throw new InputFileException("no image files (" + String.join(", ", EXTENSIONS) + ") in " + input);
             }
             return files;
         }
         if (Files.isRegularFile(input)) return List.of(input);
-        throw new IOException("input not found: " + input);
+        throw new InputFileException("input not found: " + input);
     }
 }

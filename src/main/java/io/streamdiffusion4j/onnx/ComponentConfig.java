@@ -1,7 +1,7 @@
 package io.streamdiffusion4j.onnx;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamdiffusion4j.files.InputFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,14 +11,11 @@ record ComponentConfig(Path file, JsonNode root) {
 
     static ComponentConfig read(Path folder) throws InvalidModelException {
         Path file = folder.resolve("config.json");
-        if (!Files.isRegularFile(file)) return new ComponentConfig(file, null);
+        if (!Files.exists(file)) return new ComponentConfig(file, null);
         try {
-            JsonNode root = new ObjectMapper().readTree(Files.readString(file));
-            if (root == null || !root.isObject()) throw new InvalidModelException(file + ": expected a JSON object");
-            return new ComponentConfig(file, root);
+            return new ComponentConfig(file, InputFiles.jsonObject(file, "component configuration"));
         } catch (IOException e) {
-            if (e instanceof InvalidModelException ime) throw ime;
-            throw new InvalidModelException(file + ": not valid JSON: " + e.getMessage(), e);
+            throw new InvalidModelException(e.getMessage(), e);
         }
     }
 

@@ -3,13 +3,11 @@ package io.streamdiffusion4j.onnx;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import io.streamdiffusion4j.files.CacheEntry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Opens sessions as {@link OnnxModelLoader.Options} say: on the shared thread pools, with the
@@ -20,19 +18,40 @@ import java.util.stream.Stream;
  * layout) is redone on every start and takes seconds for a full-size UNet. With a cache folder
  * the first load saves the optimised graph (weights in external data next to it), keyed by the
  * model files, the static shapes, the provider, the optimisation level, the ONNX Runtime version
- * and the CPU architecture; later loads read it with optimisation off. Only for the CPU provider:
- * the saved graph at the highest level is specific to the CPU it was made on (ONNX Runtime warns
- * about that when it writes it) and to the provider that optimised it.
+ * and the CPU architecture ({@link OptimizedModelKey}); later loads read it with optimisation off.
+ * Only for the CPU provider: the saved graph at the highest level is specific to the CPU it was
+ * made on (ONNX Runtime warns about that when it writes it) and to the provider that optimised it.
+ * ONNX Runtime writes the graph into a staging folder, which is sealed with a manifest and moved
+ * into place in one rename ({@link CacheEntry}); an entry that does not match its manifest, or
+ * that ONNX Runtime cannot load, is rebuilt once from the model, with a notice saying so.
  */
 final class ConfiguredSessions implements SessionFactory {
     private final OrtEnvironment env;
     private final OnnxModelLoader.Options options;
     private final ExecutionProvider provider;
+    private final Opener opener;
+
+    /**
+     * Where the finished {@link OrtSession.SessionOptions} are handed to ONNX Runtime: the one
+     * place that sees exactly what a session was given (tests look there).
+     */
+    @FunctionalInterface
+    interface Opener {
+        /** @param file the model file, or null when {@code bytes} holds the model */
+        OrtSession open(OrtEnvironment env, Path file, byte[] bytes, OrtSession.SessionOptions options) throws OrtException;
+
+        Opener DIRECT = (env, file, bytes, so) -> bytes != null ? env.createSession(bytes, so) : env.createSession(file.toString(), so);
+    }
 
     ConfiguredSessions(OnnxModelLoader.Options options, ExecutionProvider provider) {
+        this(options, provider, Opener.DIRECT);
+    }
+
+    ConfiguredSessions(OnnxModelLoader.Options options, ExecutionProvider provider, Opener opener) {
         this.env = OrtRuntime.environment(options.threads());
         this.options = options;
         this.provider = provider;
+        this.opener = opener;
     }
 
     @Override
@@ -41,40 +60,58 @@ final class ConfiguredSessions implements SessionFactory {
     }
 
     @Override
-    public OnnxSession open(Path file, Map<String, long[]> wanted) throws InvalidModelException, ExecutionProviderException {
+    public OnnxSession open(Path file, Map<String, long[]> wanted) throws IOException {
         if (!Files.isRegularFile(file)) throw new InvalidModelException("model file not found: " + file);
         SessionShapes shapes = shapes(GraphInputs.read(file), wanted, file);
         String modelKey = ModelKey.of(file);
         Path cacheDir = cacheDir(file, modelKey, shapes);
-        if (cacheDir != null && Files.isRegularFile(cacheDir.resolve(COMPLETE))) {
-            // Already optimised: optimising again would only cost time.
-            OnnxSession s = create(cacheDir.resolve(MODEL), null, modelKey, shapes, OrtSession.SessionOptions.OptLevel.NO_OPT, null);
-            s.setup(describe(shapes) + ", optimised model from the cache " + cacheDir);
+        if (cacheDir == null) {
+            OnnxSession s = create(file, null, modelKey, shapes, options.optimization(), null);
+            s.setup(describe(shapes));
             return s;
         }
-        Path staging = null;
-        if (cacheDir != null) {
-            try {
-                Files.createDirectories(cacheDir.getParent());
-                staging = Files.createTempDirectory(cacheDir.getParent(), cacheDir.getFileName() + ".tmp-");
-            } catch (IOException e) {
-                throw new InvalidModelException("cannot create the optimised-model cache folder " + cacheDir.getParent()
-                        + ": " + e.getMessage(), e);
+        if (Files.exists(cacheDir)) {
+            String damage = CacheEntry.damage(cacheDir);
+            if (damage == null) {
+                try {
+                    // Already optimised: optimising again would only cost time.
+                    OnnxSession s = create(cacheDir.resolve(MODEL), null, modelKey, shapes,
+                            OrtSession.SessionOptions.OptLevel.NO_OPT, null);
+                    s.setup(describe(shapes) + ", optimised model from the cache " + cacheDir);
+                    return s;
+                } catch (InvalidModelException e) {
+                    damage = "ONNX Runtime cannot load it: " + e.getMessage();
+                }
             }
+            options.notices().accept("the optimised model of " + file + " in the cache is damaged (" + damage
+                    + "); rebuilding " + cacheDir);
+            try {
+                CacheEntry.discard(cacheDir);
+            } catch (IOException e) {
+                throw new IOException(e.getMessage() + "; delete that folder and run again", e);
+            }
+        }
+        Path staging;
+        try {
+            staging = CacheEntry.stage(cacheDir);
+        } catch (IOException e) {
+            throw new IOException("cannot create the optimised-model cache folder " + cacheDir.getParent()
+                    + ": " + e.getMessage(), e);
         }
         OnnxSession s;
         try {
             s = create(file, null, modelKey, shapes, options.optimization(), staging);
         } catch (InvalidModelException | ExecutionProviderException | RuntimeException e) {
-            if (staging != null) deleteQuietly(staging);
+            CacheEntry.deleteQuietly(staging);
             throw e;
         }
-        if (staging != null) {
-            commit(staging, cacheDir);
-            s.setup(describe(shapes) + ", optimised model saved to " + cacheDir);
-        } else {
-            s.setup(describe(shapes));
+        try {
+            CacheEntry.commit(staging, cacheDir);
+        } catch (IOException e) {
+            s.close();
+            throw new IOException("cannot store the optimised model in " + cacheDir + ": " + e.getMessage(), e);
         }
+        s.setup(describe(shapes) + ", optimised model saved to " + cacheDir);
         return s;
     }
 
@@ -111,8 +148,7 @@ final class ConfiguredSessions implements SessionFactory {
                 so.addConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
             }
             ExecutionProviders.apply(so, provider, modelKey, shapes);
-            OrtSession session = bytes != null ? env.createSession(bytes, so) : env.createSession(file.toString(), so);
-            return OnnxSession.wrap(env, session, origin);
+            return OnnxSession.wrap(env, opener.open(env, file, bytes, so), origin);
         } catch (OrtException e) {
             throw new InvalidModelException("ONNX Runtime cannot load " + origin + " (" + provider.key() + ", " + shapes + "): "
                     + e.getMessage(), e);
@@ -121,38 +157,8 @@ final class ConfiguredSessions implements SessionFactory {
 
     private Path cacheDir(Path file, String modelKey, SessionShapes shapes) {
         if (options.optimizedModelCache() == null || !(provider instanceof ExecutionProvider.Cpu)) return null;
-        String key = ModelKey.of(modelKey, shapes.key(), provider.key(), options.optimization().name(),
-                OrtRuntime.version(), System.getProperty("os.arch", ""));
-        return options.optimizedModelCache().resolve(file.getParent().getFileName() + "-" + key);
-    }
-
-    /** Moves a finished staging folder into place; a concurrent process that got there first wins. */
-    private static void commit(Path staging, Path target) throws InvalidModelException {
-        try {
-            Files.writeString(staging.resolve(COMPLETE), "");
-            try {
-                Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException raced) {
-                if (!Files.isRegularFile(target.resolve(COMPLETE))) throw raced;
-                deleteTree(staging);
-            }
-        } catch (IOException e) {
-            throw new InvalidModelException("cannot store the optimised model in " + target + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try {
-            deleteTree(dir);
-        } catch (IOException ignored) {
-            // a leftover staging folder is harmless: it never has the completion marker
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
+        return options.optimizedModelCache().resolve(
+                OptimizedModelKey.of(modelKey, shapes, provider, options.optimization()).folderName(file));
     }
 
     private String describe(SessionShapes shapes) {
@@ -160,5 +166,4 @@ final class ConfiguredSessions implements SessionFactory {
     }
 
     private static final String MODEL = "model.onnx";
-    private static final String COMPLETE = "complete";
 }

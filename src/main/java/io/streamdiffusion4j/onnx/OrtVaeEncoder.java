@@ -44,8 +44,10 @@ public final class OrtVaeEncoder implements VaeEncoder {
     static OrtVaeEncoder open(OrtEnvironment env, Path file, OrtSession.SessionOptions options) throws InvalidModelException {
         try {
             return open(SessionFactory.fixed(env, options), file, Map.of());
-        } catch (ExecutionProviderException e) {
-            throw new IllegalStateException("fixed session options add no provider", e);
+        } catch (InvalidModelException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new IllegalStateException("fixed session options add no provider and no cache", e);
         }
     }
 
@@ -54,8 +56,7 @@ public final class OrtVaeEncoder implements VaeEncoder {
         return Map.of("sample", dims, "images", dims);
     }
 
-    static OrtVaeEncoder open(SessionFactory sessions, Path file, Map<String, long[]> wanted)
-            throws InvalidModelException, ExecutionProviderException {
+    static OrtVaeEncoder open(SessionFactory sessions, Path file, Map<String, long[]> wanted) throws IOException {
         OnnxSession probe = sessions.open(file, wanted);
         Port input;
         try {

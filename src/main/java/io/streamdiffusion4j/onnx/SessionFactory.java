@@ -2,6 +2,7 @@ package io.streamdiffusion4j.onnx;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -14,11 +15,15 @@ interface SessionFactory {
 
     OrtEnvironment env();
 
-    OnnxSession open(Path file, Map<String, long[]> wanted) throws InvalidModelException, ExecutionProviderException;
+    /**
+     * @throws InvalidModelException the model cannot be used
+     * @throws ExecutionProviderException the provider cannot run here
+     * @throws IOException anything else (for example the optimised-model cache cannot be written)
+     */
+    OnnxSession open(Path file, Map<String, long[]> wanted) throws IOException;
 
     /** A model given as bytes (a rewritten graph); {@code origin} names it in errors. */
-    OnnxSession open(byte[] model, Path origin, Map<String, long[]> wanted)
-            throws InvalidModelException, ExecutionProviderException;
+    OnnxSession open(byte[] model, Path origin, Map<String, long[]> wanted) throws IOException;
 
     /** Every session with the same caller-owned options, as they are (the test and low-level path). */
     static SessionFactory fixed(OrtEnvironment env, OrtSession.SessionOptions options) {

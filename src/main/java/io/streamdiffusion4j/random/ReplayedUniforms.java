@@ -1,7 +1,8 @@
 package io.streamdiffusion4j.random;
 
+import io.streamdiffusion4j.files.InputFileException;
+import io.streamdiffusion4j.files.InputFiles;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +23,7 @@ public final class ReplayedUniforms implements UniformSource {
 
     /** Reads one number per line; blank lines and lines starting with '#' are ignored. */
     public static ReplayedUniforms fromFile(Path file) throws IOException {
-        List<String> lines = Files.readAllLines(file);
+        List<String> lines = InputFiles.text(file, "file of similarity-filter draws").lines().toList();
         List<Double> values = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i).strip();
@@ -31,11 +32,11 @@ public final class ReplayedUniforms implements UniformSource {
             try {
                 v = Double.parseDouble(line);
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(
+                throw new InputFileException(
                         file + " line " + (i + 1) + ": expected a number in [0, 1], found '" + line + "'");
             }
             if (!(v >= 0 && v <= 1)) {
-                throw new IllegalArgumentException(
+                throw new InputFileException(
                         file + " line " + (i + 1) + ": expected a number in [0, 1], found " + line);
             }
             values.add(v);

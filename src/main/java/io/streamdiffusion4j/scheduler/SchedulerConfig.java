@@ -1,10 +1,9 @@
 package io.streamdiffusion4j.scheduler;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamdiffusion4j.files.InputFileException;
+import io.streamdiffusion4j.files.InputFiles;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
@@ -34,15 +33,7 @@ public record SchedulerConfig(
     }
 
     public static SchedulerConfig read(Path file) throws IOException {
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(Files.readString(file));
-        } catch (NoSuchFileException e) {
-            throw new NoSuchFileException(file.toString(), null, "scheduler configuration not found");
-        }
-        if (root == null || !root.isObject()) {
-            throw new IOException(file + ": expected a JSON object");
-        }
+        JsonNode root = InputFiles.jsonObject(file, "scheduler configuration");
         SchedulerConfig d = SD_DEFAULT;
         double[] trained = null;
         JsonNode tb = root.get("trained_betas");
@@ -61,7 +52,7 @@ public record SchedulerConfig(
                     doubleValue(root, "timestep_scaling", d.timestepScaling(), file),
                     root.path("rescale_betas_zero_snr").asBoolean(false));
         } catch (IllegalArgumentException e) {
-            throw new IOException(file + ": " + e.getMessage(), e);
+            throw new InputFileException(file + ": " + e.getMessage(), e);
         }
     }
 
@@ -69,7 +60,7 @@ public record SchedulerConfig(
         JsonNode v = root.get(key);
         if (v == null || v.isNull()) return dflt;
         if (!v.canConvertToInt() || !v.isIntegralNumber()) {
-            throw new IOException(file + ": '" + key + "' must be an integer, found " + v);
+            throw new InputFileException(file + ": '" + key + "' must be an integer, found " + v);
         }
         return v.intValue();
     }
@@ -77,7 +68,7 @@ public record SchedulerConfig(
     private static double doubleValue(JsonNode root, String key, double dflt, Path file) throws IOException {
         JsonNode v = root.get(key);
         if (v == null || v.isNull()) return dflt;
-        if (!v.isNumber()) throw new IOException(file + ": '" + key + "' must be a number, found " + v);
+        if (!v.isNumber()) throw new InputFileException(file + ": '" + key + "' must be a number, found " + v);
         return v.doubleValue();
     }
 }

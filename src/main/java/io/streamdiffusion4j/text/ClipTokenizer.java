@@ -1,7 +1,8 @@
 package io.streamdiffusion4j.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamdiffusion4j.files.InputFileException;
+import io.streamdiffusion4j.files.InputFiles;
 import io.streamdiffusion4j.model.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -83,42 +84,37 @@ public final class ClipTokenizer implements Tokenizer {
      * {@code tokenizer_config.json} / {@code special_tokens_map.json} of a tokenizer folder.
      */
     public static ClipTokenizer load(Path dir) throws IOException {
-        ObjectMapper json = new ObjectMapper();
         Path vocabFile = dir.resolve("vocab.json");
         Path mergesFile = dir.resolve("merges.txt");
-        for (Path p : List.of(vocabFile, mergesFile)) {
-            if (!Files.isRegularFile(p)) throw new IOException("tokenizer file not found: " + p);
-        }
         Map<String, Integer> vocab = new HashMap<>();
-        JsonNode v = json.readTree(vocabFile.toFile());
-        if (v == null || !v.isObject()) throw new IOException(vocabFile + ": expected a JSON object of token -> id");
+        JsonNode v = InputFiles.jsonObject(vocabFile, "tokenizer vocabulary (token -> id)");
         for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (!e.getValue().isIntegralNumber()) {
-                throw new IOException(vocabFile + ": the id of '" + e.getKey() + "' is not an integer: " + e.getValue());
+                throw new InputFileException(vocabFile + ": the id of '" + e.getKey() + "' is not an integer: " + e.getValue());
             }
             vocab.put(e.getKey(), e.getValue().intValue());
         }
-        List<String> lines = Files.readAllLines(mergesFile);
+        List<String> lines = InputFiles.text(mergesFile, "tokenizer merges").lines().toList();
         List<String> merges = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);
             if (i == 0 && line.startsWith("#version")) continue;
             if (line.isBlank()) continue;
             if (line.split(" ").length != 2) {
-                throw new IOException(mergesFile + " line " + (i + 1) + ": expected two symbols, found '" + line + "'");
+                throw new InputFileException(mergesFile + " line " + (i + 1) + ": expected two symbols, found '" + line + "'");
             }
             merges.add(line);
         }
 
-        JsonNode config = readOptional(json, dir.resolve("tokenizer_config.json"));
-        JsonNode map = readOptional(json, dir.resolve("special_tokens_map.json"));
+        JsonNode config = readOptional(dir.resolve("tokenizer_config.json"));
+        JsonNode map = readOptional(dir.resolve("special_tokens_map.json"));
         String bos = special(config, map, "bos_token", "<|startoftext|>");
         String eos = special(config, map, "eos_token", "<|endoftext|>");
         String unk = special(config, map, "unk_token", "<|endoftext|>");
         String pad = special(config, map, "pad_token", null);
         if (pad == null) {
-            throw new IOException("no pad_token in " + dir.resolve("tokenizer_config.json") + " or "
+            throw new InputFileException("no pad_token in " + dir.resolve("tokenizer_config.json") + " or "
                     + dir.resolve("special_tokens_map.json") + "; Stable Diffusion pads prompts to 77 tokens");
         }
         List<String> additional = new ArrayList<>();
@@ -135,15 +131,13 @@ public final class ClipTokenizer implements Tokenizer {
         try {
             return new ClipTokenizer(vocab, merges, bos, eos, unk, pad, additional, maxLength);
         } catch (IllegalArgumentException e) {
-            throw new IOException(dir + ": " + e.getMessage(), e);
+            throw new InputFileException(dir + ": " + e.getMessage(), e);
         }
     }
 
-    private static JsonNode readOptional(ObjectMapper json, Path file) throws IOException {
-        if (!Files.isRegularFile(file)) return null;
-        JsonNode n = json.readTree(file.toFile());
-        if (n == null || !n.isObject()) throw new IOException(file + ": expected a JSON object");
-        return n;
+    private static JsonNode readOptional(Path file) throws IOException {
+        if (!Files.exists(file)) return null;
+        return InputFiles.jsonObject(file, "tokenizer configuration");
     }
 
     private static String special(JsonNode config, JsonNode map, String key, String fallback) {

@@ -2,6 +2,8 @@ package io.streamdiffusion4j.weights;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamdiffusion4j.files.InputFileException;
+import io.streamdiffusion4j.files.InputFiles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -15,8 +17,8 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -55,16 +57,16 @@ public final class SafeTensors implements WeightSource {
     }
 
     public static SafeTensors open(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IOException("weights file not found: " + file);
+        if (!Files.isRegularFile(file)) throw new InputFileException("weights file not found: " + file);
         FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
         try {
             long size = ch.size();
-            if (size < 8) throw new IOException(file + ": not a safetensors file (shorter than its 8-byte header length)");
+            if (size < 8) throw new InputFileException(file + ": not a safetensors file (shorter than its 8-byte header length)");
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, lenBuf, 0);
             long headerLen = lenBuf.flip().getLong();
             if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > size) {
-                throw new IOException(file + ": not a safetensors file (header length " + headerLen + " for a file of "
+                throw new InputFileException(file + ": not a safetensors file (header length " + headerLen + " for a file of "
                         + size + " bytes)");
             }
             ByteBuffer header = ByteBuffer.allocate((int) headerLen);
@@ -72,10 +74,10 @@ public final class SafeTensors implements WeightSource {
             JsonNode root;
             try {
                 root = new ObjectMapper().readTree(new String(header.array(), StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                throw new IOException(file + ": malformed safetensors header (not JSON): " + e.getMessage(), e);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new InputFileException(file + ": malformed safetensors header (not JSON): " + InputFiles.jsonProblem(e), e);
             }
-            if (root == null || !root.isObject()) throw new IOException(file + ": malformed safetensors header (not an object)");
+            if (root == null || !root.isObject()) throw new InputFileException(file + ": malformed safetensors header (not an object)");
             long dataStart = 8 + headerLen;
             long dataSize = size - dataStart;
             Map<String, Entry> entries = new LinkedHashMap<>();
@@ -97,29 +99,29 @@ public final class SafeTensors implements WeightSource {
 
     private static Entry parseEntry(Path file, String name, JsonNode n, long dataSize) throws IOException {
         String where = file + ": tensor '" + name + "'";
-        if (!n.isObject()) throw new IOException(where + ": expected an object with dtype, shape and data_offsets");
+        if (!n.isObject()) throw new InputFileException(where + ": expected an object with dtype, shape and data_offsets");
         DType dtype = DType.fromSafetensors(n.path("dtype").asText());
-        if (dtype == null) throw new IOException(where + ": unsupported dtype " + n.get("dtype"));
+        if (dtype == null) throw new InputFileException(where + ": unsupported dtype " + n.get("dtype"));
         JsonNode s = n.get("shape");
         JsonNode o = n.get("data_offsets");
         if (s == null || !s.isArray() || o == null || !o.isArray() || o.size() != 2) {
-            throw new IOException(where + ": expected 'shape' and two 'data_offsets'");
+            throw new InputFileException(where + ": expected 'shape' and two 'data_offsets'");
         }
         int[] shape = new int[s.size()];
         long numel = 1;
         for (int i = 0; i < shape.length; i++) {
-            if (!s.get(i).canConvertToInt() || s.get(i).intValue() < 0) throw new IOException(where + ": bad shape " + s);
+            if (!s.get(i).canConvertToInt() || s.get(i).intValue() < 0) throw new InputFileException(where + ": bad shape " + s);
             shape[i] = s.get(i).intValue();
             numel *= shape[i];
         }
         long begin = o.get(0).asLong(-1);
         long end = o.get(1).asLong(-1);
         if (begin < 0 || end < begin || end > dataSize) {
-            throw new IOException(where + ": data_offsets [" + begin + ", " + end + "] are outside the " + dataSize
+            throw new InputFileException(where + ": data_offsets [" + begin + ", " + end + "] are outside the " + dataSize
                     + " data bytes of the file");
         }
         if (end - begin != numel * dtype.size()) {
-            throw new IOException(where + ": shape " + Arrays.toString(shape) + " of " + dtype + " needs "
+            throw new InputFileException(where + ": shape " + Arrays.toString(shape) + " of " + dtype + " needs "
                     + numel * dtype.size() + " bytes, data_offsets give " + (end - begin));
         }
         return new Entry(name, dtype, shape, begin, end);
@@ -128,7 +130,7 @@ public final class SafeTensors implements WeightSource {
     private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
         while (buf.hasRemaining()) {
             int n = ch.read(buf, pos);
-            if (n < 0) throw new IOException("unexpected end of file");
+            if (n < 0) throw new InputFileException("unexpected end of file at byte " + pos);
             pos += n;
         }
     }
@@ -147,7 +149,7 @@ public final class SafeTensors implements WeightSource {
 
     public Entry entry(String name) throws IOException {
         Entry e = entries.get(name);
-        if (e == null) throw new IOException(file + ": no tensor named '" + name + "'");
+        if (e == null) throw new InputFileException(file + ": no tensor named '" + name + "'");
         return e;
     }
 
@@ -165,7 +167,7 @@ public final class SafeTensors implements WeightSource {
     public ByteBuffer raw(String name) throws IOException {
         Entry e = entry(name);
         if (e.end() - e.begin() > Integer.MAX_VALUE) {
-            throw new IOException(file + ": tensor '" + name + "' is larger than 2 GiB");
+            throw new InputFileException(file + ": tensor '" + name + "' is larger than 2 GiB");
         }
         return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), e.end() - e.begin())
                 .order(ByteOrder.LITTLE_ENDIAN);
@@ -174,8 +176,8 @@ public final class SafeTensors implements WeightSource {
     @Override
     public float[] floats(String name) throws IOException {
         Entry e = entry(name);
-        if (!e.dtype().isFloat()) throw new IOException(file + ": tensor '" + name + "' is " + e.dtype() + ", not a float type");
-        if (e.numel() > Integer.MAX_VALUE - 8) throw new IOException(file + ": tensor '" + name + "' is too large");
+        if (!e.dtype().isFloat()) throw new InputFileException(file + ": tensor '" + name + "' is " + e.dtype() + ", not a float type");
+        if (e.numel() > Integer.MAX_VALUE - 8) throw new InputFileException(file + ": tensor '" + name + "' is too large");
         return toFloats(raw(name), e.dtype(), (int) e.numel());
     }
 

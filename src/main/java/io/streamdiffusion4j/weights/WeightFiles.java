@@ -1,7 +1,8 @@
 package io.streamdiffusion4j.weights;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamdiffusion4j.files.InputFileException;
+import io.streamdiffusion4j.files.InputFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +37,7 @@ public final class WeightFiles implements WeightSource {
         for (SafeTensors f : files) {
             for (String n : f.names()) {
                 SafeTensors prev = map.put(n, f);
-                if (prev != null) throw new IOException("tensor '" + n + "' is in both " + prev.file() + " and " + f.file());
+                if (prev != null) throw new InputFileException("tensor '" + n + "' is in both " + prev.file() + " and " + f.file());
             }
         }
         this.byName = Collections.unmodifiableMap(map);
@@ -44,7 +45,7 @@ public final class WeightFiles implements WeightSource {
 
     /** The weight files of a component folder, or a clear error listing what was looked for. */
     public static WeightFiles openFolder(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) throw new IOException("component folder not found: " + dir);
+        if (!Files.isDirectory(dir)) throw new InputFileException("component folder not found: " + dir);
         for (String name : INDEX) {
             Path index = dir.resolve(name);
             if (Files.isRegularFile(index)) return openIndex(index);
@@ -59,10 +60,10 @@ public final class WeightFiles implements WeightSource {
         }
         if (any.size() == 1) return new WeightFiles(any.getFirst().toString(), List.of(SafeTensors.open(any.getFirst())));
         if (Files.isRegularFile(dir.resolve("diffusion_pytorch_model.bin")) || Files.isRegularFile(dir.resolve("pytorch_model.bin"))) {
-            throw new IOException(dir + " has only PyTorch pickle weights (.bin); convert them to .safetensors first"
+            throw new InputFileException(dir + " has only PyTorch pickle weights (.bin); convert them to .safetensors first"
                     + " (pickles can run code, so they are not read)");
         }
-        throw new IOException("no weights in " + dir + ": expected one of " + String.join(", ", SINGLE)
+        throw new InputFileException("no weights in " + dir + ": expected one of " + String.join(", ", SINGLE)
                 + " or a *.safetensors.index.json");
     }
 
@@ -71,16 +72,16 @@ public final class WeightFiles implements WeightSource {
     }
 
     private static WeightFiles openIndex(Path index) throws IOException {
-        JsonNode root = new ObjectMapper().readTree(index.toFile());
-        JsonNode map = root == null ? null : root.get("weight_map");
-        if (map == null || !map.isObject()) throw new IOException(index + ": expected a 'weight_map' object");
+        JsonNode root = InputFiles.jsonObject(index, "safetensors index");
+        JsonNode map = root.get("weight_map");
+        if (map == null || !map.isObject()) throw new InputFileException(index + ": expected a 'weight_map' object");
         Set<String> shards = new java.util.TreeSet<>();
         map.fields().forEachRemaining(e -> shards.add(e.getValue().asText()));
         List<SafeTensors> files = new ArrayList<>();
         try {
             for (String shard : shards) {
                 Path p = index.resolveSibling(shard);
-                if (!Files.isRegularFile(p)) throw new IOException(index + " lists shard " + shard + ", which does not exist");
+                if (!Files.isRegularFile(p)) throw new InputFileException(index + " lists shard " + shard + ", which does not exist");
                 files.add(SafeTensors.open(p));
             }
             return new WeightFiles(index.toString(), files);
@@ -92,7 +93,7 @@ public final class WeightFiles implements WeightSource {
 
     private SafeTensors file(String name) throws IOException {
         SafeTensors f = byName.get(name);
-        if (f == null) throw new IOException(origin + ": missing tensor '" + name + "'");
+        if (f == null) throw new InputFileException(origin + ": missing tensor '" + name + "'");
         return f;
     }
 
