@@ -1,6 +1,7 @@
 package io.streamdiffusion4j.cli;
 
 import io.streamdiffusion4j.config.ConfigException;
+import io.streamdiffusion4j.image.BadImageException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 
@@ -17,6 +18,6 @@ final class Errors {
     }
 
     static int exitCode(Throwable e) {
-        return e instanceof ConfigException || e instanceof IllegalArgumentException ? 2 : 1;
+        return e instanceof ConfigException || e instanceof IllegalArgumentException || e instanceof BadImageException ? 2 : 1;
     }
 }
