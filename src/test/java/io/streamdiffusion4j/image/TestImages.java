@@ -4,6 +4,9 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
 
@@ -53,6 +56,32 @@ public final class TestImages {
             if ((jpeg[i] & 0xff) == 0xFF && (jpeg[i + 1] & 0xff) == code) return i;
         }
         throw new AssertionError("no marker FF " + Integer.toHexString(code));
+    }
+
+    /**
+     * Damaged copies of a valid JPEG, each of a kind that broke or crashed a decoder, by name.
+     *
+     * @param withoutScan also the copies with no start of scan, which crashed a shared TurboJPEG handle
+     *     (SIGSEGV on the next frame): only for a test that runs them in a child JVM
+     */
+    public static Map<String, byte[]> damagedJpegs(byte[] valid, boolean withoutScan) {
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        int sof = marker(valid, 0xC0);
+        int dht = marker(valid, 0xC4);
+        int sos = marker(valid, 0xDA);
+        if (withoutScan) {
+            out.put("cut before its start of scan", Arrays.copyOf(valid, sos));
+            out.put("cut inside its frame header", Arrays.copyOf(valid, sof + 6));
+        }
+        byte[] flipped = valid.clone();
+        flipped[dht + 5] ^= (byte) 0x80; // a code count: "Bogus Huffman table definition"
+        out.put("a bit flipped in its Huffman table", flipped);
+        out.put("cut in the middle of its scan", Arrays.copyOf(valid, (sos + valid.length) / 2));
+        byte[] tablesOnly = Arrays.copyOf(valid, sof + 2); // start of image and the tables before the frame, then
+        tablesOnly[sof] = (byte) 0xFF;                     // end of image: TurboJPEG reads 0x0 from it
+        tablesOnly[sof + 1] = (byte) 0xD9;
+        out.put("tables only, no frame", tablesOnly);
+        return out;
     }
 
     /** A copy of a JPEG whose first frame header declares another size. */
