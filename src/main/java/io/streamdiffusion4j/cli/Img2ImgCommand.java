@@ -3,6 +3,7 @@ package io.streamdiffusion4j.cli;
 import io.streamdiffusion4j.config.ConfigException;
 import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.image.ImageFiles;
+import io.streamdiffusion4j.image.ImageSizeLimit;
 import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.pipeline.Mode;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
@@ -31,6 +32,9 @@ final class Img2ImgCommand implements Callable<Integer> {
     @Mixin
     RunOptions options;
 
+    @Mixin
+    InputImageOptions inputImages;
+
     @Option(names = "--input", required = true, paramLabel = "DIR_OR_FILE", description = "Folder of frames or one image.")
     Path input;
 
@@ -55,7 +59,8 @@ final class Img2ImgCommand implements Callable<Integer> {
         }
         // Read every frame before loading models: a bad input fails fast and loses nothing.
         List<RgbImage> frames = new ArrayList<>();
-        for (Path p : files) frames.add(ImageFiles.read(p));
+        ImageSizeLimit limit = inputImages.limit();
+        for (Path p : files) frames.add(ImageFiles.read(p, limit));
         StreamDiffusion.Builder b = Cli.builder(rc, options).mode(Mode.IMG2IMG);
         if (ssfDraws != null) b.similarityDraws(ReplayedUniforms.fromFile(ssfDraws));
         FrameWriter writer = new FrameWriter(output, saveNpy);

@@ -41,6 +41,9 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     RunOptions options;
 
+    @Mixin
+    InputImageOptions inputImages;
+
     @Option(names = "--source", required = true, paramLabel = "SPEC", description = "where frames come from")
     String source;
 
@@ -73,7 +76,7 @@ final class RunCommand implements Callable<Integer> {
         RunConfig rc = options.resolve(Mode.IMG2IMG.key());
         PrintWriter err = spec.commandLine().getErr();
         options.warnings.forEach(w -> err.println("warning: " + w));
-        FrameSource src = Sources.open(source, fps == null ? 0 : fps);
+        FrameSource src = Sources.open(source, fps == null ? 0 : fps, inputImages.limit());
         FrameSink out;
         try {
             double rate = fps != null ? fps : (src.frameRate() > 0 ? src.frameRate() : 30);

@@ -2,6 +2,7 @@ package io.streamdiffusion4j.cli;
 
 import io.streamdiffusion4j.config.ConfigException;
 import io.streamdiffusion4j.config.RunConfig;
+import io.streamdiffusion4j.image.ImageSizeLimit;
 import io.streamdiffusion4j.pipeline.Mode;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import io.streamdiffusion4j.web.SessionEvents;
@@ -67,7 +68,7 @@ final class ServeCommand implements Callable<Integer> {
             description = "largest WebSocket message; a larger one closes the session (default: ${DEFAULT-VALUE})")
     int maxMessageBytes;
 
-    @Option(names = "--max-frame-size", paramLabel = "PIXELS", defaultValue = "2048",
+    @Option(names = ImageSizeLimit.OPTION, paramLabel = "PIXELS", defaultValue = "" + ImageSizeLimit.DEFAULT_FRAME_SIDE,
             description = "largest input frame width or height (default: ${DEFAULT-VALUE})")
     int maxFrameSide;
 

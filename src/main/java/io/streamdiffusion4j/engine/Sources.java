@@ -2,6 +2,7 @@ package io.streamdiffusion4j.engine;
 
 import io.streamdiffusion4j.image.ImageCodec;
 import io.streamdiffusion4j.image.ImageFiles;
+import io.streamdiffusion4j.image.ImageSizeLimit;
 import io.streamdiffusion4j.image.RgbImage;
 import java.awt.AWTException;
 import java.awt.GraphicsEnvironment;
@@ -35,32 +36,33 @@ public final class Sources {
 
     /**
      * @param fps pace of live synthetic sources (screen, repeated image); 0 = as fast as possible
+     * @param limit the largest input image or raw frame, checked before pixels are allocated
      */
-    public static FrameSource open(String spec, double fps) throws IOException {
+    public static FrameSource open(String spec, double fps, ImageSizeLimit limit) throws IOException {
         int colon = spec.indexOf(':');
         String kind = colon > 0 ? spec.substring(0, colon).toLowerCase(Locale.ROOT) : "";
         String arg = colon > 0 ? spec.substring(colon + 1) : spec;
         switch (kind) {
             case "folder":
-                return new FolderSource(Path.of(arg));
+                return new FolderSource(Path.of(arg), limit);
             case "image":
-                return new RepeatedImage(Path.of(arg), fps);
+                return new RepeatedImage(Path.of(arg), fps, limit);
             case "video":
-                return new VideoFile(Path.of(arg));
+                return new VideoFile(Path.of(arg), limit);
             case "screen":
                 return new Screen(arg, fps);
             case "stdin":
-                return new RawStream(System.in, arg, "standard input");
+                return new RawStream(System.in, arg, "standard input", limit);
             default:
                 break;
         }
         if (spec.equals("screen")) return new Screen("", fps);
         if (spec.equals("stdin")) throw new IOException("stdin needs the frame size: stdin:WxH (raw RGB24 frames)");
         Path p = Path.of(spec);
-        if (Files.isDirectory(p)) return new FolderSource(p);
+        if (Files.isDirectory(p)) return new FolderSource(p, limit);
         String name = p.getFileName() == null ? "" : p.getFileName().toString().toLowerCase(Locale.ROOT);
-        if (Files.isRegularFile(p) && VIDEO.stream().anyMatch(name::endsWith)) return new VideoFile(p);
-        if (Files.isRegularFile(p) && ImageFiles.isImageFile(p)) return new RepeatedImage(p, fps);
+        if (Files.isRegularFile(p) && VIDEO.stream().anyMatch(name::endsWith)) return new VideoFile(p, limit);
+        if (Files.isRegularFile(p) && ImageFiles.isImageFile(p)) return new RepeatedImage(p, fps, limit);
         if (!Files.exists(p)) throw new IOException("source not found: " + spec);
         throw new IOException("unknown source '" + spec + "': use folder:DIR, image:FILE, video:FILE, screen[:X,Y,W,H] or stdin:WxH");
     }
@@ -69,22 +71,18 @@ public final class Sources {
     static final class FolderSource implements FrameSource {
         private final List<Path> files;
         private final ImageCodec codec = ImageCodec.best();
+        private final ImageSizeLimit limit;
         private int next;
 
-        FolderSource(Path dir) throws IOException {
+        FolderSource(Path dir, ImageSizeLimit limit) throws IOException {
             this.files = ImageFiles.list(dir);
+            this.limit = limit;
         }
 
         @Override
         public Frame next() throws IOException {
             if (next >= files.size()) return null;
-            Path f = files.get(next);
-            RgbImage img;
-            try {
-                img = codec.decode(Files.readAllBytes(f));
-            } catch (IOException e) {
-                throw new IOException("cannot read " + f + " as an image: " + e.getMessage(), e);
-            }
+            RgbImage img = ImageFiles.read(files.get(next), limit, codec);
             return new Frame(next++, System.nanoTime(), img);
         }
 
@@ -115,9 +113,9 @@ public final class Sources {
         private long index;
         private volatile boolean closed;
 
-        RepeatedImage(Path file, double fps) throws IOException {
+        RepeatedImage(Path file, double fps, ImageSizeLimit limit) throws IOException {
             this.file = file;
-            this.image = ImageFiles.read(file);
+            this.image = ImageFiles.read(file, limit);
             this.pacer = new Pacer(fps > 0 ? fps : 30); // like a camera: unpaced, it would only make drops
         }
 
@@ -151,13 +149,14 @@ public final class Sources {
         private final Process process;
         private final RawStream frames;
 
-        VideoFile(Path file) throws IOException {
+        VideoFile(Path file, ImageSizeLimit limit) throws IOException {
             this.file = file;
             String ffmpeg = Ffmpeg.ffmpeg();
             this.info = Ffmpeg.probe(file);
+            limit.check("the video stream of " + file, info.width(), info.height()); // before ffmpeg starts
             this.process = new ProcessBuilder(ffmpeg, "-v", "error", "-nostdin", "-i", file.toString(),
                     "-f", "rawvideo", "-pix_fmt", "rgb24", "-").redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            this.frames = new RawStream(process.getInputStream(), info.width() + "x" + info.height(), file.toString());
+            this.frames = new RawStream(process.getInputStream(), info.width() + "x" + info.height(), file.toString(), limit);
         }
 
         @Override
@@ -201,7 +200,7 @@ public final class Sources {
         private final String name;
         private long index;
 
-        RawStream(InputStream in, String size, String name) throws IOException {
+        RawStream(InputStream in, String size, String name, ImageSizeLimit limit) throws IOException {
             String[] wh = size.toLowerCase(Locale.ROOT).split("x");
             try {
                 if (wh.length != 2) throw new NumberFormatException();
@@ -211,6 +210,7 @@ public final class Sources {
                 throw new IOException("frame size must be WxH (e.g. 640x480), found '" + size + "'");
             }
             if (width <= 0 || height <= 0) throw new IOException("frame size must be positive, found " + size);
+            limit.check("the frame size of " + name, width, height);
             this.in = new DataInputStream(in);
             this.name = name;
         }

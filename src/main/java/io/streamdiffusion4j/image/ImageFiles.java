@@ -17,23 +17,52 @@ public final class ImageFiles {
 
     private ImageFiles() {}
 
-    /** Reads an image file as 8-bit RGB; an alpha channel is dropped and grey is expanded, like PIL's convert("RGB"). */
+    /** {@link #read(Path, ImageSizeLimit)} with the default limit for input files, {@link ImageSizeLimit#FILES}. */
     public static RgbImage read(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new InputFileException("input image not found: " + file);
-        BufferedImage img;
+        return read(file, ImageSizeLimit.FILES);
+    }
+
+    /**
+     * Reads an image file as 8-bit RGB with ImageIO; an alpha channel is dropped and grey is
+     * expanded, like PIL's convert("RGB"). The header is checked first (size within the limit,
+     * data long enough), and a damaged file is an error that names it.
+     *
+     * @throws BadImageException when the file is not a valid image within the limit
+     */
+    public static RgbImage read(Path file, ImageSizeLimit limit) throws IOException {
+        byte[] data = readBytes(file, limit);
         try {
-            img = ImageIO.read(file.toFile());
-        } catch (IOException | RuntimeException e) {
-            throw new InputFileException("cannot read " + file + " as an image: " + e.getMessage(), e);
+            return fromBufferedImage(ImageIoCodec.read(data, limit));
+        } catch (BadImageException e) {
+            throw e.from(file.toString());
         }
-        if (img == null) throw new InputFileException("cannot read " + file + " as an image (not a PNG, JPEG, BMP or GIF)");
-        return fromBufferedImage(img);
+    }
+
+    /** Reads a file with {@code codec} after the same checks as {@link #read(Path, ImageSizeLimit)}. */
+    public static RgbImage read(Path file, ImageSizeLimit limit, ImageCodec codec) throws IOException {
+        byte[] data = readBytes(file, limit);
+        try {
+            return codec.decode(data, limit);
+        } catch (BadImageException e) {
+            throw e.from(file.toString());
+        }
+    }
+
+    /** The bytes of an image file, refused unread when it is larger than any image within the limit can be. */
+    private static byte[] readBytes(Path file, ImageSizeLimit limit) throws IOException {
+        if (!Files.isRegularFile(file)) throw new InputFileException("input image not found: " + file);
+        long size = Files.size(file);
+        if (size > limit.maxFileBytes()) {
+            throw new BadImageException(file + ": " + size + " bytes, more than an image of at most " + limit.maxSide() + "x"
+                    + limit.maxSide() + " pixels takes (" + ImageSizeLimit.OPTION + ")");
+        }
+        return Files.readAllBytes(file);
     }
 
     public static RgbImage fromBufferedImage(BufferedImage img) {
         int w = img.getWidth();
         int h = img.getHeight();
-        byte[] rgb = new byte[w * h * 3];
+        byte[] rgb = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 3)];
         int[] row = new int[w];
         for (int y = 0; y < h; y++) {
             img.getRGB(0, y, w, 1, row, 0, w);

@@ -10,9 +10,10 @@ public record RgbImage(int width, int height, byte[] rgb) {
         if (width <= 0 || height <= 0) {
             throw new IllegalArgumentException("image size must be positive, found " + width + "x" + height);
         }
-        if (rgb.length != width * height * 3) {
+        long needed = 3L * width * height; // in long: 30000x30000x3 overflows an int
+        if (rgb.length != needed) {
             throw new IllegalArgumentException("a " + width + "x" + height + " RGB image needs "
-                    + (width * height * 3) + " bytes, found " + rgb.length);
+                    + needed + " bytes, found " + rgb.length);
         }
     }
 

@@ -1,5 +1,8 @@
 package io.streamdiffusion4j.web;
 
+import io.streamdiffusion4j.image.ImageHeader;
+import io.streamdiffusion4j.image.ImageSizeLimit;
+import io.streamdiffusion4j.image.ImageTooLargeException;
 import io.streamdiffusion4j.image.RgbImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -211,19 +214,15 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
             }
             return null;
         }
-        JpegHeader h;
-        try {
-            h = JpegHeader.read(data);
-        } catch (IllegalArgumentException e) {
-            throw new ProtocolException("bad_frame", e.getMessage());
+        if (ImageHeader.Format.of(data) != ImageHeader.Format.JPEG) {
+            throw new ProtocolException("bad_frame", "binary messages must be JPEG images (they start with FF D8)");
         }
-        int max = ctx.options().maxFrameSide();
-        if (h.width() > max || h.height() > max) {
-            throw new ProtocolException("frame_too_large", "the frame is " + h.width() + "x" + h.height()
-                    + "; frames may be at most " + max + " pixels wide and high");
-        }
+        ImageSizeLimit limit = ctx.options().frameLimit();
         try {
-            return ctx.codec().decode(data);
+            return ctx.codec().decode(data, limit); // checks the header before it allocates anything
+        } catch (ImageTooLargeException e) {
+            throw new ProtocolException("frame_too_large", "the frame is " + e.width() + "x" + e.height()
+                    + "; frames may be at most " + e.maxSide() + " pixels wide and high");
         } catch (IOException | RuntimeException e) {
             throw new ProtocolException("bad_frame", "the JPEG could not be decoded: " + e.getMessage());
         }

@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.web;
 
+import io.streamdiffusion4j.image.ImageSizeLimit;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -41,7 +42,7 @@ public record WebServerOptions(
         if (maxMessageBytes < 1024) {
             throw new IllegalArgumentException("max message size must be at least 1024 bytes, found " + maxMessageBytes);
         }
-        if (maxFrameSide < 8) throw new IllegalArgumentException("max frame side must be at least 8 pixels, found " + maxFrameSide);
+        new ImageSizeLimit(maxFrameSide); // checks it
         if (!(maxFps > 0 && maxFps <= 1000)) throw new IllegalArgumentException("max fps must be in (0, 1000], found " + maxFps);
         if (accessToken != null && accessToken.length() < 8) {
             throw new IllegalArgumentException("the access token must have at least 8 characters");
@@ -52,7 +53,13 @@ public record WebServerOptions(
 
     /** Local only, port 7860 (as the original demo), 4 sessions, no timeout, 4 MiB messages, 2048 px, 30 fps. */
     public static WebServerOptions defaults() {
-        return new WebServerOptions("127.0.0.1", 7860, 4, Duration.ZERO, 4 << 20, 2048, 30, null, List.of(), null);
+        return new WebServerOptions("127.0.0.1", 7860, 4, Duration.ZERO, 4 << 20, ImageSizeLimit.DEFAULT_FRAME_SIDE, 30, null,
+                List.of(), null);
+    }
+
+    /** The size limit input frames are decoded under. */
+    public ImageSizeLimit frameLimit() {
+        return new ImageSizeLimit(maxFrameSide);
     }
 
     public WebServerOptions withHost(String v) {
