@@ -100,7 +100,7 @@ final class RunCommand implements Callable<Integer> {
                 }
             })) {
                 boolean controls = !noControl && !source.startsWith("stdin");
-                if (controls) startControlThread(engine, err, options.staticShapes);
+                if (controls) startControlThread(engine, err, options.staticShapes, rc.numInferenceSteps());
                 watch(engine, src, err);
             }
             engine.awaitEnd();
@@ -141,14 +141,14 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private static void startControlThread(StreamEngine engine, PrintWriter err, boolean staticShapes) {
+    private static void startControlThread(StreamEngine engine, PrintWriter err, boolean staticShapes, int numInferenceSteps) {
         Thread.ofPlatform().daemon().name("sd4j-control").start(() -> {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = in.readLine()) != null) {
                     if (line.isBlank()) continue;
                     try {
-                        ControlCommand c = ControlCommand.parse(line);
+                        ControlCommand c = ControlCommand.parse(line, numInferenceSteps);
                         String verb = line.strip().split("\\s+")[0].toLowerCase(java.util.Locale.ROOT);
                         if (staticShapes && (verb.startsWith("t_index") || verb.startsWith("guidance") || verb.equals("delta"))) {
                             err.println("\n" + verb + " can change the UNet batch, which --static-shapes fixed: restart without"
@@ -168,7 +168,8 @@ final class RunCommand implements Callable<Integer> {
                             }
                         }
                     } catch (IllegalArgumentException e) {
-                        err.println("\n" + e.getMessage());
+                        // refused before it reached the stream: nothing changed, the run goes on
+                        err.println("\nrefused: " + e.getMessage() + " (nothing changed)");
                     }
                     err.flush();
                 }

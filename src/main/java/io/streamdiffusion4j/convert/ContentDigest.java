@@ -2,11 +2,11 @@ package io.streamdiffusion4j.convert;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.files.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -73,9 +73,8 @@ public final class ContentDigest {
         if (!dirty) return;
         try {
             Files.createDirectories(memoFile.getParent());
-            Path tmp = memoFile.resolveSibling(memoFile.getFileName() + ".tmp");
-            new ObjectMapper().writeValue(tmp.toFile(), memo);
-            Files.move(tmp, memoFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            byte[] json = new ObjectMapper().writeValueAsBytes(memo);
+            AtomicFiles.write(memoFile, json);
             dirty = false;
         } catch (IOException ignored) {
             // next start hashes again

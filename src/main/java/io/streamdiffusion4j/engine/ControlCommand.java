@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.engine;
 
+import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import java.util.Arrays;
@@ -15,6 +16,9 @@ import java.util.function.Consumer;
  *   filter on [THRESHOLD [MAX_SKIP]] | filter off
  *   status                          quit
  * </pre>
+ * Every value is checked when the line is parsed, against {@link LiveSettingsLimits} (the web's
+ * bounds too) and the running stream's num_inference_steps: a bad command is refused before it
+ * is acknowledged, so the change applied at the next frame cannot fail.
  */
 public record ControlCommand(Kind kind, String description, Consumer<StreamDiffusion> change) {
 
@@ -24,27 +28,38 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
             "commands: prompt TEXT | negative TEXT | guidance G [DELTA] | delta D | t_index I,J,...",
             "          seed N | filter on [THRESHOLD [MAX_SKIP]] | filter off | status | quit");
 
-    /** Parses one line; a malformed command is an IllegalArgumentException saying what was expected. */
-    public static ControlCommand parse(String line) {
+    /**
+     * Parses and checks one line for a stream of {@code numInferenceSteps} scheduler steps; a
+     * malformed or out-of-range command is an IllegalArgumentException saying what was expected.
+     */
+    public static ControlCommand parse(String line, int numInferenceSteps) {
         String s = line.strip();
         int space = s.indexOf(' ');
         String verb = (space < 0 ? s : s.substring(0, space)).toLowerCase(Locale.ROOT);
         String rest = space < 0 ? "" : s.substring(space + 1).strip();
         switch (verb) {
-            case "prompt":
-                return change("prompt: " + rest, st -> st.updatePrompt(rest));
+            case "prompt": {
+                String prompt = LiveSettingsLimits.checkPrompt("prompt", rest);
+                return change("prompt: " + prompt, st -> st.updatePrompt(prompt));
+            }
             case "negative":
-            case "negative_prompt":
-                return change("negative prompt: " + rest, st -> st.updatePrompt(st.prompt(), rest));
+            case "negative_prompt": {
+                String negative = LiveSettingsLimits.checkPrompt("negative_prompt", rest);
+                return change("negative prompt: " + negative, st -> st.updatePrompt(st.prompt(), negative));
+            }
             case "guidance":
             case "guidance_scale": {
                 double[] v = numbers(verb, rest, 1, 2);
-                return change("guidance_scale " + v[0] + (v.length > 1 ? ", delta " + v[1] : ""),
-                        st -> st.updateGuidance(v[0], v.length > 1 ? v[1] : st.guidance().delta()));
+                double scale = LiveSettingsLimits.GUIDANCE_SCALE.check(v[0]);
+                if (v.length > 1) {
+                    double delta = LiveSettingsLimits.DELTA.check(v[1]);
+                    return change("guidance_scale " + scale + ", delta " + delta, st -> st.updateGuidance(scale, delta));
+                }
+                return change("guidance_scale " + scale, st -> st.updateGuidance(scale, st.guidance().delta()));
             }
             case "delta": {
-                double[] v = numbers(verb, rest, 1, 1);
-                return change("delta " + v[0], st -> st.updateGuidance(guidanceScale(st), v[0]));
+                double delta = LiveSettingsLimits.DELTA.check(numbers(verb, rest, 1, 1)[0]);
+                return change("delta " + delta, st -> st.updateGuidance(st.guidance().scale(), delta));
             }
             case "t_index":
             case "t_index_list": {
@@ -55,7 +70,7 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
                 } catch (NumberFormatException e) {
                     throw new IllegalArgumentException("t_index expects integers like 32,45, found '" + rest + "'");
                 }
-                if (t.length == 0) throw new IllegalArgumentException("t_index expects integers like 32,45");
+                LiveSettingsLimits.checkTIndexList(t, numInferenceSteps);
                 return change("t_index_list " + Arrays.toString(t), st -> st.updateTIndexList(t));
             }
             case "seed": {
@@ -69,18 +84,24 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
                 return change("seed " + seed, st -> st.updateSeed(seed));
             }
             case "filter": {
-                String[] p = rest.split("\\s+");
-                if (p[0].equalsIgnoreCase("off")) {
+                String[] p = rest.split("\\s+", 2);
+                String state = p[0].toLowerCase(Locale.ROOT);
+                String values = p.length > 1 ? p[1].strip() : "";
+                if (state.equals("off")) {
+                    if (!values.isEmpty()) throw new IllegalArgumentException("filter off takes no values, found '" + values + "'");
                     return change("similarity filter off", st -> st.updateSimilarityFilter(
                             new SimilarityFilterSettings(false, st.config().similarFilter().threshold(),
                                     st.config().similarFilter().maxSkipFrame())));
                 }
-                if (!p[0].equalsIgnoreCase("on")) throw new IllegalArgumentException("filter expects on or off, found '" + rest + "'");
-                double[] v = p.length > 1 ? numbers(verb, rest.substring(2).strip(), 1, 2) : new double[0];
-                return change("similarity filter on", st -> {
+                if (!state.equals("on")) throw new IllegalArgumentException("filter expects on or off, found '" + rest + "'");
+                double[] v = values.isEmpty() ? new double[0] : numbers("filter on", values, 1, 2);
+                Double threshold = v.length > 0 ? LiveSettingsLimits.FILTER_THRESHOLD.check(v[0]) : null;
+                Integer maxSkip = v.length > 1 ? LiveSettingsLimits.checkMaxSkipFrame(v[1]) : null;
+                return change("similarity filter on" + (threshold != null ? ", threshold " + threshold : "")
+                        + (maxSkip != null ? ", max_skip_frame " + maxSkip : ""), st -> {
                     SimilarityFilterSettings cur = st.config().similarFilter();
-                    st.updateSimilarityFilter(new SimilarityFilterSettings(true, v.length > 0 ? v[0] : cur.threshold(),
-                            v.length > 1 ? (int) v[1] : cur.maxSkipFrame()));
+                    st.updateSimilarityFilter(new SimilarityFilterSettings(true, threshold != null ? threshold : cur.threshold(),
+                            maxSkip != null ? maxSkip : cur.maxSkipFrame()));
                 });
             }
             case "status":
@@ -95,10 +116,6 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
             default:
                 throw new IllegalArgumentException("unknown command '" + verb + "'\n" + HELP);
         }
-    }
-
-    private static double guidanceScale(StreamDiffusion st) {
-        return st.guidance().scale();
     }
 
     private static ControlCommand change(String description, Consumer<StreamDiffusion> c) {

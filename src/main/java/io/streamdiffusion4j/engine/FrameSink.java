@@ -16,6 +16,15 @@ public interface FrameSink extends AutoCloseable {
 
     String describe();
 
+    /** Finishes the output: a file is complete and under its final name when this returns. */
     @Override
     void close() throws IOException;
+
+    /**
+     * Ends the output after a failure of the stream: nothing incomplete is left under the final
+     * name (a sink whose frames are each complete, like a folder, just stops).
+     */
+    default void abandon() throws IOException {
+        close();
+    }
 }

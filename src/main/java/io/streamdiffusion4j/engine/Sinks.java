@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.engine;
 
+import io.streamdiffusion4j.files.AtomicFiles;
 import io.streamdiffusion4j.image.ImageCodec;
 import io.streamdiffusion4j.image.ImageFiles;
 import io.streamdiffusion4j.image.RgbImage;
@@ -84,7 +85,7 @@ public final class Sinks {
         public void accept(RgbImage image, long index) throws IOException {
             String name = String.format("%03d", index);
             if (jpeg) {
-                Files.write(dir.resolve(name + ".jpg"), codec.encodeJpeg(image, 90));
+                AtomicFiles.write(dir.resolve(name + ".jpg"), codec.encodeJpeg(image, 90));
             } else {
                 ImageFiles.writePng(image, dir.resolve(name + ".png"));
             }
@@ -107,17 +108,22 @@ public final class Sinks {
     /**
      * A video file written by ffmpeg from raw RGB24 on its standard input (H.264 for .mp4, .mkv,
      * .mov, VP9 for .webm). The encoder starts with the first frame (its size is the video's);
-     * closing ends the input and waits for ffmpeg to write the file's trailer.
+     * closing ends the input and waits for ffmpeg to write the file's trailer. ffmpeg writes to a
+     * hidden temporary file next to the video, renamed to the video's name only when ffmpeg
+     * succeeded: a full disk, a failed encoder or a failed stream never leaves an unplayable file
+     * under the final name (and a full disk is said so).
      */
     static final class VideoFile implements FrameSink {
         private final Path file;
         private final double fps;
         private final String ffmpeg;
         private Process process;
+        private Path partial;
         private OutputStream pipe;
         private int width;
         private int height;
         private final StringBuilder errors = new StringBuilder();
+        private Thread errorReader;
 
         VideoFile(Path file, double fps) throws IOException {
             this.ffmpeg = Ffmpeg.ffmpeg();
@@ -137,7 +143,9 @@ public final class Sinks {
             try {
                 pipe.write(image.rgb());
             } catch (IOException e) {
-                throw new IOException("ffmpeg stopped accepting frames for " + file + ": " + errorText(), e);
+                // ffmpeg exited: its status and error output say why (a full disk, most often)
+                waitQuietly();
+                throw failure("ffmpeg stopped accepting frames for " + file, e);
             }
         }
 
@@ -152,9 +160,11 @@ public final class Sinks {
             } else {
                 cmd.addAll(List.of("-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"));
             }
-            cmd.add(file.toString());
+            String suffix = name.contains(".") ? name.substring(name.lastIndexOf('.')) : "";
+            partial = AtomicFiles.temporarySibling(file, suffix); // the suffix picks ffmpeg's container
+            cmd.add(partial.toString());
             process = new ProcessBuilder(cmd).start();
-            Thread.ofPlatform().daemon().name("ffmpeg-stderr").start(() -> {
+            errorReader = Thread.ofPlatform().daemon().name("ffmpeg-stderr").start(() -> {
                 try {
                     String s = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
                     synchronized (errors) {
@@ -167,9 +177,10 @@ public final class Sinks {
             pipe = new BufferedOutputStream(process.getOutputStream(), 1 << 20);
         }
 
+        /** ffmpeg's error output on one line. */
         private String errorText() {
             synchronized (errors) {
-                return errors.toString().strip();
+                return errors.toString().strip().replaceAll("\\s*\\R\\s*", "; ");
             }
         }
 
@@ -183,9 +194,52 @@ public final class Sinks {
             return "video " + file;
         }
 
+        /** The error for a failed ffmpeg: the disk full said so, else ffmpeg's own words and status. */
+        private IOException failure(String what, IOException cause) {
+            String text = errorText();
+            if (AtomicFiles.isDiskFull(text)) {
+                return new IOException("cannot write " + file + ": the disk is full (ffmpeg: " + text + ")", cause);
+            }
+            String status = process.isAlive() ? "" : " (exit " + process.exitValue() + ")";
+            return new IOException(what + status + (text.isEmpty() ? "" : ": " + text), cause);
+        }
+
+        private void waitQuietly() {
+            try {
+                if (process.waitFor(10, TimeUnit.SECONDS)) errorReader.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
         @Override
         public void close() throws IOException {
             if (process == null) return;
+            try {
+                finish();
+                // ffmpeg 5 exits 0 when it cannot write the trailer ("Error writing trailer ...: No
+                // space left on device"): at -v error anything it says is an error, so the file is
+                // kept only when it exited 0 and said nothing.
+                if (process.exitValue() != 0 || !errorText().isEmpty()) throw failure("ffmpeg failed writing " + file, null);
+                AtomicFiles.moveIntoPlace(partial, file);
+            } finally {
+                Files.deleteIfExists(partial); // after a failure; gone already after the rename
+            }
+        }
+
+        /** After a failed stream: ffmpeg is ended and its file deleted; nothing appears under the video's name. */
+        @Override
+        public void abandon() throws IOException {
+            if (process == null) return;
+            try {
+                finish();
+            } finally {
+                Files.deleteIfExists(partial);
+            }
+        }
+
+        /** Ends ffmpeg's input and waits for it to write the file (or fail). */
+        private void finish() throws IOException {
             try {
                 pipe.close();
             } catch (IOException ignored) {
@@ -196,12 +250,10 @@ public final class Sinks {
                     process.destroyForcibly();
                     throw new IOException("ffmpeg did not finish writing " + file);
                 }
+                errorReader.join(5_000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted while ffmpeg finished " + file, e);
-            }
-            if (process.exitValue() != 0) {
-                throw new IOException("ffmpeg failed writing " + file + " (exit " + process.exitValue() + "): " + errorText());
             }
         }
     }

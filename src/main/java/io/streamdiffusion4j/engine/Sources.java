@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.engine;
 
+import io.streamdiffusion4j.files.InputFileException;
 import io.streamdiffusion4j.image.ImageCodec;
 import io.streamdiffusion4j.image.ImageFiles;
 import io.streamdiffusion4j.image.ImageSizeLimit;
@@ -18,6 +19,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Frame sources and their specs on the command line:
@@ -142,26 +144,101 @@ public final class Sources {
         }
     }
 
-    /** Every frame of a video file, decoded by ffmpeg to raw RGB24 on a pipe. */
+    /**
+     * Every frame of a video file, decoded by ffmpeg to raw RGB24 on a pipe. A file whose header
+     * declares more frames than it holds is refused before anything runs; at the end of the pipe,
+     * ffmpeg's exit status and the number of frames read tell a complete file from a decoder that
+     * died (killed, crashed) or a file that ended early: those are errors, never a normal end.
+     */
     static final class VideoFile implements FrameSource {
+        /** ffmpeg's error output kept for messages (a damaged file may log an error per frame). */
+        private static final int MAX_ERROR_CHARS = 2000;
+
         private final Path file;
         private final Ffmpeg.VideoInfo info;
         private final Process process;
         private final RawStream frames;
+        private final StringBuilder errors = new StringBuilder();
+        private final Thread errorReader;
+        private volatile boolean closed;
 
         VideoFile(Path file, ImageSizeLimit limit) throws IOException {
             this.file = file;
             String ffmpeg = Ffmpeg.ffmpeg();
             this.info = Ffmpeg.probe(file);
             limit.check("the video stream of " + file, info.width(), info.height()); // before ffmpeg starts
+            if (info.truncated()) {
+                throw new InputFileException(file + " is truncated or damaged: its header declares " + info.declaredFrames()
+                        + " frames, but only " + info.frames() + " are in the file");
+            }
             this.process = new ProcessBuilder(ffmpeg, "-v", "error", "-nostdin", "-i", file.toString(),
-                    "-f", "rawvideo", "-pix_fmt", "rgb24", "-").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                    "-f", "rawvideo", "-pix_fmt", "rgb24", "-").start();
+            this.errorReader = Thread.ofPlatform().daemon().name("ffmpeg-decode-stderr").start(this::readErrors);
             this.frames = new RawStream(process.getInputStream(), info.width() + "x" + info.height(), file.toString(), limit);
         }
 
+        private void readErrors() {
+            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(process.getErrorStream(),
+                    java.nio.charset.StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = in.readLine()) != null) {
+                    synchronized (errors) {
+                        if (errors.length() < MAX_ERROR_CHARS) errors.append(line.strip()).append("; ");
+                    }
+                }
+            } catch (IOException ignored) {
+                // the exit status tells
+            }
+        }
+
         @Override
-        public Frame next() throws IOException {
-            return frames.next();
+        public Frame next() throws IOException, InterruptedException {
+            Frame f;
+            try {
+                f = frames.next();
+            } catch (EOFException partial) {
+                if (closed) return null;
+                return endOfFrames(partial.getMessage());
+            }
+            if (f != null || closed) return f;
+            return endOfFrames(null);
+        }
+
+        /**
+         * The pipe ended (inside a frame when {@code partial} says so): a normal end only when
+         * ffmpeg succeeded and every frame came.
+         */
+        private Frame endOfFrames(String partial) throws IOException, InterruptedException {
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new IOException("the ffmpeg decoding " + file + " closed its output but did not exit");
+            }
+            errorReader.join(5_000);
+            if (closed) return null;
+            int code = process.exitValue();
+            if (code != 0) {
+                throw new IOException("the ffmpeg decoding " + file + (code > 128 ? " was killed (signal " + (code - 128) + ")"
+                        : " failed (exit code " + code + ")") + " after " + frames.count() + " of " + expected() + " frames"
+                        + errorText() + "; the source ended early");
+            }
+            if (partial != null) throw new IOException(partial + errorText());
+            if (info.frames() > 0 && frames.count() < info.frames() - Ffmpeg.VideoInfo.slack(info.frames())) {
+                throw new IOException(file + " ended after " + frames.count() + " of " + info.frames()
+                        + " frames: the file is truncated or damaged" + errorText());
+            }
+            return null;
+        }
+
+        private String expected() {
+            return info.frames() > 0 ? Long.toString(info.frames()) : "an unknown number of";
+        }
+
+        private String errorText() {
+            synchronized (errors) {
+                String e = errors.toString().strip();
+                if (e.endsWith(";")) e = e.substring(0, e.length() - 1);
+                return e.isEmpty() ? "" : " (ffmpeg: " + e + ")";
+            }
         }
 
         @Override
@@ -187,6 +264,7 @@ public final class Sources {
 
         @Override
         public void close() throws IOException {
+            closed = true; // a stop, not a failure: the reader's end of pipe is expected now
             process.destroy();
             frames.close();
         }
@@ -215,15 +293,30 @@ public final class Sources {
             this.name = name;
         }
 
+        /**
+         * The next frame, or null when the stream ends between frames. A stream that ends inside a
+         * frame was cut off (its producer stopped, or the frame size is wrong): that is an error.
+         */
         @Override
         public Frame next() throws IOException {
             byte[] rgb = new byte[width * height * 3];
-            try {
-                in.readFully(rgb);
-            } catch (EOFException e) {
-                return null; // a partial last frame is not a frame
+            int have = 0;
+            while (have < rgb.length) {
+                int n = in.read(rgb, have, rgb.length - have);
+                if (n < 0) break;
+                have += n;
+            }
+            if (have == 0) return null;
+            if (have < rgb.length) {
+                throw new EOFException(name + " ended inside frame " + index + " (" + have + " of " + rgb.length
+                        + " bytes of a " + width + "x" + height + " RGB24 frame): the stream was cut off or the frame size is wrong");
             }
             return new Frame(index++, System.nanoTime(), new RgbImage(width, height, rgb));
+        }
+
+        /** Frames read so far. */
+        long count() {
+            return index;
         }
 
         @Override

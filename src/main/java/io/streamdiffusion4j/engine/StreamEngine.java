@@ -114,9 +114,7 @@ public final class StreamEngine implements AutoCloseable {
             try {
                 body.run();
             } catch (Throwable t) {
-                // after a stop, a source closed under a blocked read throws: that is not a failure
-                if (failure == null && !stopping) failure = t;
-                stopping = true;
+                fail(t);
                 synchronized (inputs) {
                     inputs.notifyAll();
                 }
@@ -126,6 +124,22 @@ public final class StreamEngine implements AutoCloseable {
                 }
             }
         };
+    }
+
+    /** Records the first failure and stops the stream. */
+    private void fail(Throwable t) {
+        synchronized (this) {
+            if (failure == null) failure = t;
+        }
+        stopping = true;
+    }
+
+    /** A source error is a failure unless the stream was stopping: a source closed under a blocked read throws. */
+    private void failSource(Throwable t) {
+        synchronized (this) {
+            if (failure == null && !stopping) failure = t;
+        }
+        stopping = true;
     }
 
     @FunctionalInterface
@@ -159,6 +173,10 @@ public final class StreamEngine implements AutoCloseable {
                     inputs.notifyAll();
                 }
             }
+        } catch (Throwable t) {
+            // recorded before the end is signalled: the writer must know the stream failed when it
+            // sees the end, so that the sink is abandoned rather than finished as a complete output
+            failSource(t); // the model thread sees the end of input and stops; the writer then abandons the sink
         } finally {
             synchronized (inputs) {
                 inputEnded = true;
@@ -264,9 +282,16 @@ public final class StreamEngine implements AutoCloseable {
                 }
                 freeOutputs.offer(images);
             }
+        } catch (Throwable t) {
+            fail(t);
+            throw t;
         } finally {
             try {
-                sink.close();
+                if (failure != null) sink.abandon();
+                else sink.close();
+            } catch (Throwable t) {
+                fail(t);
+                throw t;
             } finally {
                 finished.countDown();
             }

@@ -6,6 +6,7 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import io.streamdiffusion4j.files.AtomicFiles;
 import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.TreeMap;
@@ -78,13 +79,7 @@ public final class HubCache {
         Path file = repoDir(ref).resolve("refs").resolve(ref.revision());
         Files.createDirectories(file.getParent());
         if (Files.isRegularFile(file) && Files.readString(file, StandardCharsets.UTF_8).strip().equals(commit)) return;
-        Path tmp = Files.createTempFile(file.getParent(), ".ref-", ".tmp");
-        try {
-            Files.writeString(tmp, commit, StandardCharsets.UTF_8);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.write(file, commit.getBytes(StandardCharsets.UTF_8));
     }
 
     /**

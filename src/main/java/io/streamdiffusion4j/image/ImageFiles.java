@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.image;
 
+import io.streamdiffusion4j.files.AtomicFiles;
 import io.streamdiffusion4j.files.InputFileException;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -91,10 +92,16 @@ public final class ImageFiles {
         return out;
     }
 
+    /**
+     * Writes a PNG file whole or not at all (encoded in memory, then written atomically): a full
+     * disk is an error naming the file, never a truncated PNG under its name.
+     */
     public static void writePng(RgbImage image, Path file) throws IOException {
-        if (!ImageIO.write(toBufferedImage(image), "png", file.toFile())) {
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        if (!ImageIO.write(toBufferedImage(image), "png", png)) {
             throw new IOException("no PNG writer available for " + file);
         }
+        AtomicFiles.write(file, png.toByteArray());
     }
 
     public static boolean isImageFile(Path p) {

@@ -2,6 +2,7 @@ package io.streamdiffusion4j.onnx;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import io.streamdiffusion4j.files.CacheEntry;
 import java.io.IOException;
@@ -146,6 +147,11 @@ final class ConfiguredSessions implements SessionFactory {
                 // Weights go to a file next to the graph: a full-size UNet is past protobuf's 2 GB limit.
                 so.addConfigEntry("session.optimized_model_external_initializers_file_name", MODEL + "_data");
                 so.addConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
+                // Saving at the highest level makes ONNX Runtime warn that the graph is specific to
+                // this machine: expected here (the cache key names the runtime, provider and CPU), so
+                // only this saving session logs at error level; loads from the cache and every run
+                // without a cache keep the environment's warning level.
+                so.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
             }
             ExecutionProviders.apply(so, provider, modelKey, shapes);
             return OnnxSession.wrap(env, opener.open(env, file, bytes, so), origin);

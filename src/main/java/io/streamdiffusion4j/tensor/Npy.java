@@ -1,7 +1,7 @@
 package io.streamdiffusion4j.tensor;
 
+import io.streamdiffusion4j.files.AtomicFiles;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -107,8 +107,6 @@ public final class Npy {
         out.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) h.length());
         out.put(h.toString().getBytes(StandardCharsets.ISO_8859_1));
         for (float v : data) out.putFloat(v);
-        try (OutputStream os = Files.newOutputStream(file)) {
-            os.write(out.array());
-        }
+        AtomicFiles.write(file, out.array()); // never a truncated .npy under its name (a full disk)
     }
 }

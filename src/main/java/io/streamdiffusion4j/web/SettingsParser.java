@@ -2,6 +2,7 @@ package io.streamdiffusion4j.web;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -11,16 +12,12 @@ import java.util.Set;
 
 /**
  * Checks a client's settings message and merges it into the session's settings. Everything a
- * client sends is bounded here: text lengths, numeric ranges, at most four denoising steps. Keys
- * that name anything else (a model, a file, a size) are refused with the reason, never used.
+ * client sends is bounded: text lengths, numeric ranges, at most four denoising steps, by
+ * {@link LiveSettingsLimits} (the same bounds as the CLI's live commands). Keys that name
+ * anything else (a model, a file, a size) are refused with the reason, never used.
  */
 final class SettingsParser {
-    static final int MAX_PROMPT_CHARS = 1000;
-    static final int MAX_STEPS = 4;
-    static final double MAX_GUIDANCE = 10;
-    static final double MAX_DELTA = 5;
     static final long MAX_SEED = 0xFFFF_FFFFL;
-    static final int MAX_SKIP_FRAME = 100;
 
     private static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "strength", "t_index_list", "guidance_scale",
             "delta", "seed", "similar_image_filter");
@@ -78,8 +75,8 @@ final class SettingsParser {
             if (o.has("strength") && o.has("t_index_list")) throw bad("give strength or t_index_list, not both");
             tIndex = o.has("strength") ? strength(o.get("strength")) : tIndexList(o.get("t_index_list"));
         }
-        double guidance = number(o, "guidance_scale", current.guidanceScale(), 0, MAX_GUIDANCE, lenient);
-        double delta = number(o, "delta", current.delta(), 0, MAX_DELTA, lenient);
+        double guidance = number(o, current.guidanceScale(), LiveSettingsLimits.GUIDANCE_SCALE, lenient);
+        double delta = number(o, current.delta(), LiveSettingsLimits.DELTA, lenient);
         long seed = current.seed();
         if (o.has("seed")) {
             double s = number(o, "seed", 0, 0, MAX_SEED, lenient);
@@ -99,20 +96,20 @@ final class SettingsParser {
     }
 
     private List<Integer> tIndexList(JsonNode v) throws ProtocolException {
-        if (!v.isArray() || v.isEmpty() || v.size() > MAX_STEPS) {
-            throw bad("t_index_list must be an array of 1 to " + MAX_STEPS + " integers, found " + abbreviate(v.toString()));
+        if (!v.isArray() || v.isEmpty() || v.size() > LiveSettingsLimits.MAX_STEPS) {
+            throw bad("t_index_list must be an array of 1 to " + LiveSettingsLimits.MAX_STEPS + " integers, found "
+                    + abbreviate(v.toString()));
         }
         List<Integer> out = new ArrayList<>();
         for (JsonNode e : v) {
             if (!e.canConvertToInt() || !e.isIntegralNumber()) throw bad("t_index_list entries must be integers, found " + e);
-            int t = e.intValue();
-            if (t < 0 || t >= numInferenceSteps) {
-                throw bad("t_index_list entry " + t + " is outside [0, " + (numInferenceSteps - 1) + "]");
-            }
-            if (!out.isEmpty() && t <= out.getLast()) throw bad("t_index_list must increase, found " + v);
-            out.add(t);
+            out.add(e.intValue());
         }
-        return out;
+        try {
+            return LiveSettingsLimits.checkTIndexList(out, numInferenceSteps);
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage());
+        }
     }
 
     private SimilarityFilterSettings filter(JsonNode v, SimilarityFilterSettings current, boolean lenient)
@@ -129,19 +126,30 @@ final class SettingsParser {
             if (!f.get("enabled").isBoolean()) throw bad("similar_image_filter.enabled must be true or false");
             enabled = f.get("enabled").booleanValue();
         }
-        double threshold = number(f, "threshold", current.threshold(), 0, 1, lenient);
-        double maxSkip = number(f, "max_skip_frame", current.maxSkipFrame(), 0, MAX_SKIP_FRAME, lenient);
-        if (maxSkip != Math.rint(maxSkip)) throw bad("similar_image_filter.max_skip_frame must be a whole number");
-        return new SimilarityFilterSettings(enabled, threshold, (int) maxSkip);
+        double threshold = number(f, "threshold", current.threshold(), LiveSettingsLimits.FILTER_THRESHOLD.min(),
+                LiveSettingsLimits.FILTER_THRESHOLD.max(), lenient);
+        double maxSkip = number(f, "max_skip_frame", current.maxSkipFrame(), 0, LiveSettingsLimits.MAX_SKIP_FRAME, lenient);
+        try {
+            return new SimilarityFilterSettings(enabled, threshold, LiveSettingsLimits.checkMaxSkipFrame(maxSkip));
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage());
+        }
     }
 
     private static String text(ObjectNode o, String key, String current, boolean lenient) throws ProtocolException {
         JsonNode v = o.get(key);
         if (v == null || (lenient && v.isNull())) return current;
         if (!v.isTextual()) throw bad(key + " must be a string");
-        String s = v.textValue();
-        if (s.length() > MAX_PROMPT_CHARS) throw bad(key + " is " + s.length() + " characters; the limit is " + MAX_PROMPT_CHARS);
-        return s;
+        try {
+            return LiveSettingsLimits.checkPrompt(key, v.textValue());
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage());
+        }
+    }
+
+    private static double number(JsonNode o, double current, LiveSettingsLimits.Range range, boolean lenient)
+            throws ProtocolException {
+        return number(o, range.name(), current, range.min(), range.max(), lenient);
     }
 
     private static double number(JsonNode o, String key, double current, double min, double max, boolean lenient)
@@ -178,7 +186,10 @@ final class SettingsParser {
 
     /** The bounds, for the hello message (the page sets its controls from them). */
     Map<String, Object> limits() {
-        return Map.of("prompt_chars", MAX_PROMPT_CHARS, "guidance_scale", List.of(0, MAX_GUIDANCE), "delta", List.of(0, MAX_DELTA),
-                "seed", List.of(0, MAX_SEED), "t_index_list_entries", MAX_STEPS, "num_inference_steps", numInferenceSteps);
+        return Map.of("prompt_chars", LiveSettingsLimits.MAX_PROMPT_CHARS,
+                "guidance_scale", List.of(LiveSettingsLimits.GUIDANCE_SCALE.min(), LiveSettingsLimits.GUIDANCE_SCALE.max()),
+                "delta", List.of(LiveSettingsLimits.DELTA.min(), LiveSettingsLimits.DELTA.max()),
+                "seed", List.of(0, MAX_SEED), "t_index_list_entries", LiveSettingsLimits.MAX_STEPS,
+                "num_inference_steps", numInferenceSteps);
     }
 }
