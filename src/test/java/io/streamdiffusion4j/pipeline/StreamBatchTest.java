@@ -9,14 +9,12 @@ import io.streamdiffusion4j.scheduler.LcmCoefficients;
 import io.streamdiffusion4j.scheduler.LcmScheduler;
 import io.streamdiffusion4j.scheduler.SchedulerConfig;
 import io.streamdiffusion4j.tensor.FloatTensor;
-import io.streamdiffusion4j.tensor.Npy;
-import io.streamdiffusion4j.testing.Fixtures;
 import io.streamdiffusion4j.testing.StandInUnet;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The stream-batch and RCFG math in isolation, with stand-in or replayed UNets. */
+/** The stream-batch and RCFG math in isolation, with stand-in UNets (replayed runs: {@link ReplayedRunTest}). */
 class StreamBatchTest {
     private static final LcmScheduler SCHEDULER = new LcmScheduler(SchedulerConfig.SD_DEFAULT);
     private static final int C = 4;
@@ -70,56 +68,6 @@ class StreamBatchTest {
                 assertThat(call.hiddenStates().data()[r * 5 * D]).as(c + " embedding row " + r).isEqualTo(c.embeddingSigns()[r]);
             }
             assertThat(s.unetRows()).isEqualTo(c.rows());
-        }
-    }
-
-    /**
-     * Feeds the reference run's recorded UNet outputs back in: the buffer, stock noise and
-     * denoised output must follow the original's recurrences to float32 precision.
-     */
-    @Test
-    void followsTheReferenceRecurrencesExactly() throws Exception {
-        FloatTensor initNoise = Npy.readFloats(Fixtures.tensor("init_noise"));
-        StreamConfig cfg = StreamConfig.builder().tIndexList(32, 45).size(64, 64).cfgType(CfgType.SELF).build();
-        List<FloatTensor> samples = new ArrayList<>();
-        Unet replay = new Unet() {
-            @Override
-            public FloatTensor predictNoise(FloatTensor sample, long[] t, FloatTensor h) {
-                samples.add(sample.copy());
-                try {
-                    return Npy.readFloats(Fixtures.tensor(String.format("f%03d_unet0_out", samples.size() - 1)));
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            }
-
-            @Override
-            public int latentChannels() {
-                return 4;
-            }
-
-            @Override
-            public int crossAttentionDim() {
-                return 16;
-            }
-
-            @Override
-            public void close() {}
-        };
-        StreamBatch s = new StreamBatch(replay, cfg, LcmCoefficients.compute(SCHEDULER, 50, new int[] {32, 45}),
-                new TorchGenerator(2));
-        s.setConditioning(Guidance.of(CfgType.SELF, 1.2, 1.0), Npy.readFloats(Fixtures.tensor("prompt_embeds")));
-        s.reset(initNoise);
-        for (int f = 0; f < 8; f++) {
-            String p = String.format("f%03d_", f);
-            FloatTensor latents = Npy.readFloats(Fixtures.tensor(p + "taesd_latents"));
-            FloatTensor xIn = s.addInputNoise(latents);
-            assertClose(p + "encoded_x_t_latent", xIn, Npy.readFloats(Fixtures.tensor(p + "encoded_x_t_latent")), 1e-6);
-            FloatTensor out = s.denoise(Npy.readFloats(Fixtures.tensor(p + "encoded_x_t_latent")));
-            assertClose(p + "unet0_sample", samples.get(f), Npy.readFloats(Fixtures.tensor(p + "unet0_sample")), 1e-6);
-            assertClose(p + "predict_out_x0", out, Npy.readFloats(Fixtures.tensor(p + "predict_out_x0")), 1e-6);
-            assertClose(p + "buffer_after", s.latentBuffer(), Npy.readFloats(Fixtures.tensor(p + "buffer_after")), 1e-6);
-            assertClose(p + "stock_noise_after", s.stockNoise(), Npy.readFloats(Fixtures.tensor(p + "stock_noise_after")), 1e-5);
         }
     }
 

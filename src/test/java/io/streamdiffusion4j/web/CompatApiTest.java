@@ -95,9 +95,10 @@ class CompatApiTest {
             assertThat(stream.statusCode()).isEqualTo(200);
             assertThat(stream.headers().firstValue("Content-Type")).hasValue("multipart/x-mixed-replace;boundary=frame");
             assertThat(stream.headers().firstValue("Cache-Control")).hasValue("no-cache");
-            StreamSettings expectedSettings = new StreamSettings("a cat made of paper", "", s.defaults().tIndexList(),
-                    s.defaults().guidanceScale(), s.defaults().delta(), 5, s.defaults().filter());
-            try (InputStream body = stream.body(); StreamDiffusion reference = s.reference(expectedSettings)) {
+            // strength "medium" is the default t_index_list; guidance and delta stay the server's defaults
+            try (InputStream body = stream.body();
+                 StreamDiffusion reference = TestServer.reference(models, "a cat made of paper", "",
+                         TestServer.T_INDEX_LIST, TestServer.GUIDANCE_SCALE, TestServer.DELTA, 5)) {
                 DataInputStream in = new DataInputStream(body);
                 for (int i = 0; i < frames.length; i++) {
                     byte[] jpeg = readPart(in);

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The page's img2img protocol with the JDK's WebSocket client: what comes back is exactly what
- * a dedicated pipeline makes of the session's own frames with the session's own settings.
+ * a pipeline built directly with the library ({@link TestServer#reference}) makes of the
+ * session's own frames with the settings the test gave the session.
  */
 class Img2ImgProtocolTest {
     private static StableDiffusionModels models;
@@ -50,7 +51,7 @@ class Img2ImgProtocolTest {
             assertThat(hello.at("/strengths/strong").toString()).isEqualTo("[22,32,45]");
 
             byte[][] inputs = {TestServer.jpeg(200, 20, 20), TestServer.jpeg(20, 20, 200), TestServer.jpeg(20, 200, 20)};
-            try (StreamDiffusion reference = s.reference(s.defaults())) {
+            try (StreamDiffusion reference = TestServer.reference(models)) {
                 byte[] previous = null;
                 for (int i = 0; i < inputs.length; i++) {
                     WsClient.Frame f = roundTrip(c, inputs[i]);
@@ -76,7 +77,7 @@ class Img2ImgProtocolTest {
         try (TestServer s = TestServer.start(models); WsClient c = WsClient.connect(s.ws("/ws"))) {
             String session = c.nextOfType("hello").get("session").asText();
             byte[] frame = TestServer.jpeg(120, 60, 30);
-            try (StreamDiffusion reference = s.reference(s.defaults())) {
+            try (StreamDiffusion reference = TestServer.reference(models)) {
                 assertThat(roundTrip(c, frame).jpeg()).isEqualTo(TestServer.expected(reference, frame));
 
                 c.send("""
@@ -92,10 +93,13 @@ class Img2ImgProtocolTest {
                 assertThat(ack.at("/similar_image_filter/enabled").asBoolean()).isTrue();
                 assertThat(ack.at("/similar_image_filter/max_skip_frame").asInt()).as("kept").isEqualTo(10);
 
-                // the same changes through the library's live updates, then the same frame
-                StreamSettings next = new StreamSettings("a red cat", "blurry", List.of(22, 32, 45), 1.5, 0.8, 7,
-                        new SimilarityFilterSettings(true, 0.99, 10));
-                next.applyChanges(s.defaults(), reference, true);
+                // the same changes through the library's own live updates (not the server's settings code),
+                // in the order the library documents (t_index_list first), then the same frame
+                reference.updateTIndexList(22, 32, 45);
+                reference.updateGuidance(1.5, 0.8);
+                reference.updatePrompt("a red cat", "blurry");
+                reference.updateSeed(7);
+                reference.updateSimilarityFilter(new SimilarityFilterSettings(true, 0.99, 10));
                 byte[] frame2 = TestServer.jpeg(30, 60, 120);
                 assertThat(roundTrip(c, frame2).jpeg()).isEqualTo(TestServer.expected(reference, frame2));
             }
@@ -119,11 +123,10 @@ class Img2ImgProtocolTest {
             String idB = b.nextOfType("hello").get("session").asText();
             assertThat(idA).isNotEqualTo(idB);
             b.send("{\"type\": \"settings\", \"prompt\": \"a lighthouse at night\", \"seed\": 99}");
-            StreamSettings settingsB = s.defaults();
-            settingsB = new StreamSettings("a lighthouse at night", "", settingsB.tIndexList(), settingsB.guidanceScale(),
-                    settingsB.delta(), 99, settingsB.filter());
             b.nextOfType("settings");
-            try (StreamDiffusion refA = s.reference(s.defaults()); StreamDiffusion refB = s.reference(settingsB)) {
+            try (StreamDiffusion refA = TestServer.reference(models);
+                 StreamDiffusion refB = TestServer.reference(models, "a lighthouse at night", "", TestServer.T_INDEX_LIST,
+                         TestServer.GUIDANCE_SCALE, TestServer.DELTA, 99)) {
                 for (int i = 0; i < 4; i++) {
                     byte[] fa = TestServer.jpeg(40 * i, 100, 50);
                     byte[] fb = TestServer.jpeg(50, 40 * i, 100);

@@ -20,6 +20,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 final class TestServer implements AutoCloseable {
     static final int SIZE = 64;
     static final String PROMPT = "a fox in the snow";
+    static final int[] T_INDEX_LIST = {32, 45};
+    static final double GUIDANCE_SCALE = 1.2;
+    static final double DELTA = 1.0;
+    static final long SEED = 2;
 
     final WebServer server;
     final StreamFactory factory;
@@ -66,11 +70,11 @@ final class TestServer implements AutoCloseable {
     }
 
     static StreamConfig config() {
-        return StreamConfig.builder().size(SIZE, SIZE).tIndexList(32, 45).build();
+        return StreamConfig.builder().size(SIZE, SIZE).tIndexList(T_INDEX_LIST).build();
     }
 
     static StreamFactory factory(StableDiffusionModels models) {
-        return new StreamFactory(models, config(), 50, new int[] {0, 16, 32, 45}, PROMPT, "", 1.2, 1.0, 2);
+        return new StreamFactory(models, config(), 50, new int[] {0, 16, 32, 45}, PROMPT, "", GUIDANCE_SCALE, DELTA, SEED);
     }
 
     TestServer(StableDiffusionModels models, WebServerOptions options) throws Exception {
@@ -91,9 +95,28 @@ final class TestServer implements AutoCloseable {
         return URI.create("ws://127.0.0.1:" + server.port() + path);
     }
 
-    /** A dedicated pipeline with the same settings, for computing what a session must send. */
-    StreamDiffusion reference(StreamSettings settings) throws IOException {
-        return factory.img2img(settings);
+    /**
+     * What a session must send, made independently of the server: a pipeline built directly with
+     * the library (not the server's {@link StreamFactory} or settings code), with the settings the
+     * test gave the session, fed the same frames. Warm start, as the server promises (the first
+     * frames show the picture, not the empty buffer). The caller closes it.
+     */
+    static StreamDiffusion reference(StableDiffusionModels models, String prompt, String negativePrompt, int[] tIndexList,
+                                     double guidanceScale, double delta, long seed) throws IOException {
+        StreamDiffusion stream = StreamDiffusion.builder().models(models).config(config()).tIndexList(tIndexList)
+                .seed(seed).warmStart(true).build();
+        try {
+            stream.prepare(prompt, negativePrompt, 50, guidanceScale, delta);
+            return stream;
+        } catch (RuntimeException e) {
+            stream.close();
+            throw e;
+        }
+    }
+
+    /** {@link #reference} with the settings a new session starts with. */
+    static StreamDiffusion reference(StableDiffusionModels models) throws IOException {
+        return reference(models, PROMPT, "", T_INDEX_LIST, GUIDANCE_SCALE, DELTA, SEED);
     }
 
     StreamSettings defaults() {
