@@ -3,6 +3,8 @@ package io.streamdiffusion4j.web;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
+import io.streamdiffusion4j.random.TorchSeed;
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -19,7 +21,6 @@ final class SettingsParser {
     static final int MAX_STEPS = 4;
     static final double MAX_GUIDANCE = 10;
     static final double MAX_DELTA = 5;
-    static final long MAX_SEED = 0xFFFF_FFFFL;
     static final int MAX_SKIP_FRAME = 100;
 
     private static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "strength", "t_index_list", "guidance_scale",
@@ -80,15 +81,39 @@ final class SettingsParser {
         }
         double guidance = number(o, "guidance_scale", current.guidanceScale(), 0, MAX_GUIDANCE, lenient);
         double delta = number(o, "delta", current.delta(), 0, MAX_DELTA, lenient);
-        long seed = current.seed();
-        if (o.has("seed")) {
-            double s = number(o, "seed", 0, 0, MAX_SEED, lenient);
-            if (s != Math.rint(s)) throw bad("seed must be a whole number, found " + o.get("seed"));
-            seed = (long) s;
-        }
+        long seed = o.has("seed") && !(lenient && o.get("seed").isNull()) ? seed(o.get("seed"), lenient) : current.seed();
         SimilarityFilterSettings filter = current.filter();
         if (o.has("similar_image_filter")) filter = filter(o.get("similar_image_filter"), filter, lenient);
         return new StreamSettings(prompt, negative, tIndex, guidance, delta, seed, filter);
+    }
+
+    /**
+     * A seed as torch.manual_seed takes it: any integer in [-2^63, 2^64 - 1] (the original demo's
+     * page draws seeds up to 2^53), a negative one wrapping to unsigned ({@link TorchSeed}). A
+     * number written with a fraction or exponent must still be a whole number.
+     */
+    private static long seed(JsonNode v, boolean lenient) throws ProtocolException {
+        BigDecimal d;
+        if (v.isIntegralNumber()) {
+            d = new BigDecimal(v.bigIntegerValue());
+        } else if (v.isNumber()) {
+            if (!Double.isFinite(v.doubleValue())) throw bad("seed must be a whole number, found " + v);
+            d = v.decimalValue();
+        } else if (lenient && v.isTextual() && v.textValue().strip().length() <= 40) {
+            try {
+                d = new BigDecimal(v.textValue().strip());
+            } catch (NumberFormatException e) {
+                throw bad("seed must be a whole number, found \"" + abbreviate(v.textValue()) + "\"");
+            }
+        } else {
+            throw bad("seed must be a whole number, found " + abbreviate(v.toString()));
+        }
+        // compared before any conversion: 1e999999999 is short to write and huge to expand
+        if (d.compareTo(new BigDecimal(TorchSeed.MIN)) < 0 || d.compareTo(new BigDecimal(TorchSeed.MAX)) > 0) {
+            throw bad("seed must be in [" + TorchSeed.MIN + ", " + TorchSeed.MAX + "] (torch's range), found " + abbreviate(v.asText()));
+        }
+        if (d.signum() != 0 && d.stripTrailingZeros().scale() > 0) throw bad("seed must be a whole number, found " + abbreviate(v.asText()));
+        return TorchSeed.of(d.toBigIntegerExact());
     }
 
     private List<Integer> strength(JsonNode v) throws ProtocolException {
@@ -179,6 +204,6 @@ final class SettingsParser {
     /** The bounds, for the hello message (the page sets its controls from them). */
     Map<String, Object> limits() {
         return Map.of("prompt_chars", MAX_PROMPT_CHARS, "guidance_scale", List.of(0, MAX_GUIDANCE), "delta", List.of(0, MAX_DELTA),
-                "seed", List.of(0, MAX_SEED), "t_index_list_entries", MAX_STEPS, "num_inference_steps", numInferenceSteps);
+                "seed", List.of(TorchSeed.MIN, TorchSeed.MAX), "t_index_list_entries", MAX_STEPS, "num_inference_steps", numInferenceSteps);
     }
 }
