@@ -155,6 +155,7 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
             return;
         }
         ctx.events().opened(sessionId(), kind());
+        lastClientMessage = System.nanoTime(); // idle from now: building the pipeline may have taken a while
         greet();
     }
 
