@@ -139,6 +139,7 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
             outbox.close(Ending.SERVER_ERROR, "pipeline failed");
             return;
         }
+        lastClientMessage = System.nanoTime(); // idle from now: building the pipeline may have taken a while
         synchronized (this) {
             if (!ended.get()) {
                 this.pipeline = pipeline;
@@ -155,7 +156,6 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
             return;
         }
         ctx.events().opened(sessionId(), kind());
-        lastClientMessage = System.nanoTime(); // idle from now: building the pipeline may have taken a while
         greet();
     }
 

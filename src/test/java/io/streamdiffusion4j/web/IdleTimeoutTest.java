@@ -41,11 +41,19 @@ class IdleTimeoutTest {
     @Test
     void anIdleSessionEndsWithAMessageAndFreesItsSlot() throws Exception {
         for (String path : new String[] {"/ws", "/ws/txt2img"}) {
-            try (TestServer s = start(Duration.ofSeconds(2)); WsClient c = WsClient.connect(s.ws(path))) {
-                c.nextOfType("hello");
-                JsonNode ended = c.nextOfType("ended");
+            try (TestServer s = start(Duration.ofSeconds(4)); WsClient c = WsClient.connect(s.ws(path))) {
+                JsonNode ended;
+                String stage = "hello";
+                try {
+                    c.nextOfType("hello");
+                    stage = "ended";
+                    ended = c.nextOfType("ended");
+                } catch (AssertionError e) {
+                    throw new AssertionError(path + ": no " + stage + "; opened " + s.events.opened + ", ended " + s.events.ended
+                            + ", closed " + c.closed.getNow(null), e);
+                }
                 assertThat(ended.get("reason").asText()).as(path).isEqualTo(Ending.IDLE);
-                assertThat(ended.get("message").asText()).contains("nothing came from this page for 2 s");
+                assertThat(ended.get("message").asText()).contains("nothing came from this page for 4 s");
                 assertThat(c.awaitClose().code()).isEqualTo(Ending.NORMAL);
                 assertThat(s.server.activeSessions()).isZero();
                 assertThat(s.server.counters().sessionsEndedIdle()).isEqualTo(1);
@@ -59,9 +67,9 @@ class IdleTimeoutTest {
 
     @Test
     void messagesKeepASessionAlive() throws Exception {
-        try (TestServer s = start(Duration.ofSeconds(2)); WsClient c = WsClient.connect(s.ws("/ws"))) {
+        try (TestServer s = start(Duration.ofSeconds(4)); WsClient c = WsClient.connect(s.ws("/ws"))) {
             c.nextOfType("hello");
-            for (int i = 0; i < 10; i++) { // 5 s of settings messages, each well within the 2 s
+            for (int i = 0; i < 16; i++) { // 8 s of settings messages, each well within the 4 s
                 c.send("{\"type\": \"settings\"}");
                 c.nextOfType("settings");
                 Thread.sleep(500);
@@ -73,7 +81,7 @@ class IdleTimeoutTest {
 
     @Test
     void theOriginalPageIsToldItsSessionTimedOut() throws Exception {
-        try (TestServer s = start(Duration.ofSeconds(2)); WsClient c = WsClient.connect(s.ws("/api/ws/" + UUID.randomUUID()))) {
+        try (TestServer s = start(Duration.ofSeconds(4)); WsClient c = WsClient.connect(s.ws("/api/ws/" + UUID.randomUUID()))) {
             // lcmLive.ts shows "Session timed out" for this status
             JsonNode timeout = c.nextJson(n -> n.path("status").asText().equals("timeout"));
             assertThat(timeout.get("message").asText()).isEqualTo("Your session has ended");
