@@ -60,6 +60,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "end sessions after this long (default: ${DEFAULT-VALUE}, no limit)")
     long sessionTimeout;
 
+    @Option(names = "--idle-timeout", paramLabel = "SECONDS", defaultValue = "300",
+            description = {"end a session after this long without a frame or a settings message from its page,",
+                    "freeing its place (default: ${DEFAULT-VALUE}; 0 for no limit)"})
+    long idleTimeout;
+
     @Option(names = "--max-fps", paramLabel = "N", defaultValue = "30",
             description = "input frames per second per session; faster frames are dropped (default: ${DEFAULT-VALUE})")
     double maxFps;
@@ -84,6 +89,12 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--allow-origin", paramLabel = "ORIGIN",
             description = "also accept WebSockets from pages of this origin, e.g. https://example.org (repeatable)")
     List<String> allowOrigins = new ArrayList<>();
+
+    @Option(names = "--allow-host", paramLabel = "NAME[:PORT]",
+            description = {"also answer requests for this host name, e.g. studio.lan (repeatable). Requests naming any",
+                    "other host are refused (421), against DNS rebinding; localhost, 127.0.0.1, [::1] and the --host",
+                    "address always work."})
+    List<String> allowHosts = new ArrayList<>();
 
     @Option(names = "--web-root", paramLabel = "DIR",
             description = "serve this folder instead of the built-in page (e.g. the original demo's frontend/public)")
@@ -147,8 +158,8 @@ final class ServeCommand implements Callable<Integer> {
         String token = token(err);
         WebServerOptions web;
         try {
-            web = new WebServerOptions(host, port, maxSessions, Duration.ofSeconds(sessionTimeout), maxMessageBytes, maxFrameSide,
-                    maxFps, token, allowOrigins, webRoot);
+            web = new WebServerOptions(host, port, maxSessions, Duration.ofSeconds(sessionTimeout), Duration.ofSeconds(idleTimeout),
+                    maxMessageBytes, maxFrameSide, maxFps, token, allowOrigins, allowHosts, webRoot);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
         }

@@ -3,6 +3,8 @@ package io.streamdiffusion4j.engine;
 import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import io.streamdiffusion4j.random.TorchSeed;
+import java.math.BigInteger;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.function.Consumer;
@@ -74,14 +76,14 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
                 return change("t_index_list " + Arrays.toString(t), st -> st.updateTIndexList(t));
             }
             case "seed": {
-                long seed;
+                BigInteger value;
                 try {
-                    seed = Long.parseLong(rest);
+                    value = new BigInteger(rest.length() > 40 ? "x" : rest);
                 } catch (NumberFormatException e) {
                     throw new IllegalArgumentException("seed expects an integer, found '" + rest + "'");
                 }
-                if (seed < 0) throw new IllegalArgumentException("seed must be >= 0, found " + seed);
-                return change("seed " + seed, st -> st.updateSeed(seed));
+                long seed = TorchSeed.of(value); // any seed torch.manual_seed takes, the same range as the web
+                return change("seed " + TorchSeed.unsigned(seed), st -> st.updateSeed(seed));
             }
             case "filter": {
                 String[] p = rest.split("\\s+", 2);

@@ -14,7 +14,10 @@ import java.util.Arrays;
  * @param doAddNoise re-noise the buffered latents with the fixed noise ({@code do_add_noise})
  * @param useDenoisingBatch Stream Batch (true) or the step-by-step loop (false)
  * @param cfgType guidance mode
- * @param seed the seed of all random draws (noise, similarity filter)
+ * @param seed the seed of all random draws (noise, similarity filter); negative when the stream
+ *             is to pick a random one (the run configuration's -1). Seeds of 2^63 and more, which
+ *             torch.manual_seed also takes (see {@link io.streamdiffusion4j.random.TorchSeed}), are
+ *             set with {@link StreamDiffusion#updateSeed} after prepare.
  * @param similarFilter the Stochastic Similarity Filter settings
  */
 public record StreamConfig(

@@ -174,7 +174,7 @@ public final class StreamDiffusion implements AutoCloseable {
      */
     public void updateSeed(long newSeed) {
         requirePrepared();
-        if (newSeed < 0) throw new IllegalArgumentException("seed must be >= 0, found " + newSeed);
+        // any 64 bits: a negative long is a seed of 2^63 or more (see TorchSeed), as torch.manual_seed takes it
         seed = newSeed;
         config = config.toBuilder().seed(newSeed).build();
         generator.manualSeed(newSeed);

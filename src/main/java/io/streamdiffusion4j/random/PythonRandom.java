@@ -12,14 +12,17 @@ public final class PythonRandom implements UniformSource {
         seed(seed);
     }
 
-    /** {@code random.seed(seed)}: the absolute value, split into 32-bit words, low word first. */
+    /**
+     * {@code random.seed(n)} for the unsigned 64-bit value {@code n} of a {@link TorchSeed} (a
+     * negative {@code long} is a value of 2^63 or more): Python splits the integer into 32-bit
+     * words, low word first, and drops leading zero words.
+     */
     public void seed(long seed) {
-        long a = Math.abs(seed);
         int[] key;
-        if (a >>> 32 == 0) {
-            key = new int[] {(int) a};
+        if (seed >>> 32 == 0) {
+            key = new int[] {(int) seed};
         } else {
-            key = new int[] {(int) a, (int) (a >>> 32)};
+            key = new int[] {(int) seed, (int) (seed >>> 32)};
         }
         engine.initByArray(key);
     }

@@ -32,7 +32,7 @@ public final class TorchGenerator {
         manualSeed(seed);
     }
 
-    /** {@code generator.manual_seed(seed)}: the engine takes the low 32 bits. */
+    /** {@code generator.manual_seed(seed)} for a {@link TorchSeed}: the engine takes the low 32 bits. */
     public void manualSeed(long seed) {
         engine.initGenrand((int) seed);
         hasCachedNormal = false;

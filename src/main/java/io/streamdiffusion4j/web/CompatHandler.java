@@ -2,6 +2,7 @@ package io.streamdiffusion4j.web;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.random.TorchSeed;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -98,7 +99,7 @@ final class CompatHandler extends Handler.Abstract {
                 .put("step", 0.05).put("field", "range").put("id", "guidance_scale").put("hide", true);
         prop(pp, "delta", "Delta", "number").put("default", d.delta()).put("min", 0).put("max", 1.5).put("step", 0.05)
                 .put("field", "range").put("id", "delta").put("hide", true);
-        prop(pp, "seed", "Seed", "integer").put("default", d.seed()).put("min", 0).put("max", SettingsParser.MAX_SEED)
+        prop(pp, "seed", "Seed", "integer").put("default", TorchSeed.unsigned(d.seed())).put("min", TorchSeed.MIN).put("max", TorchSeed.MAX)
                 .put("field", "seed").put("id", "seed").put("hide", true);
         prop(pp, "width", "Width", "integer").put("default", ctx.factory().width()).put("min", 2).put("max", 15)
                 .put("disabled", true).put("hide", true).put("id", "width");
@@ -135,7 +136,18 @@ final class CompatHandler extends Handler.Abstract {
         Thread.ofPlatform().daemon().name("sd4j-compat-stream").start(() -> {
             try {
                 try (OutputStream out = Content.Sink.asOutputStream(response)) {
+                    // the request may come before the WebSocket has opened (the page asks at once)
+                    long openBy = System.nanoTime() + WebServer.UPGRADE_GRACE.toNanos();
+                    while (!socket.awaitOpen(250)) {
+                        if (socket.ended() || System.nanoTime() > openBy) throw new IllegalStateException("the session never opened");
+                    }
+                    long minGap = (long) (1e9 / ctx.options().maxFps());
+                    long lastAsk = System.nanoTime() - minGap;
                     while (!socket.ended()) {
+                        // ask no faster than the session's frame rate limit, so the page is never refused for it
+                        long wait = lastAsk + minGap - System.nanoTime();
+                        if (wait > 0) Thread.sleep(wait / 1_000_000L, (int) (wait % 1_000_000L));
+                        lastAsk = System.nanoTime();
                         socket.requestFrame();
                         CompatSocket.Input in = socket.takeInput(1000); // re-asks when a frame was lost or dropped
                         if (in == null) continue;

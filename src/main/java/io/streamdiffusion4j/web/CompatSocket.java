@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamdiffusion4j.image.RgbImage;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -15,6 +16,13 @@ import java.util.concurrent.TimeUnit;
  * its parameters as JSON, then the JPEG. The MJPEG response of {@code /api/stream/{user_id}}
  * drives the loop, one frame at a time as in the original: ask for a frame, take the newest,
  * generate, write. Unlike the original, each user id has its own pipeline, so tabs never mix.
+ *
+ * <p>As in the original, the user is registered as soon as the socket exists (before the
+ * pipeline is built and {@code connected} is sent), so a stream request made right after the
+ * handshake finds it and waits for the session to open. A refused message ends the session with
+ * {@code {"status":"error"}} and a close, as the original does (it disconnects on any
+ * exception): the original page takes any error as the end of the session, and answering and
+ * asking for the next frame would make it loop.
  */
 public final class CompatSocket extends SessionSocket {
 
@@ -34,6 +42,7 @@ public final class CompatSocket extends SessionSocket {
     private long seq;
     private volatile ImageSession session;
     private boolean streaming; // guarded by this
+    private final CountDownLatch greeted = new CountDownLatch(1);
 
     CompatSocket(ServerContext ctx, CompatUsers users, UUID user) {
         super(ctx);
@@ -57,18 +66,16 @@ public final class CompatSocket extends SessionSocket {
         params = ctx.factory().initialSettings();
         session = new ImageSession(ctx.factory(), params, ctx.codec(), outputs::add,
                 s -> ctx.events().settingsApplied(user.toString(), s));
-        // only now can the user's stream request find this socket (its pipeline exists)
-        if (!users.add(user, this)) {
-            session.close();
-            throw new IllegalStateException("user " + user + " is already connected");
+        return session;
+    }
+
+    @Override
+    protected void released() {
+        users.remove(user, this);
+        greeted.countDown();
+        synchronized (inputLock) {
+            inputLock.notifyAll();
         }
-        return () -> {
-            users.remove(user, this);
-            synchronized (inputLock) {
-                inputLock.notifyAll();
-            }
-            session.close();
-        };
     }
 
     @Override
@@ -76,6 +83,17 @@ public final class CompatSocket extends SessionSocket {
         outbox.text(status("connected", "Connected"));
         outbox.text(status("wait", null));
         requestFrame();
+        greeted.countDown();
+    }
+
+    /** Waits until the session has opened (true) or ended (false). */
+    boolean awaitOpen(long millis) throws InterruptedException {
+        return greeted.await(millis, TimeUnit.MILLISECONDS) && !hasEnded();
+    }
+
+    /** Gives up on a socket whose WebSocket never opened, so its user id is free again. */
+    void forgetIfNeverOpened() {
+        abandonIfNeverOpened();
     }
 
     /** Asks the client for its next frame. */
@@ -95,7 +113,6 @@ public final class CompatSocket extends SessionSocket {
                 expect = Expect.PARAMS;
             }
             case PARAMS -> {
-                expect = Expect.NEXT_FRAME; // refused parameters: the client starts over at the next send_frame
                 params = parser.merge(params, m, true);
                 expect = Expect.IMAGE;
             }
@@ -183,7 +200,8 @@ public final class CompatSocket extends SessionSocket {
     @Override
     protected String endedMessage(Ending ending) {
         // the original's wording for its timeout; its page shows "Session timed out"
-        return ending.reason().equals("timeout") ? status("timeout", "Your session has ended") : status("error", ending.message());
+        boolean timedOut = ending.reason().equals("timeout") || ending.reason().equals(Ending.IDLE);
+        return timedOut ? status("timeout", "Your session has ended") : status("error", ending.message());
     }
 
     @Override
@@ -192,8 +210,8 @@ public final class CompatSocket extends SessionSocket {
     }
 
     @Override
-    protected void afterError() {
-        requestFrame(); // keep the ping-pong going: the client may send its next frame
+    protected boolean endsOnError() {
+        return true;
     }
 
     private static String status(String status, String message) {

@@ -28,10 +28,6 @@ final class CompatUsers {
         users.remove(id, socket);
     }
 
-    boolean contains(UUID id) {
-        return users.containsKey(id);
-    }
-
     Optional<CompatSocket> get(UUID id) {
         return Optional.ofNullable(users.get(id));
     }

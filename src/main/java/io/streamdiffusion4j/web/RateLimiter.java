@@ -11,8 +11,13 @@ final class RateLimiter {
     private long last;
 
     RateLimiter(double perSecond, long nowNanos) {
+        this(perSecond, Math.max(2, perSecond / 4), nowNanos);
+    }
+
+    /** @param capacity the burst: events allowed at once after a quiet spell */
+    RateLimiter(double perSecond, double capacity, long nowNanos) {
         this.perSecond = perSecond;
-        this.capacity = Math.max(2, perSecond / 4);
+        this.capacity = capacity;
         this.tokens = capacity;
         this.last = nowNanos;
     }

@@ -10,4 +10,5 @@ record ServerContext(
         SessionRegistry registry,
         SessionEvents events,
         ScheduledExecutorService timers,
-        ImageCodec codec) {}
+        ImageCodec codec,
+        ServerCounters counters) {}

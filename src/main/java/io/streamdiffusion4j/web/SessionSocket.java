@@ -19,15 +19,23 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The life of one WebSocket session, whatever its protocol: a slot from the registry (or the
- * "full" message), the pipeline, a timer for the session timeout and one for status, errors
- * answered without ending the session, and one clean end however it comes (client, timeout,
+ * "full" message), the pipeline, a timer for the session timeout and one for status and the idle
+ * timeout, errors answered without ending the session (within an error budget), and one clean
+ * end however it comes (client, timeout, idle, too many errors, a client that does not read,
  * pipeline failure, shutdown). Subclasses speak the protocols.
+ *
+ * <p>The error budget: every refused message takes one of {@link #ERROR_BURST} tokens, refilled
+ * at {@link #ERRORS_PER_SECOND}; a refused message when none is left ends the session (1008).
+ * So a page with a bug gets its errors explained, and a client flooding invalid messages gets
+ * at most {@code ERROR_BURST} replies plus one a second before it is disconnected.
  *
  * <p>Jetty calls the listener methods one message at a time per session; timers and pipeline
  * threads call {@link #end} and the outbox, which are thread-safe.
  */
 public abstract class SessionSocket implements Session.Listener.AutoDemanding {
     private static final Logger LOG = LoggerFactory.getLogger(SessionSocket.class);
+    static final int ERROR_BURST = 30;
+    static final double ERRORS_PER_SECOND = 1;
 
     protected final ServerContext ctx;
     protected Outbox outbox;
@@ -35,6 +43,9 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
     private final List<ScheduledFuture<?>> timers = new ArrayList<>();
     private final AtomicBoolean ended = new AtomicBoolean();
     private final RateLimiter rate;
+    private final RateLimiter errorBudget;
+    /** When the client last sent a message (System.nanoTime); the idle timeout counts from it. */
+    private volatile long lastClientMessage;
     private long lastRateError; // Jetty's thread for this session only
     private AutoCloseable pipeline; // guarded by this
     /** Frames dropped for the rate limit (counted on Jetty's thread for this session, read by the status timer). */
@@ -42,7 +53,10 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
 
     protected SessionSocket(ServerContext ctx) {
         this.ctx = ctx;
-        this.rate = new RateLimiter(ctx.options().maxFps(), System.nanoTime());
+        long now = System.nanoTime();
+        this.rate = new RateLimiter(ctx.options().maxFps(), now);
+        this.errorBudget = new RateLimiter(ERRORS_PER_SECOND, ERROR_BURST, now);
+        this.lastClientMessage = now;
     }
 
     /** img2img, txt2img or compat. */
@@ -76,15 +90,41 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
     /** Why the pipeline stopped on its own, if it did. */
     protected abstract Optional<String> pipelineFailure();
 
-    /** Called after an error message was sent for a refused client message. */
-    protected void afterError() {}
+    /**
+     * Whether one refused message ends the session (after its error message), for a protocol
+     * whose client treats any error as the end.
+     */
+    protected boolean endsOnError() {
+        return false;
+    }
+
+    /** Called once when the session is over, however it ends (also when it never got a slot). */
+    protected void released() {}
+
+    /**
+     * Ends a session whose WebSocket never opened (its upgrade failed after the socket was made);
+     * nothing when it did open.
+     */
+    protected final void abandonIfNeverOpened() {
+        synchronized (this) {
+            if (outbox != null || !ended.compareAndSet(false, true)) return;
+        }
+        released();
+    }
 
     @Override
     public final void onWebSocketOpen(Session session) {
-        outbox = new Outbox(session);
+        synchronized (this) {
+            outbox = new Outbox(session, ctx.counters(), () -> end(Ending.notReading()));
+            if (ended.get()) { // abandoned: given up on before it opened
+                outbox.close(Ending.GOING_AWAY, "gone");
+                return;
+            }
+        }
         Optional<SessionRegistry.Slot> s = ctx.registry().open(this::end);
         if (s.isEmpty()) {
             ended.set(true);
+            released();
             outbox.text(fullMessage());
             outbox.close(Ending.TRY_AGAIN_LATER, "server full");
             return;
@@ -97,10 +137,12 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
             LOG.warn("{} session could not start: {}", kind(), e.toString());
             ended.set(true);
             slot.close();
+            released();
             outbox.text(endedMessage(Ending.failed(e.getMessage() == null ? e.toString() : e.getMessage())));
             outbox.close(Ending.SERVER_ERROR, "pipeline failed");
             return;
         }
+        lastClientMessage = System.nanoTime(); // idle from now: building the pipeline may have taken a while
         synchronized (this) {
             if (!ended.get()) {
                 this.pipeline = pipeline;
@@ -122,6 +164,11 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
 
     private void tick() {
         try {
+            long idle = ctx.options().idleTimeout().toNanos();
+            if (idle > 0 && System.nanoTime() - lastClientMessage > idle) {
+                end(Ending.idle(ctx.options().idleTimeout().toSeconds()));
+                return;
+            }
             Optional<String> failure = pipelineFailure();
             if (failure.isPresent()) {
                 LOG.warn("{} session {} failed: {}", kind(), sessionId(), failure.get());
@@ -137,15 +184,15 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
 
     @Override
     public final void onWebSocketText(String message) {
+        lastClientMessage = System.nanoTime();
         if (ended.get()) return;
         try {
             onText(message);
         } catch (ProtocolException e) {
-            outbox.text(errorMessage(e));
-            afterError();
+            refused(e);
         } catch (RuntimeException e) {
             LOG.warn("session {}: {}", sessionId(), e.toString());
-            outbox.text(errorMessage(new ProtocolException("server_error", e.toString())));
+            refused(new ProtocolException("server_error", e.toString()));
         }
     }
 
@@ -154,15 +201,39 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
         byte[] data = new byte[payload.remaining()];
         payload.get(data);
         callback.succeed();
+        lastClientMessage = System.nanoTime();
         if (ended.get()) return;
         try {
             onBinary(data);
         } catch (ProtocolException e) {
-            outbox.text(errorMessage(e));
-            afterError();
+            refused(e);
         } catch (RuntimeException e) {
             LOG.warn("session {}: {}", sessionId(), e.toString());
-            outbox.text(errorMessage(new ProtocolException("server_error", e.toString())));
+            refused(new ProtocolException("server_error", e.toString()));
+        }
+    }
+
+    /**
+     * Answers a refused message, within the error budget. Frames over the rate limit are not
+     * counted: their error is already sent at most once a second, and a page pacing itself near
+     * the limit must not be ended for jitter.
+     */
+    private void refused(ProtocolException e) {
+        if (endsOnError()) {
+            ctx.counters().protocolError(true);
+            end(Ending.refused(e.getMessage()));
+            return;
+        }
+        if (e.code().equals("rate_limited")) {
+            outbox.text(errorMessage(e));
+            return;
+        }
+        boolean withinBudget = errorBudget.tryAcquire(System.nanoTime());
+        ctx.counters().protocolError(withinBudget);
+        if (withinBudget) {
+            outbox.text(errorMessage(e));
+        } else {
+            end(Ending.tooManyErrors(ERROR_BURST, e.getMessage()));
         }
     }
 
@@ -186,9 +257,12 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
             timers.forEach(t -> t.cancel(false));
             p = pipeline;
         }
-        slot.close();
+        if (slot != null) slot.close();
+        released();
+        if (outbox == null) return; // never opened (a failed upgrade): nothing to tell
         if (ending.message() != null) outbox.text(endedMessage(ending));
         outbox.close(ending.closeCode(), ending.reason());
+        ctx.counters().ended(ending);
         ctx.events().ended(sessionId(), ending.reason());
         if (p != null) ctx.registry().closeLater(kind() + " session " + sessionId(), p);
     }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
+import io.streamdiffusion4j.random.TorchSeed;
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -17,7 +19,6 @@ import java.util.Set;
  * anything else (a model, a file, a size) are refused with the reason, never used.
  */
 final class SettingsParser {
-    static final long MAX_SEED = 0xFFFF_FFFFL;
 
     private static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "strength", "t_index_list", "guidance_scale",
             "delta", "seed", "similar_image_filter");
@@ -77,15 +78,39 @@ final class SettingsParser {
         }
         double guidance = number(o, current.guidanceScale(), LiveSettingsLimits.GUIDANCE_SCALE, lenient);
         double delta = number(o, current.delta(), LiveSettingsLimits.DELTA, lenient);
-        long seed = current.seed();
-        if (o.has("seed")) {
-            double s = number(o, "seed", 0, 0, MAX_SEED, lenient);
-            if (s != Math.rint(s)) throw bad("seed must be a whole number, found " + o.get("seed"));
-            seed = (long) s;
-        }
+        long seed = o.has("seed") && !(lenient && o.get("seed").isNull()) ? seed(o.get("seed"), lenient) : current.seed();
         SimilarityFilterSettings filter = current.filter();
         if (o.has("similar_image_filter")) filter = filter(o.get("similar_image_filter"), filter, lenient);
         return new StreamSettings(prompt, negative, tIndex, guidance, delta, seed, filter);
+    }
+
+    /**
+     * A seed as torch.manual_seed takes it: any integer in [-2^63, 2^64 - 1] (the original demo's
+     * page draws seeds up to 2^53), a negative one wrapping to unsigned ({@link TorchSeed}). A
+     * number written with a fraction or exponent must still be a whole number.
+     */
+    private static long seed(JsonNode v, boolean lenient) throws ProtocolException {
+        BigDecimal d;
+        if (v.isIntegralNumber()) {
+            d = new BigDecimal(v.bigIntegerValue());
+        } else if (v.isNumber()) {
+            if (!Double.isFinite(v.doubleValue())) throw bad("seed must be a whole number, found " + v);
+            d = v.decimalValue();
+        } else if (lenient && v.isTextual() && v.textValue().strip().length() <= 40) {
+            try {
+                d = new BigDecimal(v.textValue().strip());
+            } catch (NumberFormatException e) {
+                throw bad("seed must be a whole number, found \"" + abbreviate(v.textValue()) + "\"");
+            }
+        } else {
+            throw bad("seed must be a whole number, found " + abbreviate(v.toString()));
+        }
+        // compared before any conversion: 1e999999999 is short to write and huge to expand
+        if (d.compareTo(new BigDecimal(TorchSeed.MIN)) < 0 || d.compareTo(new BigDecimal(TorchSeed.MAX)) > 0) {
+            throw bad("seed must be in [" + TorchSeed.MIN + ", " + TorchSeed.MAX + "] (torch's range), found " + abbreviate(v.asText()));
+        }
+        if (d.signum() != 0 && d.stripTrailingZeros().scale() > 0) throw bad("seed must be a whole number, found " + abbreviate(v.asText()));
+        return TorchSeed.of(d.toBigIntegerExact());
     }
 
     private List<Integer> strength(JsonNode v) throws ProtocolException {
@@ -189,7 +214,7 @@ final class SettingsParser {
         return Map.of("prompt_chars", LiveSettingsLimits.MAX_PROMPT_CHARS,
                 "guidance_scale", List.of(LiveSettingsLimits.GUIDANCE_SCALE.min(), LiveSettingsLimits.GUIDANCE_SCALE.max()),
                 "delta", List.of(LiveSettingsLimits.DELTA.min(), LiveSettingsLimits.DELTA.max()),
-                "seed", List.of(0, MAX_SEED), "t_index_list_entries", LiveSettingsLimits.MAX_STEPS,
+                "seed", List.of(TorchSeed.MIN, TorchSeed.MAX), "t_index_list_entries", LiveSettingsLimits.MAX_STEPS,
                 "num_inference_steps", numInferenceSteps);
     }
 }

@@ -70,10 +70,13 @@ public final class StreamFactory {
     }
 
     private StreamDiffusion build(Mode mode, int[] tIndex, StreamSettings s) throws IOException {
+        // a negative long is a seed of 2^63 or more (TorchSeed), which the stream's config reads as "random": set it after prepare
+        boolean highSeed = s.seed() < 0;
         StreamDiffusion stream = StreamDiffusion.builder().models(models).config(base).mode(mode).tIndexList(tIndex)
-                .seed(s.seed()).warmStart(mode == Mode.IMG2IMG).build();
+                .seed(highSeed ? 0 : s.seed()).warmStart(mode == Mode.IMG2IMG).build();
         try {
             stream.prepare(s.prompt(), s.negativePrompt(), numInferenceSteps, s.guidanceScale(), s.delta());
+            if (highSeed) stream.updateSeed(s.seed());
             stream.updateSimilarityFilter(s.filter());
             return stream;
         } catch (RuntimeException e) {

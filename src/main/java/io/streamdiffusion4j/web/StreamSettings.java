@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import io.streamdiffusion4j.random.TorchSeed;
 import java.util.List;
 import java.util.Objects;
 
@@ -25,7 +26,7 @@ public record StreamSettings(
         Objects.requireNonNull(negativePrompt, "negativePrompt");
         tIndexList = List.copyOf(tIndexList);
         Objects.requireNonNull(filter, "filter");
-        if (seed < 0) throw new IllegalArgumentException("seed must be >= 0, found " + seed);
+        // seed: any 64 bits, a TorchSeed (a negative long is a seed of 2^63 or more)
     }
 
     public int[] tIndexArray() {
@@ -61,7 +62,7 @@ public record StreamSettings(
         tIndexList.forEach(t::add);
         o.put("guidance_scale", guidanceScale);
         o.put("delta", delta);
-        o.put("seed", seed);
+        o.put("seed", TorchSeed.unsigned(seed));
         ObjectNode f = o.putObject("similar_image_filter");
         f.put("enabled", filter.enabled());
         f.put("threshold", filter.threshold());

@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -41,18 +42,21 @@ import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 public final class WebServer implements AutoCloseable {
     /** Largest text message: settings are a few hundred bytes. */
     static final int MAX_TEXT_BYTES = 64 * 1024;
+    /** How long a compat user registered at its upgrade may take to open its WebSocket. */
+    static final Duration UPGRADE_GRACE = Duration.ofSeconds(30);
 
     private final WebServerOptions options;
     private final Server server;
     private final ServerConnector connector;
     private final SessionRegistry registry;
     private final ScheduledExecutorService timers;
+    private final ServerCounters counters = new ServerCounters();
 
     public WebServer(WebServerOptions options, StreamFactory factory, SessionEvents events) {
         this.options = options;
         this.registry = new SessionRegistry(options.maxSessions());
         this.timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("sd4j-web-timer").unstarted(r));
-        ServerContext ctx = new ServerContext(options, factory, registry, events, timers, ImageCodec.best());
+        ServerContext ctx = new ServerContext(options, factory, registry, events, timers, ImageCodec.best(), counters);
         CompatUsers users = new CompatUsers();
         OriginCheck origins = new OriginCheck(options.allowedOrigins());
 
@@ -78,7 +82,9 @@ public final class WebServer implements AutoCloseable {
         ws.setHandler(content);
         context.setHandler(ws);
         Handler top = new SecurityHeaders(context, options.webRoot() == null);
-        server.setHandler(options.accessToken() != null ? new AccessGuard(options.accessToken(), top) : top);
+        if (options.accessToken() != null) top = new AccessGuard(options.accessToken(), top);
+        // outermost: a request for another host name is refused before it reaches anything
+        server.setHandler(new HostCheck(options.host(), options.allowedHosts(), connector::getLocalPort, top));
     }
 
     private Handler staticFiles() {
@@ -118,11 +124,15 @@ public final class WebServer implements AutoCloseable {
             Response.writeError(rq, rs, cb, HttpStatus.NOT_FOUND_404, "the path must be /api/ws/{user_id} with a UUID");
             return null;
         }
-        if (users.contains(id.get())) {
+        CompatSocket socket = new CompatSocket(ctx, users, id.get());
+        // registered before the handshake completes, as the original does, so that the page's
+        // stream request, sent as soon as it sees the socket open, finds its user
+        if (!users.add(id.get(), socket)) {
             Response.writeError(rq, rs, cb, HttpStatus.CONFLICT_409, "this user id is already connected");
             return null;
         }
-        return new CompatSocket(ctx, users, id.get());
+        ctx.timers().schedule(socket::forgetIfNeverOpened, UPGRADE_GRACE.toSeconds(), TimeUnit.SECONDS);
+        return socket;
     }
 
     public void start() throws Exception {
@@ -143,6 +153,11 @@ public final class WebServer implements AutoCloseable {
 
     public int activeSessions() {
         return registry.active();
+    }
+
+    /** What the server refused or dropped to protect itself, across all sessions since it started. */
+    public ServerCounters counters() {
+        return counters;
     }
 
     /** Blocks until the server stops. */

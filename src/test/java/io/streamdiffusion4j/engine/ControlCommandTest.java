@@ -86,6 +86,11 @@ class ControlCommandTest {
 
             apply(s, "seed 7");
             assertThat(s.seed()).isEqualTo(7);
+            apply(s, "seed 9007199254740993"); // beyond 2^53, as the web page's Rand button gives
+            assertThat(s.seed()).isEqualTo(9007199254740993L);
+            apply(s, "seed -1"); // torch.manual_seed(-1) is the seed 2^64 - 1
+            assertThat(s.seed()).isEqualTo(-1L);
+            apply(s, "seed 7");
 
             apply(s, "filter off");
             assertThat(s.config().similarFilter().enabled()).isFalse();
@@ -139,7 +144,7 @@ class ControlCommandTest {
             "guidance high              | guidance expects numbers, found 'high'",
             "delta -0.1                 | delta must be in [0, 5], found -0.1",
             "delta 1 2                  | delta expects 1 number(s)",
-            "seed -3                    | seed must be >= 0",
+            "seed 18446744073709551616  | seed must be an integer in",
             "seed lots                  | seed expects an integer",
             "launch rockets             | unknown command 'launch'",
     })

@@ -15,6 +15,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -116,6 +117,41 @@ class CompatApiTest {
         }
     }
 
+    /**
+     * The original page (lcmLive.ts) takes any {"status": "error"} as the end of its session and
+     * answers every send_frame with a frame: answering a refusal and asking again made it loop.
+     * As the original server (which disconnects on any exception), a refused message gets one
+     * error naming the problem, then the close; no send_frame follows.
+     */
+    @Test
+    void aRefusedMessageEndsTheSessionWithOneErrorAndNoLoop() throws Exception {
+        String[][] cases = {
+                {"image", "next_frame"}, // an image before next_frame and the parameters
+                {"{\"prompt\": \"ok\", \"guidance_scale\": \"lots\"}", "guidance_scale must be a number"},
+                {"{\"prompt\": \"ok\", \"seed\": 18446744073709551616}", "seed must be in"},
+                {"{\"prompt\": \"ok\", \"seed\": 1.5}", "whole number"},
+        };
+        try (TestServer s = TestServer.start(models)) {
+            for (String[] bad : cases) {
+                try (WsClient c = WsClient.connect(s.ws("/api/ws/" + UUID.randomUUID()))) {
+                    c.nextJson(n -> n.path("status").asText().equals("send_frame"));
+                    if (bad[0].equals("image")) {
+                        c.send(TestServer.jpeg(1, 2, 3));
+                    } else {
+                        c.send("{\"status\": \"next_frame\"}");
+                        c.send(bad[0]);
+                    }
+                    JsonNode error = c.nextJson(n -> n.path("status").asText().equals("error"));
+                    assertThat(error.path("message").asText()).as(bad[0]).contains(bad[1]);
+                    assertThat(c.awaitClose().code()).as(bad[0]).isEqualTo(Ending.POLICY_VIOLATION);
+                    assertThat(c.drain(Duration.ofMillis(300))).as("nothing after the error: no send_frame to loop on")
+                            .noneMatch(m -> m instanceof JsonNode n && n.has("status"));
+                }
+            }
+            assertThat(s.server.counters().protocolErrors()).isEqualTo(cases.length);
+        }
+    }
+
     private static void sendFrame(WsClient c, String params, byte[] jpeg) {
         c.send("{\"status\": \"next_frame\"}");
         c.send(params);
@@ -147,15 +183,6 @@ class CompatApiTest {
     void refusalsInTheOriginalProtocol() throws Exception {
         UUID user = UUID.randomUUID();
         try (TestServer s = TestServer.start(models); WsClient c = WsClient.connect(s.ws("/api/ws/" + user))) {
-            c.nextJson(n -> n.path("status").asText().equals("send_frame"));
-            // an image before next_frame and the parameters: an error, then the server asks again
-            c.send(TestServer.jpeg(1, 2, 3));
-            assertThat(c.nextJson(n -> n.has("status")).toString()).contains("\"status\":\"error\"").contains("next_frame");
-            assertThat(c.nextJson(n -> n.has("status")).path("status").asText()).isEqualTo("send_frame");
-            // bad parameters
-            c.send("{\"status\": \"next_frame\"}");
-            c.send("{\"prompt\": \"ok\", \"guidance_scale\": \"lots\"}");
-            assertThat(c.nextJson(n -> n.has("status")).path("message").asText()).contains("guidance_scale must be a number");
             c.nextJson(n -> n.path("status").asText().equals("send_frame"));
             // unknown keys are ignored as by the original's pydantic model, and never used (no paths)
             sendFrame(c, "{\"prompt\": \"ok\", \"model\": \"/etc\", \"width\": 512, \"height\": 512}", TestServer.jpeg(4, 5, 6));

@@ -138,7 +138,7 @@ class LimitsTest {
                     {"\"t_index_list\": [32.5]", "integers"},
                     {"\"strength\": \"ultra\"", "strength must be one of [subtle, medium, strong, wild]"},
                     {"\"strength\": \"strong\", \"t_index_list\": [1]", "not both"},
-                    {"\"seed\": -1", "seed must be in"},
+                    {"\"seed\": 18446744073709551616", "seed must be in [-9223372036854775808, 18446744073709551615]"},
                     {"\"seed\": 1.5", "whole number"},
                     {"\"prompt\": 42", "prompt must be a string"},
                     {"\"prompt\": \"" + "y".repeat(1001) + "\"", "1001 characters; the limit is 1000"},

@@ -51,9 +51,9 @@ class SettingsParserTest {
                 {"prompt": "x", "width": 512, "height": 512, "seed": "7", "guidance_scale": "1.4", "model": "/etc", "negative_prompt": null}"""),
                 true);
         assertThat(s).isEqualTo(new StreamSettings("x", "", List.of(32, 45), 1.4, 1.0, 7, SimilarityFilterSettings.DISABLED));
-        assertThatThrownBy(() -> img2img.merge(START, json("{\"seed\": \"many\"}"), true)).hasMessageContaining("seed must be a number");
+        assertThatThrownBy(() -> img2img.merge(START, json("{\"seed\": \"many\"}"), true)).hasMessageContaining("seed must be a whole number");
         assertThatThrownBy(() -> img2img.merge(START, json("{\"seed\": \"7\"}"))).as("strict: numbers only")
-                .hasMessageContaining("seed must be a number");
+                .hasMessageContaining("seed must be a whole number");
     }
 
     @Test

@@ -114,6 +114,19 @@ final class TestServer implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link #reference} with the given settings' prompt, steps, guidance and seed. A seed of 2^63
+     * or more is a negative {@code long} (see TorchSeed), which the builder reads as "draw a random
+     * seed", so it is set after prepare, as a library user would.
+     */
+    static StreamDiffusion reference(StableDiffusionModels models, StreamSettings st) throws IOException {
+        long seed = st.seed();
+        StreamDiffusion stream = reference(models, st.prompt(), st.negativePrompt(),
+                st.tIndexList().stream().mapToInt(Integer::intValue).toArray(), st.guidanceScale(), st.delta(), seed >= 0 ? seed : 0);
+        if (seed < 0) stream.updateSeed(seed);
+        return stream;
+    }
+
     /** {@link #reference} with the settings a new session starts with. */
     static StreamDiffusion reference(StableDiffusionModels models) throws IOException {
         return reference(models, PROMPT, "", T_INDEX_LIST, GUIDANCE_SCALE, DELTA, SEED);
