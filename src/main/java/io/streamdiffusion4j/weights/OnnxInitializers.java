@@ -61,16 +61,19 @@ public final class OnnxInitializers implements WeightSource {
     public int[] shape(String name) throws IOException {
         TensorProto t = tensor(name);
         int[] s = new int[t.getDimsCount()];
-        for (int i = 0; i < s.length; i++) s[i] = Math.toIntExact(t.getDims(i));
+        for (int i = 0; i < s.length; i++) {
+            long d = t.getDims(i);
+            if (d < 0 || d > Integer.MAX_VALUE) throw new IOException(file + ": initializer '" + name + "' has dimension " + d
+                    + " in its shape " + t.getDimsList());
+            s[i] = (int) d;
+        }
         return s;
     }
 
     @Override
     public float[] floats(String name) throws IOException {
         TensorProto t = tensor(name);
-        long numel = 1;
-        for (long d : t.getDimsList()) numel *= d;
-        int n = Math.toIntExact(numel);
+        int n = numel(t, name);
         DType dtype = switch (t.getDataType()) {
             case TensorProto.DataType.FLOAT_VALUE -> DType.F32;
             case TensorProto.DataType.FLOAT16_VALUE -> DType.F16;
@@ -82,10 +85,18 @@ public final class OnnxInitializers implements WeightSource {
             return SafeTensors.toFloats(external(t, name, (long) n * dtype.size()), dtype, n);
         }
         if (t.hasRawData()) {
+            if (t.getRawData().size() != (long) n * dtype.size()) {
+                throw new IOException(file + ": initializer '" + name + "' of shape " + t.getDimsList() + " needs "
+                        + (long) n * dtype.size() + " bytes of " + dtype + ", raw_data holds " + t.getRawData().size());
+            }
             ByteBuffer b = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
             return SafeTensors.toFloats(b, dtype, n);
         }
         if (dtype == DType.F32) {
+            if (t.getFloatDataCount() != n) {
+                throw new IOException(file + ": initializer '" + name + "' of shape " + t.getDimsList() + " needs " + n
+                        + " values, float_data holds " + t.getFloatDataCount());
+            }
             float[] out = new float[n];
             for (int i = 0; i < n; i++) out[i] = t.getFloatData(i);
             return out;
@@ -99,18 +110,64 @@ public final class OnnxInitializers implements WeightSource {
         for (StringStringEntryProto e : t.getExternalDataList()) {
             switch (e.getKey()) {
                 case "location" -> location = e.getValue();
-                case "offset" -> offset = Long.parseLong(e.getValue());
+                case "offset" -> offset = parseOffset(e.getValue(), name);
                 default -> { }
             }
         }
         if (location == null) throw new IOException(file + ": initializer '" + name + "' has external data without a location");
-        Path data = file.resolveSibling(location).normalize();
+        Path data = externalFile(location, name);
         try (FileChannel ch = FileChannel.open(data, StandardOpenOption.READ)) {
-            if (offset + bytes > ch.size()) {
+            if (offset > ch.size() - bytes) {
                 throw new IOException(data + ": initializer '" + name + "' lies beyond the end of the file");
             }
             return ch.map(FileChannel.MapMode.READ_ONLY, offset, bytes).order(ByteOrder.LITTLE_ENDIAN);
         }
+    }
+
+    /** The element count from the dims, refused when a dimension is negative or the count passes what an array holds. */
+    private int numel(TensorProto t, String name) throws IOException {
+        long numel = 1;
+        for (long d : t.getDimsList()) {
+            if (d < 0) throw new IOException(file + ": initializer '" + name + "' has a negative dimension in " + t.getDimsList());
+            if (d != 0 && numel > (Integer.MAX_VALUE - 8) / d) {
+                throw new IOException(file + ": initializer '" + name + "' of shape " + t.getDimsList() + " is too large to read");
+            }
+            numel *= d;
+        }
+        return (int) numel;
+    }
+
+    private long parseOffset(String value, String name) throws IOException {
+        try {
+            long offset = Long.parseLong(value);
+            if (offset >= 0) return offset;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IOException(file + ": initializer '" + name + "' has external data offset '" + value
+                + "', expected a whole number >= 0");
+    }
+
+    /**
+     * The external data file, which must lie in the model's folder or below it (ONNX's own rule):
+     * a model file must not make the reader open files elsewhere.
+     */
+    private Path externalFile(String location, String name) throws IOException {
+        Path folder = file.toAbsolutePath().getParent();
+        Path data;
+        boolean absolute;
+        try {
+            absolute = Path.of(location).isAbsolute();
+            data = folder.resolve(location).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new IOException(file + ": initializer '" + name + "' has external data location '" + location
+                    + "', which is not a file name: " + e.getMessage(), e);
+        }
+        if (absolute || !data.startsWith(folder)) {
+            throw new IOException(file + ": initializer '" + name + "' has external data location '" + location
+                    + "' outside the model's folder " + folder);
+        }
+        return data;
     }
 
     @Override
