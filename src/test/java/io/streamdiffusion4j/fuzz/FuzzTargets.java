@@ -131,6 +131,13 @@ public final class FuzzTargets {
             Files.write(file, input);
             try (SafeTensors st = SafeTensors.open(file)) {
                 for (SafeTensors.Entry e : st.entries().values()) {
+                    // what was accepted must be what the header says, computed without overflow
+                    java.math.BigInteger needed = java.math.BigInteger.valueOf(e.dtype().size());
+                    for (int d : e.shape()) needed = needed.multiply(java.math.BigInteger.valueOf(d));
+                    if (!needed.equals(java.math.BigInteger.valueOf(e.end() - e.begin())) || e.begin() < 0) {
+                        throw new IllegalStateException("accepted tensor '" + e.name() + "' of shape " + Arrays.toString(e.shape())
+                                + " with data_offsets [" + e.begin() + ", " + e.end() + "]");
+                    }
                     st.shape(e.name());
                     st.raw(e.name());
                     if (e.dtype().isFloat()) st.floats(e.name());
