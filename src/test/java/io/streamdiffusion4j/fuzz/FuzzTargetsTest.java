@@ -38,6 +38,10 @@ class FuzzTargetsTest {
                 ? ForkedFuzz.run(target, settings)
                 : new FuzzRunner(target, settings.out().resolve(name), input -> { }).run(settings.seed(), settings.budget(target));
         System.out.println(report.summary());
+        java.nio.file.Files.createDirectories(settings.out().resolve(name));
+        java.nio.file.Files.writeString(settings.out().resolve(name).resolve("report.txt"), report.summary() + "\n"
+                + report.failures().stream().map(f -> "- " + f.kind() + " x" + f.count() + ": " + f.signature() + " (input "
+                + f.saved() + ")\n").collect(Collectors.joining()));
         assertThat(report.failures())
                 .withFailMessage(() -> report.summary() + "\n" + report.failures().stream()
                         .map(f -> "- " + f.kind() + " x" + f.count() + ": " + f.signature() + "\n  input: " + f.saved() + "\n  "
