@@ -72,7 +72,7 @@ public final class FuzzTargets {
         return new FuzzTarget("run-config", FuzzTargets::configSeeds, new JsonMutator(16 * 1024, keys, words), input -> {
             RunConfig c = RunConfig.parse(new String(input, StandardCharsets.UTF_8), "fuzz.json");
             c.streamConfig(); // the pipeline's own checks must agree with the parser's
-        }, Set.of(ConfigException.class), false, 20000);
+        }, Set.of(ConfigException.class), false, 10000);
     }
 
     private static List<byte[]> configSeeds() {

@@ -46,7 +46,7 @@ public final class OnnxFuzzTargets {
                 weights.shape(name);
                 weights.floats(name);
             }
-        }, Set.of(IOException.class), false, 20000);
+        }, Set.of(IOException.class), false, 10000);
     }
 
     /**

@@ -43,7 +43,7 @@ public final class WebFuzzTargets {
                 }
             }
             if (!refused.isEmpty()) throw (ProtocolException) refused.getFirst();
-        }, Set.of(ProtocolException.class), false, 10000);
+        }, Set.of(ProtocolException.class), false, 6000);
     }
 
     private interface Merge {
