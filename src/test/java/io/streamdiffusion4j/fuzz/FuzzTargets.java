@@ -42,6 +42,9 @@ public final class FuzzTargets {
         ALL.put("onnx-session", () -> OnnxFuzzTargets.session(work("onnx-session")));
     }
 
+    /** Targets that fail on purpose, to check that the harness reports each kind of failure (not run as targets). */
+    private static final Map<String, Supplier<FuzzTarget>> SELF_TESTS = Map.of("native-crash", FuzzTargets::nativeCrash);
+
     private FuzzTargets() {}
 
     public static List<String> names() {
@@ -49,7 +52,7 @@ public final class FuzzTargets {
     }
 
     public static FuzzTarget byName(String name) {
-        Supplier<FuzzTarget> t = ALL.get(name);
+        Supplier<FuzzTarget> t = ALL.getOrDefault(name, SELF_TESTS.get(name));
         if (t == null) throw new IllegalArgumentException("no fuzz target '" + name + "'; targets: " + names());
         return t.get();
     }
@@ -60,6 +63,16 @@ public final class FuzzTargets {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Writes to address 0 when an input starts with 'X': SIGSEGV, as a native decoder bug would. */
+    private static FuzzTarget nativeCrash() {
+        return new FuzzTarget("native-crash", () -> List.of("ok".getBytes(StandardCharsets.UTF_8)),
+                (base, corpus, r) -> r.nextInt(5) == 0 ? "X crash".getBytes(StandardCharsets.UTF_8) : base, input -> {
+            if (input.length > 0 && input[0] == 'X') {
+                java.lang.foreign.MemorySegment.NULL.reinterpret(8).set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 1);
+            }
+        }, Set.of(IOException.class), true, 100);
     }
 
     /** A run configuration file's text: a RunConfig, or a ConfigException naming the key. */

@@ -19,8 +19,8 @@ import javax.imageio.ImageWriter;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /**
- * Fuzz targets for the image decoders. Both run in a child JVM: TurboJPEG is native code, and
- * the JDK's JPEG reader is too. After every input a decoder refuses, a valid JPEG must still
+ * Fuzz targets for the image decoders. All run in a child JVM: TurboJPEG is native code, and
+ * so is the JDK's JPEG reader. After every input a decoder refuses, a valid JPEG must still
  * decode to the same pixels: decoder state must not outlive an error.
  */
 public final class ImageFuzzTargets {
