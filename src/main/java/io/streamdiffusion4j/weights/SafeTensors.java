@@ -110,17 +110,28 @@ public final class SafeTensors implements WeightSource {
         int[] shape = new int[s.size()];
         long numel = 1;
         for (int i = 0; i < shape.length; i++) {
-            if (!s.get(i).canConvertToInt() || s.get(i).intValue() < 0) throw new InputFileException(where + ": bad shape " + s);
-            shape[i] = s.get(i).intValue();
-            numel *= shape[i];
+            JsonNode d = s.get(i);
+            if (!d.isIntegralNumber() || !d.canConvertToInt() || d.intValue() < 0) {
+                throw new InputFileException(where + ": bad shape " + s + " (dimensions are whole numbers >= 0)");
+            }
+            shape[i] = d.intValue();
+            try {
+                numel = Math.multiplyExact(numel, shape[i]);
+            } catch (ArithmeticException overflow) {
+                throw new InputFileException(where + ": shape " + s + " has more elements than a file can hold");
+            }
         }
-        long begin = o.get(0).asLong(-1);
-        long end = o.get(1).asLong(-1);
+        if (!o.get(0).isIntegralNumber() || !o.get(1).isIntegralNumber()
+                || !o.get(0).canConvertToLong() || !o.get(1).canConvertToLong()) {
+            throw new InputFileException(where + ": data_offsets must be two whole numbers, found " + o);
+        }
+        long begin = o.get(0).longValue();
+        long end = o.get(1).longValue();
         if (begin < 0 || end < begin || end > dataSize) {
             throw new InputFileException(where + ": data_offsets [" + begin + ", " + end + "] are outside the " + dataSize
                     + " data bytes of the file");
         }
-        if (end - begin != numel * dtype.size()) {
+        if (numel > Long.MAX_VALUE / dtype.size() || end - begin != numel * dtype.size()) {
             throw new InputFileException(where + ": shape " + Arrays.toString(shape) + " of " + dtype + " needs "
                     + numel * dtype.size() + " bytes, data_offsets give " + (end - begin));
         }

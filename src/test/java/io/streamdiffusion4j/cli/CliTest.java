@@ -160,7 +160,7 @@ class CliTest {
         Files.writeString(notImage, "this is not a PNG");
         Result r = run(img2img(config(), notImage, dir.resolve("out")).toArray(String[]::new));
         assertThat(r.exitCode()).isNotZero();
-        assertThat(r.err()).contains("cannot read").contains("frame.png");
+        assertThat(r.err()).contains("not a PNG, JPEG, GIF or BMP image").contains("frame.png");
 
         Result missing = run(img2img(config(), dir.resolve("nothing-here"), dir.resolve("out")).toArray(String[]::new));
         assertThat(missing.exitCode()).isNotZero();

@@ -140,7 +140,7 @@ class FaultInjectionTest {
             Files.write(half, java.util.Arrays.copyOf(whole, whole.length / 2));
             CliTest.Result r = CliTest.run(args("run --model tiny %s --source video:%s --sink video:%s --no-control",
                     MODEL_ARGS, half, dir.resolve("out-" + name + ".mp4")));
-            assertThat(r.exitCode()).as(r.err()).isEqualTo(1);
+            assertThat(r.exitCode()).as("a damaged input file is bad input: " + r.err()).isEqualTo(2);
             assertThat(r.err()).contains(half + " is truncated or damaged: its header declares 120 frames, but only");
             assertThat(dir.resolve("out-" + name + ".mp4")).doesNotExist();
         }

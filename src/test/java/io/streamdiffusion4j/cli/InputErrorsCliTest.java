@@ -74,11 +74,11 @@ class InputErrorsCliTest {
     void badInputImages(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("out");
         Path notImage = Files.writeString(dir.resolve("frame.png"), "this is not a PNG");
-        assertBadInput(run(img2img(Fixtures.onnxModel(), config(), notImage, out)), out, notImage, "cannot read", "as an image");
+        assertBadInput(run(img2img(Fixtures.onnxModel(), config(), notImage, out)), out, notImage, "not a PNG, JPEG, GIF or BMP image");
         Path frames = Files.createDirectories(dir.resolve("frames"));
         Files.copy(Fixtures.frames().resolve("000.png"), frames.resolve("000.png"));
         Path broken = Files.write(frames.resolve("001.png"), BINARY);
-        assertBadInput(run(img2img(Fixtures.onnxModel(), config(), frames, out)), out, broken, "cannot read");
+        assertBadInput(run(img2img(Fixtures.onnxModel(), config(), frames, out)), out, broken, "not a PNG, JPEG, GIF or BMP image");
         assertBadInput(run(img2img(Fixtures.onnxModel(), config(), dir.resolve("nothing"), out)), out,
                 dir.resolve("nothing"), "input not found");
         Path empty = Files.createDirectories(dir.resolve("empty"));

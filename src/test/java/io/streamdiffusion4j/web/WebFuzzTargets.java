@@ -1,0 +1,91 @@
+package io.streamdiffusion4j.web;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.streamdiffusion4j.fuzz.ByteMutator;
+import io.streamdiffusion4j.fuzz.FuzzTarget;
+import io.streamdiffusion4j.fuzz.JsonMutator;
+import io.streamdiffusion4j.image.BadImageException;
+import io.streamdiffusion4j.image.ImageHeader;
+import io.streamdiffusion4j.image.ImageSizeLimit;
+import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
+import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** Fuzz targets for what a WebSocket client sends: text messages (both protocols) and the JPEG header check. */
+public final class WebFuzzTargets {
+    private static final List<String> KEYS = List.of("type", "prompt", "negative_prompt", "strength", "t_index_list",
+            "guidance_scale", "delta", "seed", "similar_image_filter", "enabled", "threshold", "max_skip_frame", "width",
+            "height", "status");
+    private static final List<String> WORDS = List.of("settings", "frame", "next_frame", "low", "medium", "high", "");
+
+    private WebFuzzTargets() {}
+
+    /**
+     * One text message through everything that reads it: the JSON parse, the settings merge of
+     * img2img and txt2img sessions (strict), and the compatibility API's lenient merge. Bad
+     * messages must be a ProtocolException with a message (answered to the client, the session
+     * goes on); accepted settings must be within the documented limits.
+     */
+    public static FuzzTarget settingsMessage() {
+        SettingsParser img2img = new SettingsParser(50, StrengthPresets.forSteps(50), 512, 512, true);
+        SettingsParser txt2img = new SettingsParser(4, StrengthPresets.forSteps(4), 512, 512, false);
+        StreamSettings start = new StreamSettings("a fox", "", List.of(32, 45), 1.2, 1.0, 2, new SimilarityFilterSettings(false, 0.98, 10));
+        return new FuzzTarget("ws-message", WebFuzzTargets::messageSeeds, new JsonMutator(16 * 1024, KEYS, WORDS), input -> {
+            JsonNode m = Messages.parse(new String(input, StandardCharsets.UTF_8));
+            m.path("status").asText(); // what the compatibility socket reads first
+            List<Throwable> refused = new ArrayList<>();
+            for (Merge merge : List.<Merge>of(() -> img2img.merge(start, m), () -> txt2img.merge(start, m),
+                    () -> img2img.merge(start, m, true))) {
+                try {
+                    withinLimits(merge.run());
+                } catch (ProtocolException e) {
+                    if (e.getMessage() == null || e.getMessage().isBlank()) throw e; // the runner reports it
+                    refused.add(e);
+                }
+            }
+            if (!refused.isEmpty()) throw (ProtocolException) refused.getFirst();
+        }, Set.of(ProtocolException.class), false, 6000);
+    }
+
+    private interface Merge {
+        StreamSettings run() throws ProtocolException;
+    }
+
+    private static void withinLimits(StreamSettings s) {
+        // seeds: any 64 bits are a valid torch seed (TorchSeed), so there is nothing to check
+        boolean ok = s.prompt().length() <= LiveSettingsLimits.MAX_PROMPT_CHARS
+                && s.negativePrompt().length() <= LiveSettingsLimits.MAX_PROMPT_CHARS
+                && !s.tIndexList().isEmpty() && s.tIndexList().size() <= LiveSettingsLimits.MAX_STEPS
+                && LiveSettingsLimits.GUIDANCE_SCALE.contains(s.guidanceScale())
+                && LiveSettingsLimits.DELTA.contains(s.delta())
+                && s.filter().threshold() >= 0 && s.filter().threshold() <= 1
+                && s.filter().maxSkipFrame() >= 0 && s.filter().maxSkipFrame() <= LiveSettingsLimits.MAX_SKIP_FRAME;
+        if (!ok) throw new IllegalStateException("accepted settings outside the limits: " + s);
+    }
+
+    private static List<byte[]> messageSeeds() {
+        return List.of(
+                "{\"type\":\"settings\",\"prompt\":\"a cat\",\"negative_prompt\":\"blurry\",\"guidance_scale\":1.4,\"delta\":0.8,\"seed\":7}",
+                "{\"type\":\"settings\",\"strength\":\"high\"}",
+                "{\"type\":\"settings\",\"t_index_list\":[10,20,30,40]}",
+                "{\"type\":\"settings\",\"similar_image_filter\":{\"enabled\":true,\"threshold\":0.95,\"max_skip_frame\":5}}",
+                "{\"type\":\"frame\"}",
+                "{\"status\":\"next_frame\"}",
+                "{\"prompt\":\"portrait\",\"guidance_scale\":\"1.2\",\"delta\":null,\"seed\":\"42\",\"width\":512,\"height\":512,\"strength\":\"low\"}")
+                .stream().map(s -> s.getBytes(StandardCharsets.UTF_8)).toList();
+    }
+
+    /** The server's header check before a frame is decoded: a size, or an IllegalArgumentException saying why not. */
+    public static FuzzTarget jpegHeader(List<byte[]> jpegSeeds) {
+        return new FuzzTarget("jpeg-header", () -> jpegSeeds, new ByteMutator(64 * 1024, new byte[] {(byte) 0xFF, (byte) 0xD8},
+                new byte[] {(byte) 0xFF, (byte) 0xC0}, new byte[] {(byte) 0xFF, (byte) 0xDA}, new byte[] {(byte) 0xFF, (byte) 0xD9},
+                new byte[] {(byte) 0xFF, (byte) 0xFF}, new byte[] {(byte) 0xFF, (byte) 0xC4}, new byte[] {(byte) 0xFF, (byte) 0xC2},
+                new byte[] {(byte) 0xFF, (byte) 0x01}, new byte[] {(byte) 0xFF, (byte) 0xD0}), input -> {
+            ImageHeader h = ImageHeader.read(input, ImageSizeLimit.FRAMES);
+            if (h.width() <= 0 || h.height() <= 0) throw new IllegalStateException("header read as " + h);
+        }, Set.of(BadImageException.class), false, 30000);
+    }
+}
