@@ -445,4 +445,16 @@ class StreamDiffusionControlTest {
         assertThatThrownBy(() -> StreamDiffusion.builder().models(sm.models(false, 1f)).size(30, 32).build())
                 .hasMessageContaining("width must be a positive multiple of 8");
     }
+
+    @Test
+    void aWholeConfigurationCanBeGivenAtOnce() throws Exception {
+        StreamConfig cfg = StreamConfig.builder().tIndexList(10, 40).size(SIZE, 16).frameBufferSize(2).doAddNoise(false)
+                .useDenoisingBatch(false).cfgType(CfgType.INITIALIZE).seed(77).similarImageFilter(0.9, 3).build();
+        StandInModels sm = StandInModels.create();
+        try (StreamDiffusion s = StreamDiffusion.builder().models(sm.models(false, 1f)).config(cfg).useTinyVae(false)
+                .taesd(Path.of("unused")).onnxOptions(io.streamdiffusion4j.onnx.OnnxModelLoader.Options.defaults()).build()) {
+            assertThat(s.config().toString()).isEqualTo(cfg.toString());
+            assertThat(s.seed()).isEqualTo(77);
+        }
+    }
 }
