@@ -21,6 +21,30 @@ final class StopSignals implements AutoCloseable {
 
     private StopSignals() {}
 
+    /**
+     * Until a command installs its own handler (while models load, while img2img or convert run):
+     * SIGINT and SIGTERM end the process at once with 128 + the signal's number, without running
+     * shutdown hooks. The JVM's default runs ONNX Runtime's hook, which releases its environment
+     * under a session being created or run, and the process then dies of SIGSEGV with a crash
+     * report instead of stopping. Nothing half-written is left under a final name: outputs are
+     * written to a temporary name and renamed (files.AtomicFiles). Called by the command line's
+     * main only, never by a library or a test that runs commands in its own JVM.
+     */
+    static void haltOnSignalByDefault() {
+        for (String name : new String[] {"INT", "TERM"}) {
+            try {
+                Signal signal = new Signal(name);
+                int exitCode = 128 + signal.getNumber();
+                Signal.handle(signal, sig -> {
+                    System.err.println("\nstopped (SIG" + name + ")");
+                    Runtime.getRuntime().halt(exitCode);
+                });
+            } catch (IllegalArgumentException | UnsupportedOperationException e) {
+                // a platform without this signal (SIGTERM on Windows)
+            }
+        }
+    }
+
     /** Routes SIGINT and SIGTERM to {@code onStop} (run once, on its own thread) until closed. */
     static StopSignals install(Runnable onStop) {
         StopSignals s = new StopSignals();

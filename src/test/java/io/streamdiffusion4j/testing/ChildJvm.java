@@ -36,7 +36,8 @@ public final class ChildJvm {
         cmd.addAll(launcherOptions(crashDir));
         cmd.addAll(extraOptions);
         String cache = System.getProperty("streamdiffusion4j.cache");
-        if (cache != null) cmd.add("-Dstreamdiffusion4j.cache=" + cache);
+        boolean ownCache = extraOptions.stream().anyMatch(o -> o.startsWith("-Dstreamdiffusion4j.cache="));
+        if (cache != null && !ownCache) cmd.add("-Dstreamdiffusion4j.cache=" + cache);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).redirectErrorStream(true);
