@@ -12,11 +12,13 @@ import org.junit.jupiter.api.io.TempDir;
 class RandomStreamsTest {
 
     @Test
-    void pythonRandomSeedsWithTheAbsoluteValueAsCpythonDoes() {
-        // CPython: random.seed(-2) is random.seed(2)
+    void aNegativeSeedIsTheUnsignedSeedTorchKeeps() {
+        // seeds are held as torch's 64 bits (TorchSeed): -2 stands for 2^64 - 2, and Python's random
+        // is seeded with that whole value. CPython 3: random.seed(2**64 - 2); random.random() twice
         PythonRandom negative = new PythonRandom(-2);
-        PythonRandom positive = new PythonRandom(2);
-        for (int i = 0; i < 5; i++) assertThat(negative.nextUniform()).isEqualTo(positive.nextUniform());
+        assertThat(negative.random()).isEqualTo(0.13119521545503066);
+        assertThat(negative.random()).isEqualTo(0.30408191479048297);
+        assertThat(new PythonRandom(2).random()).isEqualTo(0.9560342718892494); // random.seed(2), not the same
     }
 
     @Test

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import io.streamdiffusion4j.files.InputFileException;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -88,7 +88,7 @@ class SchedulerConfigTest {
     @Test
     void aMissingFileSaysWhatWasMissing() {
         Path p = dir.resolve("nowhere.json");
-        assertThatThrownBy(() -> SchedulerConfig.read(p)).isInstanceOf(NoSuchFileException.class)
+        assertThatThrownBy(() -> SchedulerConfig.read(p)).isInstanceOf(InputFileException.class)
                 .hasMessageContaining("nowhere.json").hasMessageContaining("scheduler configuration not found");
     }
 
