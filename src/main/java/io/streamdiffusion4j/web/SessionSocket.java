@@ -260,10 +260,11 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
         if (slot != null) slot.close();
         released();
         if (outbox == null) return; // never opened (a failed upgrade): nothing to tell
-        if (ending.message() != null) outbox.text(endedMessage(ending));
-        outbox.close(ending.closeCode(), ending.reason());
+        // counted before the client is told, so whoever sees the close also sees the count
         ctx.counters().ended(ending);
         ctx.events().ended(sessionId(), ending.reason());
+        if (ending.message() != null) outbox.text(endedMessage(ending));
+        outbox.close(ending.closeCode(), ending.reason());
         if (p != null) ctx.registry().closeLater(kind() + " session " + sessionId(), p);
     }
 
