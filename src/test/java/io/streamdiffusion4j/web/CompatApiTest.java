@@ -159,7 +159,7 @@ class CompatApiTest {
     }
 
     /** One part of multipart/x-mixed-replace;boundary=frame, as the original's pil_to_frame writes it. */
-    private static byte[] readPart(DataInputStream in) throws IOException {
+    static byte[] readPart(DataInputStream in) throws IOException {
         assertThat(line(in)).isEqualTo("--frame");
         assertThat(line(in)).isEqualTo("Content-Type: image/jpeg");
         String length = line(in);

@@ -5,15 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import io.streamdiffusion4j.random.TorchSeed;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.IOException;
 import java.io.InputStream;
 import java.math.BigInteger;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -58,7 +55,7 @@ class OriginalFrontEndTest {
                             HttpResponse.BodyHandlers.ofInputStream());
                     try (InputStream body = stream.body(); StreamDiffusion reference = TestServer.reference(models, expected)) {
                         assertThat(stream.statusCode()).as(seed).isEqualTo(200);
-                        assertThat(readPart(new DataInputStream(body))).as(seed).isEqualTo(TestServer.expected(reference, frame));
+                        assertThat(CompatApiTest.readPart(new DataInputStream(body))).as(seed).isEqualTo(TestServer.expected(reference, frame));
                     }
                     assertThat(s.events.applied.get(user.toString())).as(seed).extracting(StreamSettings::seed)
                             .containsExactly(expectedSeed);
@@ -110,30 +107,10 @@ class OriginalFrontEndTest {
                     HttpResponse<InputStream> stream = pending.get(60, java.util.concurrent.TimeUnit.SECONDS);
                     try (InputStream body = stream.body()) {
                         assertThat(stream.statusCode()).as("session %d", i).isEqualTo(200);
-                        assertThat(readPart(new DataInputStream(body))).isNotEmpty();
+                        assertThat(CompatApiTest.readPart(new DataInputStream(body))).isNotEmpty();
                     }
                 }
             }
         }
-    }
-
-    /** One part of multipart/x-mixed-replace;boundary=frame. */
-    private static byte[] readPart(DataInputStream in) throws IOException {
-        assertThat(line(in)).isEqualTo("--frame");
-        assertThat(line(in)).isEqualTo("Content-Type: image/jpeg");
-        String length = line(in);
-        assertThat(line(in)).isEmpty();
-        byte[] jpeg = new byte[Integer.parseInt(length.substring(16))];
-        in.readFully(jpeg);
-        assertThat(line(in)).isEmpty();
-        return jpeg;
-    }
-
-    private static String line(InputStream in) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        int c;
-        while ((c = in.read()) != -1 && c != '\n') b.write(c);
-        String s = b.toString(StandardCharsets.US_ASCII);
-        return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
     }
 }
