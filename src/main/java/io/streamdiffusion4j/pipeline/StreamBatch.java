@@ -1,6 +1,7 @@
 package io.streamdiffusion4j.pipeline;
 
 import io.streamdiffusion4j.model.Unet;
+import io.streamdiffusion4j.random.MemoryFormat;
 import io.streamdiffusion4j.random.TorchGenerator;
 import io.streamdiffusion4j.scheduler.LcmCoefficients;
 import io.streamdiffusion4j.tensor.FloatTensor;
@@ -167,16 +168,34 @@ public final class StreamBatch {
 
     /**
      * {@code predict_x0_batch}: takes f noisy latents at the first timestep, returns the
-     * denoised latents that leave the stream this call (f rows; with one step, all rows).
+     * denoised latents that leave the stream this call (f rows; with one step, all rows). The
+     * latents are taken to be laid out as {@code torch.randn} makes them (txt2img); see
+     * {@link #denoise(FloatTensor, MemoryFormat)}.
      */
     public FloatTensor denoise(FloatTensor xIn) {
+        return denoise(xIn, MemoryFormat.CONTIGUOUS);
+    }
+
+    /**
+     * {@link #denoise(FloatTensor)} for latents that the original holds in memory format
+     * {@code layout}: img2img latents are channels-last there (they come from a transposed
+     * NHWC image through the VAE), and without the denoising batch that decides the order of
+     * the fresh noise drawn between steps (see {@link #denoiseSequential}). The values are
+     * always NCHW here.
+     */
+    public FloatTensor denoise(FloatTensor xIn, MemoryFormat layout) {
         float[] out = new float[xIn.size()];
-        denoiseInto(xIn, out);
+        denoiseInto(xIn, layout, out);
         return new FloatTensor(out, xIn.shape());
     }
 
-    /** {@link #denoise} written into {@code out} (f latent rows), so a stream reuses one array. */
+    /** {@link #denoise(FloatTensor)} written into {@code out} (f latent rows), so a stream reuses one array. */
     public void denoiseInto(FloatTensor xIn, float[] out) {
+        denoiseInto(xIn, MemoryFormat.CONTIGUOUS, out);
+    }
+
+    /** {@link #denoise(FloatTensor, MemoryFormat)} written into {@code out} (f latent rows). */
+    public void denoiseInto(FloatTensor xIn, MemoryFormat layout, float[] out) {
         requireReady();
         if (xIn.rows() != frames || xIn.rowSize() != latentRowSize) {
             throw new IllegalArgumentException("expected " + frames + " latent rows of " + latentRowSize
@@ -184,7 +203,7 @@ public final class StreamBatch {
         }
         if (out.length != xIn.size()) throw new IllegalArgumentException("output holds " + out.length + " values, expected " + xIn.size());
         if (denoisingBatch) denoiseBatch(xIn, out);
-        else denoiseSequential(xIn, out);
+        else denoiseSequential(xIn, layout, out);
     }
 
     private void denoiseBatch(FloatTensor xIn, float[] result) {
@@ -214,8 +233,21 @@ public final class StreamBatch {
      * re-noised with fresh noise from the global generator between steps. Like the original,
      * the input latent replaces {@code init_noise} (so the next frame's input noise is this
      * frame's noisy latent), and the stock noise is not updated.
+     *
+     * <p>The fresh noise is {@code torch.randn_like(x_0_pred)} (pipeline.py 426-432), so it is
+     * drawn in x_0_pred's memory format, which is the input latent's: x_0_pred comes from
+     * {@code scheduler_step_batch} (pipeline.py 289-294), whose result takes the strides of its
+     * first operand {@code x_t_latent_batch} (torch's TensorIterator orders the output by the
+     * first input whose strides are not broadcast). In img2img that latent is channels-last:
+     * {@code VaeImageProcessor.preprocess} makes the image tensor with
+     * {@code from_numpy(images.transpose(0, 3, 1, 2))}, and the VAE's convolutions, group norms,
+     * attention reshapes and {@code add_noise} (pipeline.py 264-274, 373-381) all keep that
+     * layout, so torch draws each step's noise with its scalar sampler in NHWC order
+     * ({@link TorchGenerator#randnLike}). In txt2img it is {@code torch.randn}'s contiguous
+     * tensor (pipeline.py 472-477) and stays contiguous. The guided noise prediction's layout
+     * does not matter (it is the second operand).
      */
-    private void denoiseSequential(FloatTensor xIn, float[] result) {
+    private void denoiseSequential(FloatTensor xIn, MemoryFormat layout, float[] result) {
         if (initNoise.size() == xIn.size()) System.arraycopy(xIn.data(), 0, initNoise.data(), 0, xIn.size());
         else initNoise = xIn.copy();
         float[] x = batch.data();
@@ -229,7 +261,7 @@ public final class StreamBatch {
                 float a = coefficients.alphaProdSqrt()[step + 1];
                 float b = coefficients.betaProdSqrt()[step + 1];
                 if (doAddNoise) {
-                    float[] fresh = globalGenerator.randn(xIn.shape()).data();
+                    float[] fresh = globalGenerator.randnLike(layout, xIn.shape()).data();
                     for (int i = 0; i < x.length; i++) x[i] = a * denoised[i] + b * fresh[i];
                 } else {
                     for (int i = 0; i < x.length; i++) x[i] = a * denoised[i];

@@ -7,6 +7,7 @@ import io.streamdiffusion4j.model.LatentDistribution;
 import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.model.Vae;
 import io.streamdiffusion4j.onnx.OnnxModelLoader;
+import io.streamdiffusion4j.random.MemoryFormat;
 import io.streamdiffusion4j.random.PythonRandom;
 import io.streamdiffusion4j.random.TorchGenerator;
 import io.streamdiffusion4j.random.UniformSource;
@@ -278,7 +279,9 @@ public final class StreamDiffusion implements AutoCloseable {
         streamFresh = false;
         long t1 = System.nanoTime();
         streamBatch.addInputNoiseInPlace(b.latents.data());
-        streamBatch.denoiseInto(b.latents, b.x0.data());
+        // The original's img2img latents are channels-last (the preprocessed image is a transposed
+        // NHWC array, which the VAE keeps): it matters for the sequential loop's fresh noise.
+        streamBatch.denoiseInto(b.latents, MemoryFormat.CHANNELS_LAST, b.x0.data());
         long t2 = System.nanoTime();
         decodeInto(b.x0, b);
         long t3 = System.nanoTime();

@@ -19,9 +19,13 @@ import io.streamdiffusion4j.tensor.FloatTensor;
  *       that arithmetic step by step and is bit-identical to it. (Torch's non-vectorised
  *       fallback, {@code ATEN_CPU_CAPABILITY=default}, uses libm instead and differs in the last
  *       bits of some values.)</li>
- *   <li>Fewer than 16 values: one double-precision Box-Muller sample per value from two 53-bit
- *       uniforms, caching the second (sine) sample for the next call.</li>
+ *   <li>Fewer than 16 values, or a tensor that is not contiguous (whatever its size): one
+ *       double-precision Box-Muller sample per value from two 53-bit uniforms, caching the
+ *       second (sine) sample in the generator for the next such value, rounded to float; the
+ *       values are drawn in the tensor's memory order (see {@link #randnLike}).</li>
  * </ul>
+ * The two paths share the engine but not the cache: a cached sine sample survives any number of
+ * vectorised draws and is used by the next scalar one; {@link #manualSeed} clears it.
  */
 public final class TorchGenerator {
     private final Mt19937 engine = new Mt19937();
@@ -45,6 +49,38 @@ public final class TorchGenerator {
         return new FloatTensor(out, shape);
     }
 
+    /**
+     * {@code torch.randn_like(x)} (float32, this generator) for an {@code x} of NCHW shape
+     * {@code shape} in memory format {@code format}; the result is returned in NCHW index order.
+     *
+     * <p>Contiguous: the same as {@link #randn}. Channels-last: torch's {@code normal_kernel}
+     * ({@code ATen/native/cpu/DistributionTemplates.h}) takes its vectorised path only for
+     * {@code size >= 16 && self.is_contiguous()}; {@code randn_like} keeps the channels-last
+     * strides ({@code empty_like} preserves the format), so otherwise it runs
+     * {@code cpu_serial_kernel} with {@code at::normal_distribution<double>} over a
+     * {@code TensorIterator}, which visits the values in increasing stride order: channel
+     * fastest, then width, height and batch, i.e. NHWC memory order. Each value is one scalar
+     * Box-Muller sample (the cached one first), rounded to float. A channels-last tensor with
+     * one channel or a 1x1 image has contiguous strides, so torch draws it as contiguous.
+     * Checked value for value against torch 1.13 ({@code TorchGeneratorChannelsLastTest}).
+     */
+    public FloatTensor randnLike(MemoryFormat format, int... shape) {
+        if (format == MemoryFormat.CONTIGUOUS) return randn(shape);
+        if (shape.length != 4) {
+            throw new IllegalArgumentException("channels-last needs an NCHW shape, found rank " + shape.length);
+        }
+        int n = shape[0], c = shape[1], hw = Math.multiplyExact(shape[2], shape[3]);
+        if (c == 1 || hw == 1) return randn(shape); // is_contiguous() holds for these strides
+        float[] out = new float[Math.toIntExact(FloatTensor.numel(shape))];
+        for (int b = 0; b < n; b++) {
+            int base = b * c * hw;
+            for (int p = 0; p < hw; p++) {
+                for (int ch = 0; ch < c; ch++) out[base + ch * hw + p] = scalarNormal();
+            }
+        }
+        return new FloatTensor(out, shape);
+    }
+
     /** Fills {@code out} exactly as {@code tensor.normal_(0, 1)} does for a contiguous float tensor. */
     public void fillNormal(float[] out) {
         int size = out.length;
@@ -57,7 +93,7 @@ public final class TorchGenerator {
                 boxMuller16(out, start);
             }
         } else {
-            for (int i = 0; i < size; i++) out[i] = (float) nextDoubleNormal();
+            for (int i = 0; i < size; i++) out[i] = scalarNormal();
         }
     }
 
@@ -208,6 +244,20 @@ public final class TorchGenerator {
         return Float.intBitsToFloat((int) sinCos);
     }
 
+    /**
+     * One value of torch's scalar path: {@code static_cast<float>(normal(generator))} with
+     * {@code at::normal_distribution<double>(0, 1)}, whose {@code x * std + mean} only turns a
+     * -0 into +0.
+     */
+    private float scalarNormal() {
+        return (float) (nextDoubleNormal() * 1.0 + 0.0);
+    }
+
+    /**
+     * {@code at::normal_distribution<double>}: the cached sine sample if there is one, else
+     * Box-Muller from two {@code uniform_real_distribution<double>} draws (u1 for the angle, u2
+     * for the radius), caching the sine sample.
+     */
     private double nextDoubleNormal() {
         if (hasCachedNormal) {
             hasCachedNormal = false;
@@ -222,6 +272,7 @@ public final class TorchGenerator {
         return r * Math.cos(theta);
     }
 
+    /** {@code random64()} (two engine outputs, the first high) masked to 53 bits, times 2^-53. */
     private double uniform53() {
         long hi = engine.nextUnsigned();
         long lo = engine.nextUnsigned();

@@ -4,6 +4,7 @@ import static io.streamdiffusion4j.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamdiffusion4j.model.Unet;
+import io.streamdiffusion4j.random.MemoryFormat;
 import io.streamdiffusion4j.random.TorchGenerator;
 import io.streamdiffusion4j.scheduler.LcmCoefficients;
 import io.streamdiffusion4j.scheduler.LcmScheduler;
@@ -133,6 +134,40 @@ class StreamBatchTest {
         }
         assertClose("second step input", unet.calls.get(1).sample().data(), expected, 0);
         assertThat(out.rows()).isEqualTo(1);
+    }
+
+    /**
+     * img2img latents are channels-last in the original, so {@code torch.randn_like(x_0_pred)}
+     * between steps draws torch's scalar samples in NHWC order (issue 11): each step's UNet input
+     * is a' x0 + b' times the next channels-last draw of the global generator, draw after draw.
+     * Two frames of 4x2x2 (16 values each: the size where torch's contiguous path would start).
+     */
+    @Test
+    void sequentialLoopDrawsImg2imgNoiseInChannelsLastOrder() {
+        int[] tIndex = {16, 32, 45};
+        StandInUnet unet = new StandInUnet(C, D);
+        StreamConfig cfg = config(tIndex, 2, CfgType.NONE, false, true);
+        StreamBatch s = stream(unet, cfg, Guidance.of(CfgType.NONE, 1.0, 1.0), randn(9, 2));
+        FloatTensor x = randn(10, 2);
+        s.denoise(x, MemoryFormat.CHANNELS_LAST);
+        assertThat(unet.calls).hasSize(3);
+
+        LcmCoefficients c = s.coefficients();
+        TorchGenerator global = new TorchGenerator(cfg.seed());
+        for (int k = 0; k < 2; k++) {
+            FloatTensor in = unet.calls.get(k).sample();
+            FloatTensor eps = new StandInUnet(C, D).predictNoise(in, unet.calls.get(k).timesteps(), unet.calls.get(k).hiddenStates());
+            float[] fresh = global.randnLike(MemoryFormat.CHANNELS_LAST, 2, C, H, W).data();
+            float[] contiguous = new TorchGenerator(cfg.seed()).randn(2, C, H, W).data();
+            assertThat(fresh).as("the test tells the two orders apart").isNotEqualTo(contiguous);
+            float[] expected = new float[in.size()];
+            for (int i = 0; i < expected.length; i++) {
+                float x0 = c.cOut()[k] * ((in.data()[i] - c.betaProdSqrt()[k] * eps.data()[i]) / c.alphaProdSqrt()[k])
+                        + c.cSkip()[k] * in.data()[i];
+                expected[i] = c.alphaProdSqrt()[k + 1] * x0 + c.betaProdSqrt()[k + 1] * fresh[i];
+            }
+            assertClose("step " + (k + 1) + " input", unet.calls.get(k + 1).sample().data(), expected, 0);
+        }
     }
 
     @Test

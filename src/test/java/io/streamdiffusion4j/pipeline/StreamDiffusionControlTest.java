@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.streamdiffusion4j.image.ImagePostprocessor;
 import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.model.LatentDistribution;
+import io.streamdiffusion4j.random.MemoryFormat;
 import io.streamdiffusion4j.random.TorchGenerator;
 import io.streamdiffusion4j.scheduler.LcmCoefficients;
 import io.streamdiffusion4j.tensor.FloatTensor;
@@ -86,6 +87,60 @@ class StreamDiffusionControlTest {
                 for (int i = 0; i < RS; i++) expected[i] = c.alphaProdSqrt()[0] * (mean[i] * 0.5f) + c.betaProdSqrt()[0] * initNoise[i];
                 assertClose("call " + call, sm.unet.calls.get(call).sample().rows(0, 1).data(), expected, 0);
             }
+        }
+    }
+
+    /**
+     * Without the denoising batch the fresh noise between steps is the original's
+     * {@code torch.randn_like(x_0_pred)} from the global generator. In img2img x_0_pred is
+     * channels-last there (the image tensor is a transposed NHWC array and every step keeps
+     * its layout), so torch draws its scalar samples in NHWC order; in txt2img the latents start
+     * from {@code torch.randn} and stay contiguous (issue 11).
+     */
+    @Test
+    void theSequentialLoopDrawsImg2imgNoiseChannelsLastAndTxt2imgNoiseContiguous() throws Exception {
+        int f = 2;
+        StandInModels sm = StandInModels.create();
+        try (StreamDiffusion s = builder(sm, true, 0.18215f).tIndexList(16, 32, 45).frameBufferSize(f)
+                .useDenoisingBatch(false).cfgType(CfgType.NONE).seed(11).build()) {
+            s.prepare("a fox", "", 50, 1.0, 1.0);
+            s.img2img(frames(1, f));
+            s.img2img(frames(2, f));
+            assertThat(sm.unet.calls).hasSize(6);
+            TorchGenerator global = new TorchGenerator(11);
+            assertFreshNoise(s, sm.unet.calls, global, MemoryFormat.CHANNELS_LAST, f);
+        }
+        StandInModels text = StandInModels.create();
+        try (StreamDiffusion s = builder(text, true, 0.18215f).mode(Mode.TXT2IMG).tIndexList(16, 32, 45)
+                .frameBufferSize(f).useDenoisingBatch(false).cfgType(CfgType.NONE).seed(11).build()) {
+            s.prepare("a fox", "", 50, 1.0, 1.0);
+            s.txt2img();
+            TorchGenerator global = new TorchGenerator(11);
+            FloatTensor start = global.randn(f, C, LATENT, LATENT);
+            assertClose("txt2img start", text.unet.calls.getFirst().sample().data(), start.data(), 0);
+            assertFreshNoise(s, text.unet.calls, global, MemoryFormat.CONTIGUOUS, f);
+        }
+    }
+
+    /** Every step after the first of each frame: UNet input = a' x0 + b' (the next draw in {@code format}). */
+    private static void assertFreshNoise(StreamDiffusion s, List<StandInUnet.Call> calls, TorchGenerator global,
+                                         MemoryFormat format, int f) {
+        LcmCoefficients c = s.streamBatch().coefficients();
+        int steps = c.steps();
+        for (int call = 0; call < calls.size(); call++) {
+            int k = call % steps;
+            if (k == steps - 1) continue;
+            FloatTensor in = calls.get(call).sample();
+            FloatTensor eps = new StandInUnet(C, StandInModels.HIDDEN).predictNoise(in, calls.get(call).timesteps(),
+                    calls.get(call).hiddenStates());
+            float[] fresh = global.randnLike(format, f, C, LATENT, LATENT).data();
+            float[] expected = new float[in.size()];
+            for (int i = 0; i < expected.length; i++) {
+                float x0 = c.cOut()[k] * ((in.data()[i] - c.betaProdSqrt()[k] * eps.data()[i]) / c.alphaProdSqrt()[k])
+                        + c.cSkip()[k] * in.data()[i];
+                expected[i] = c.alphaProdSqrt()[k + 1] * x0 + c.betaProdSqrt()[k + 1] * fresh[i];
+            }
+            assertClose(format + " draw, UNet call " + (call + 1), calls.get(call + 1).sample().data(), expected, 0);
         }
     }
 
