@@ -282,6 +282,8 @@ public final class OrtUnet implements Unet {
         if (precompute != null) {
             try (Conditioning c = prepare(x.shape(), timesteps, encoderHiddenStates)) {
                 predictNoiseInto(x, c, eps);
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException("UNet " + session.file() + " failed on " + x + ": " + e.getMessage(), e);
             }
             return;
         }
@@ -353,6 +355,12 @@ public final class OrtUnet implements Unet {
         } catch (OrtException e) {
             throw new IllegalStateException("UNet " + session.file() + " failed on " + x + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Binds prepared conditioning to a run of the main session (a sibling of {@link #pinnedRun}). */
+    void bindConditioning(PinnedRun target, Conditioning conditioning) {
+        if (!(conditioning instanceof Prepared p)) throw new IllegalArgumentException("not prepared here: " + conditioning);
+        for (int i = 0; i < p.values.length; i++) target.bind(1 + i, p.values[i]);
     }
 
     private static void requireRoom(FloatTensor x, float[] eps) {
