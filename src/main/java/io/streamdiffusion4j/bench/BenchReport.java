@@ -209,6 +209,16 @@ public final class BenchReport {
         md.append(String.format(Locale.ROOT, "%nstream speed-up over the naive baseline: %.2fx%n%n", speedup));
     }
 
+    /** How far the frames of a stream with pre-computed conditioning are from those of the same stream without. */
+    void precomputeDifference(int frames, double largest, int precomputedValues) {
+        ObjectNode n = root.putObject("precompute_output_difference");
+        n.put("frames", frames);
+        n.put("largest_abs_difference", largest);
+        n.put("precomputed_values", precomputedValues);
+        md.append(String.format(Locale.ROOT, "Pre-computed conditioning (%d values per prompt) against none: largest output"
+                + " difference over %d frames %.3g%n%n", precomputedValues, frames, largest));
+    }
+
     void note(String text) {
         root.withArrayProperty("notes").add(text);
         md.append(text).append("\n\n");

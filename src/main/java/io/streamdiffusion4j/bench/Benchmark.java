@@ -103,6 +103,7 @@ public final class Benchmark {
                 }
                 naive(models, input, mainDynamic, report);
             }
+            if (settings.experiments().contains(Experiment.PRECOMPUTE)) precompute(models, tiny, main, input, report);
         }
         return report;
     }
@@ -152,6 +153,49 @@ public final class Benchmark {
         arms.add(() -> new StreamArm("static shapes", fixed, main, run));
         compare("Static against dynamic shapes", "the configured stream on sessions loaded with its static shapes against"
                 + " sessions with dynamic shapes (different sessions: no work bound)", arms, input, false, report);
+    }
+
+    /**
+     * The configured stream with its UNet conditioning pre-computed against the same stream
+     * without (a second set of sessions loaded the other way), alternated; then both on the same
+     * frames, fresh, for the largest output difference.
+     */
+    private void precompute(StableDiffusionModels models, Path tiny, StreamConfig main, List<RgbImage> input,
+                            BenchReport report) throws IOException {
+        boolean loadedWith = options.precomputeConditioning();
+        progress.accept("loading models " + (loadedWith ? "without" : "with") + " pre-computed conditioning");
+        long t = System.nanoTime();
+        try (StableDiffusionModels other = OnnxModelLoader.load(modelDir, tiny,
+                options.withStaticShapes(null).withPrecomputeConditioning(!loadedWith))) {
+            report.loads((loadedWith ? "without" : "with") + " pre-computed conditioning", (System.nanoTime() - t) / 1e9,
+                    sessions(other));
+            report.blankLine();
+            StableDiffusionModels with = loadedWith ? models : other;
+            StableDiffusionModels without = loadedWith ? other : models;
+            progress.accept("pre-computed conditioning against none, alternated");
+            List<Supplier<StreamArm>> arms = new ArrayList<>();
+            arms.add(() -> new StreamArm("pre-computed conditioning", with, main, run));
+            arms.add(() -> new StreamArm("pre-computed conditioning (control)", with, main, run));
+            arms.add(() -> new StreamArm("conditioning every frame", without, main, run));
+            compare("Pre-computed conditioning", "the UNet with its cross-attention keys/values and time embeddings computed"
+                    + " once per prompt against computing them every frame (different sessions: no work bound)", arms, input,
+                    false, report);
+            int frames = Math.max(1, settings.compareFrames());
+            double largest = 0;
+            try (StreamArm a = new StreamArm("pre-computed", with, main, run);
+                 StreamArm b = new StreamArm("every frame", without, main, run)) {
+                for (int i = 0; i < frames; i++) {
+                    RgbImage frame = input.get(i % input.size());
+                    a.run(frame);
+                    b.run(frame);
+                    float[] x = a.lastOutput().data();
+                    float[] y = b.lastOutput().data();
+                    for (int k = 0; k < x.length; k++) largest = Math.max(largest, Math.abs(x[k] - y[k]));
+                }
+            }
+            int values = with.unet() instanceof OrtUnet u ? u.precomputedValues() : 0;
+            report.precomputeDifference(frames, largest, values);
+        }
     }
 
     private StreamConfig sweep(int[] tIndexList, CfgType cfg, boolean batch) {

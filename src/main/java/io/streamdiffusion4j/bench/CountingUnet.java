@@ -53,6 +53,18 @@ final class CountingUnet implements Unet {
         count(sample, t0);
     }
 
+    @Override
+    public Conditioning prepare(int[] sampleShape, long[] timesteps, FloatTensor encoderHiddenStates) {
+        return delegate.prepare(sampleShape, timesteps, encoderHiddenStates);
+    }
+
+    @Override
+    public void predictNoiseInto(FloatTensor sample, Conditioning conditioning, float[] eps) {
+        long t0 = System.nanoTime();
+        delegate.predictNoiseInto(sample, conditioning, eps);
+        count(sample, t0);
+    }
+
     private void count(FloatTensor sample, long startNanos) {
         nanos += System.nanoTime() - startNanos;
         rowsOfCalls.add(sample.rows());

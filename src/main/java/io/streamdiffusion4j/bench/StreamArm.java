@@ -72,6 +72,11 @@ final class StreamArm implements Arm {
         return new ArmFrame(t1 - t0, unet.nanosSince(before), unet.rowsSince(before));
     }
 
+    /** The images of the last frame, as the decoder gave them (f, 3, H, W). */
+    FloatTensor lastOutput() {
+        return out;
+    }
+
     @Override
     public void close() {
         try (CountingUnet u = unet) {

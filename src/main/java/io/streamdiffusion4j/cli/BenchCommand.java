@@ -83,7 +83,7 @@ final class BenchCommand implements Callable<Integer> {
     int filterFrames;
 
     @Option(names = "--experiments", defaultValue = "all", paramLabel = "LIST",
-            description = "all, or some of pipeline,static-shapes,stream-batch,rcfg,ssf,naive (default ${DEFAULT-VALUE}).")
+            description = "all, or some of pipeline,static-shapes,stream-batch,rcfg,ssf,naive,precompute (default ${DEFAULT-VALUE}).")
     String experiments;
 
     @Option(names = "--compare-static-shapes", arity = "1", defaultValue = "true", paramLabel = "true|false",

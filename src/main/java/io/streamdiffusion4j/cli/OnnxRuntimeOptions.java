@@ -46,6 +46,11 @@ final class OnnxRuntimeOptions {
             description = "Cache optimised graphs in the model cache (CPU; default ${DEFAULT-VALUE}).")
     boolean optimizedModelCache;
 
+    @Option(names = "--precompute-conditioning", arity = "1", defaultValue = "true", paramLabel = "true|false",
+            description = {"Split the UNet so the cross-attention keys/values and time embeddings are computed once per",
+                    "prompt and t_index_list, not every frame (default ${DEFAULT-VALUE})."})
+    boolean precomputeConditioning;
+
     /**
      * @param threads intra-op threads, or null for one per core
      * @param cacheRoot the model cache: optimised graphs and TensorRT engines go below it
@@ -58,6 +63,7 @@ final class OnnxRuntimeOptions {
                 .withThreads(t)
                 .withDevice(Device.parse(device), providers)
                 .withOptimizedModelCache(optimizedModelCache ? cacheRoot.resolve("optimized") : null)
-                .withNotices(notices);
+                .withNotices(notices)
+                .withPrecomputeConditioning(precomputeConditioning);
     }
 }

@@ -64,10 +64,32 @@ final class ConfiguredSessions implements SessionFactory {
     public OnnxSession open(Path file, Map<String, long[]> wanted) throws IOException {
         if (!Files.isRegularFile(file)) throw new InvalidModelException("model file not found: " + file);
         SessionShapes shapes = shapes(GraphInputs.read(file), wanted, file);
-        String modelKey = ModelKey.of(file);
+        return openCached(file, null, ModelKey.of(file), shapes);
+    }
+
+    @Override
+    public OnnxSession open(byte[] model, Path origin, Map<String, long[]> wanted)
+            throws InvalidModelException, ExecutionProviderException {
+        SessionShapes shapes = shapes(GraphInputs.read(model, origin), wanted, origin);
+        OnnxSession s = create(origin, model, ModelKey.of(origin, "rewritten"), shapes, options.optimization(), null);
+        s.setup(describe(shapes));
+        return s;
+    }
+
+    @Override
+    public OnnxSession open(byte[] model, Path origin, String variant, Map<String, long[]> wanted) throws IOException {
+        SessionShapes shapes = shapes(GraphInputs.read(model, origin), wanted, origin);
+        return openCached(origin, model, ModelKey.of(origin, "rewritten", variant), shapes);
+    }
+
+    /**
+     * Opens {@code file} (or {@code bytes}, a rewrite of it), through the optimised-model cache
+     * when there is one.
+     */
+    private OnnxSession openCached(Path file, byte[] bytes, String modelKey, SessionShapes shapes) throws IOException {
         Path cacheDir = cacheDir(file, modelKey, shapes);
         if (cacheDir == null) {
-            OnnxSession s = create(file, null, modelKey, shapes, options.optimization(), null);
+            OnnxSession s = create(file, bytes, modelKey, shapes, options.optimization(), null);
             s.setup(describe(shapes));
             return s;
         }
@@ -101,7 +123,7 @@ final class ConfiguredSessions implements SessionFactory {
         }
         OnnxSession s;
         try {
-            s = create(file, null, modelKey, shapes, options.optimization(), staging);
+            s = create(file, bytes, modelKey, shapes, options.optimization(), staging);
         } catch (InvalidModelException | ExecutionProviderException | RuntimeException e) {
             CacheEntry.deleteQuietly(staging);
             throw e;
@@ -116,15 +138,6 @@ final class ConfiguredSessions implements SessionFactory {
         return s;
     }
 
-    @Override
-    public OnnxSession open(byte[] model, Path origin, Map<String, long[]> wanted)
-            throws InvalidModelException, ExecutionProviderException {
-        SessionShapes shapes = shapes(GraphInputs.read(model, origin), wanted, origin);
-        OnnxSession s = create(null, model, ModelKey.of(origin, "rewritten"), shapes, options.optimization(), null);
-        s.setup(describe(shapes));
-        return s;
-    }
-
     private SessionShapes shapes(GraphInputs graph, Map<String, long[]> wanted, Path file) throws InvalidModelException {
         if (options.staticShapes() == null) return SessionShapes.dynamic(graph);
         try {
@@ -134,11 +147,17 @@ final class ConfiguredSessions implements SessionFactory {
         }
     }
 
+    /** @param file the model file, or with {@code bytes} the file they were rewritten from */
     private OnnxSession create(Path file, byte[] bytes, String modelKey, SessionShapes shapes,
                                OrtSession.SessionOptions.OptLevel level, Path saveTo)
             throws InvalidModelException, ExecutionProviderException {
         Path origin = file;
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+            if (bytes != null && file != null && file.toAbsolutePath().getParent() != null) {
+                // A rewritten graph keeps its weights' external-data references, relative to the original's folder.
+                so.addConfigEntry("session.model_external_initializers_file_folder_path",
+                        file.toAbsolutePath().getParent().toString());
+            }
             OrtRuntime.applyThreading(so, options.threads());
             so.setOptimizationLevel(level);
             for (var e : shapes.symbolicValues().entrySet()) so.setSymbolicDimensionValue(e.getKey(), e.getValue());
@@ -154,7 +173,7 @@ final class ConfiguredSessions implements SessionFactory {
                 so.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
             }
             ExecutionProviders.apply(so, provider, modelKey, shapes);
-            return OnnxSession.wrap(env, opener.open(env, file, bytes, so), origin);
+            return OnnxSession.wrap(env, opener.open(env, bytes != null ? null : file, bytes, so), origin);
         } catch (OrtException e) {
             throw new InvalidModelException("ONNX Runtime cannot load " + origin + " (" + provider.key() + ", " + shapes + "): "
                     + e.getMessage(), e);

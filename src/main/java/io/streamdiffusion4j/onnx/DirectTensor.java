@@ -129,10 +129,21 @@ final class DirectTensor implements AutoCloseable {
     void copyFrom(OnnxTensor t) {
         if (type == OnnxJavaType.FLOAT) {
             floats.put(0, readAll(t.getFloatBuffer()), 0, size);
-        } else {
+        } else if (type == OnnxJavaType.FLOAT16) {
             ShortBuffer src = t.getShortBuffer();
             for (int i = 0; i < size; i++) shorts.put(i, src.get(i));
+        } else {
+            // integer outputs (a pre-computed shape value, for example): the raw bytes as they are
+            ByteBuffer src = t.getByteBuffer();
+            bytes.put(0, src, src.position(), bytes.capacity());
         }
+    }
+
+    /** A copy of this tensor that the caller owns. */
+    DirectTensor copy(OrtEnvironment env) throws OrtException {
+        DirectTensor c = new DirectTensor(env, type, shape);
+        c.bytes.put(0, bytes, 0, bytes.capacity());
+        return c;
     }
 
     private float[] readAll(FloatBuffer b) {

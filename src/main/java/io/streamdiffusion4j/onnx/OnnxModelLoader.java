@@ -40,10 +40,12 @@ public final class OnnxModelLoader {
      * @param staticShapes the pipeline configuration's fixed sizes, or null for dynamic shapes (any size, any batch)
      * @param optimizedModelCache folder for optimised graphs (CPU provider), or null to optimise on every load
      * @param notices where decisions the user should know about are reported (for example {@code auto} falling back)
+     * @param precomputeConditioning split the UNet so that what depends only on the prompt and the timesteps (the
+     *     cross-attention keys and values, the time embeddings) is computed once per prompt, not per frame
      */
     public record Options(ThreadSettings threads, OrtSession.SessionOptions.OptLevel optimization, Device device,
                           ProviderSettings providerSettings, StaticShapes staticShapes, Path optimizedModelCache,
-                          Consumer<String> notices) {
+                          Consumer<String> notices, boolean precomputeConditioning) {
         private static final Consumer<String> STDERR = m -> System.err.println("streamdiffusion4j: " + m);
 
         public Options {
@@ -56,13 +58,13 @@ public final class OnnxModelLoader {
 
         /** {@code intraOpThreads} threads (spinning on), graph optimisation at {@code optimization}, on the CPU. */
         public Options(int intraOpThreads, OrtSession.SessionOptions.OptLevel optimization) {
-            this(new ThreadSettings(intraOpThreads, true), optimization, Device.CPU, ProviderSettings.defaults(), null, null, STDERR);
+            this(new ThreadSettings(intraOpThreads, true), optimization, Device.CPU, ProviderSettings.defaults(), null, null, STDERR, true);
         }
 
         /** All cores, every graph optimisation, CPU, dynamic shapes, no cache; notices on standard error. */
         public static Options defaults() {
             return new Options(ThreadSettings.defaults(), OrtSession.SessionOptions.OptLevel.ALL_OPT, Device.CPU,
-                    ProviderSettings.defaults(), null, null, STDERR);
+                    ProviderSettings.defaults(), null, null, STDERR, true);
         }
 
         public int intraOpThreads() {
@@ -70,23 +72,27 @@ public final class OnnxModelLoader {
         }
 
         public Options withThreads(ThreadSettings v) {
-            return new Options(v, optimization, device, providerSettings, staticShapes, optimizedModelCache, notices);
+            return new Options(v, optimization, device, providerSettings, staticShapes, optimizedModelCache, notices, precomputeConditioning);
         }
 
         public Options withDevice(Device v, ProviderSettings settings) {
-            return new Options(threads, optimization, v, settings, staticShapes, optimizedModelCache, notices);
+            return new Options(threads, optimization, v, settings, staticShapes, optimizedModelCache, notices, precomputeConditioning);
         }
 
         public Options withStaticShapes(StaticShapes v) {
-            return new Options(threads, optimization, device, providerSettings, v, optimizedModelCache, notices);
+            return new Options(threads, optimization, device, providerSettings, v, optimizedModelCache, notices, precomputeConditioning);
         }
 
         public Options withOptimizedModelCache(Path v) {
-            return new Options(threads, optimization, device, providerSettings, staticShapes, v, notices);
+            return new Options(threads, optimization, device, providerSettings, staticShapes, v, notices, precomputeConditioning);
+        }
+
+        public Options withPrecomputeConditioning(boolean v) {
+            return new Options(threads, optimization, device, providerSettings, staticShapes, optimizedModelCache, notices, v);
         }
 
         public Options withNotices(Consumer<String> v) {
-            return new Options(threads, optimization, device, providerSettings, staticShapes, optimizedModelCache, v);
+            return new Options(threads, optimization, device, providerSettings, staticShapes, optimizedModelCache, v, precomputeConditioning);
         }
     }
 
@@ -131,8 +137,8 @@ public final class OnnxModelLoader {
                     ComponentConfig.read(modelDir.resolve("text_encoder")));
             opened.add(text);
             ComponentConfig unetConfig = ComponentConfig.read(modelDir.resolve("unet"));
-            Unet unet = new OrtUnet(sessions.open(modelDir.resolve("unet/model.onnx"),
-                    shapes == null ? Map.of() : OrtUnet.staticInputs(shapes, unetConfig)), unetConfig);
+            Unet unet = OrtUnet.open(sessions, modelDir.resolve("unet/model.onnx"), unetConfig, shapes,
+                    options.precomputeConditioning(), options.notices());
             opened.add(unet);
             Vae vae = taesdDir != null
                     ? openVae(sessions, shapes, taesdDir, 1.0, "TAESD " + taesdDir, opened)

@@ -14,6 +14,8 @@ public final class OrtModelCalls implements AutoCloseable {
     private final PinnedRun encoder;
     private final PinnedRun unet;
     private final PinnedRun decoder;
+    /** The UNet's pre-computed conditioning the raw UNet call reads, or null when it takes the embeddings. */
+    private final io.streamdiffusion4j.model.Unet.Conditioning conditioning;
 
     /**
      * @param unetRows rows of the UNet call (denoising plus guidance rows)
@@ -29,8 +31,22 @@ public final class OrtModelCalls implements AutoCloseable {
         int lw = width / StaticShapes.VAE_FACTOR;
         try {
             encoder = copyOf(e.pinnedRun(), random, new long[][] {{frames, 3, height, width}});
-            unet = copyOf(u.pinnedRun(), random, new long[][] {
-                    {unetRows, u.latentChannels(), lh, lw}, {unetRows}, {unetRows, StaticShapes.TEXT_SEQUENCE, u.crossAttentionDim()}});
+            long[] sample = {unetRows, u.latentChannels(), lh, lw};
+            if (u.precomputes()) {
+                // the per-frame work of a split UNet is its main session, on conditioning prepared once
+                float[] h = new float[unetRows * StaticShapes.TEXT_SEQUENCE * u.crossAttentionDim()];
+                for (int k = 0; k < h.length; k++) h[k] = (float) (random.nextDouble() * 2 - 1);
+                long[] t = new long[unetRows];
+                for (int k = 0; k < t.length; k++) t[k] = random.nextInt(1000);
+                conditioning = u.prepare(new int[] {unetRows, u.latentChannels(), lh, lw}, t,
+                        new io.streamdiffusion4j.tensor.FloatTensor(h, unetRows, StaticShapes.TEXT_SEQUENCE, u.crossAttentionDim()));
+                unet = copyOf(u.pinnedRun(), random, new long[][] {sample});
+                u.bindConditioning(unet, conditioning);
+            } else {
+                conditioning = null;
+                unet = copyOf(u.pinnedRun(), random, new long[][] {
+                        sample, {unetRows}, {unetRows, StaticShapes.TEXT_SEQUENCE, u.crossAttentionDim()}});
+            }
             decoder = copyOf(d.pinnedRun(), random, new long[][] {{frames, u.latentChannels(), lh, lw}});
         } catch (OrtException ex) {
             throw new IllegalStateException("cannot set up the raw model calls: " + ex.getMessage(), ex);
@@ -73,5 +89,6 @@ public final class OrtModelCalls implements AutoCloseable {
         encoder.close();
         unet.close();
         decoder.close();
+        if (conditioning != null) conditioning.close();
     }
 }

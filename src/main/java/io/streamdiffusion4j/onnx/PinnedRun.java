@@ -4,6 +4,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -26,6 +27,8 @@ final class PinnedRun implements AutoCloseable {
     private final Port[] outputs;
     private final DirectTensor[] in;
     private final DirectTensor[] out;
+    // Inputs bound with bind(): tensors the caller owns (not closed here).
+    private final boolean[] borrowed;
     private final Set<String> outputNames = new LinkedHashSet<>();
     private final RunStats stats = new RunStats();
     private Map<String, OnnxTensor> inputMap;
@@ -38,6 +41,7 @@ final class PinnedRun implements AutoCloseable {
         this.outputs = outputs.clone();
         this.in = new DirectTensor[inputs.length];
         this.out = new DirectTensor[outputs.length];
+        this.borrowed = new boolean[inputs.length];
         for (Port p : outputs) outputNames.add(p.name());
     }
 
@@ -49,13 +53,32 @@ final class PinnedRun implements AutoCloseable {
     /** The buffer of input {@code i} with {@code shape}; a new shape replaces the buffer and unpins the outputs. */
     DirectTensor input(int i, long[] shape) throws OrtException {
         DirectTensor t = in[i];
-        if (t != null && t.hasShape(shape)) return t;
-        if (t != null) t.close();
+        if (t != null && !borrowed[i] && t.hasShape(shape)) return t;
+        if (t != null && !borrowed[i]) t.close();
+        in[i] = null;
         in[i] = DirectTensor.allocate(session.env(), inputs[i].type(), shape);
+        borrowed[i] = false;
         if (i == 0) rows = shape.length > 0 ? shape[0] : 1;
         inputMap = null;
         unpinOutputs();
         return in[i];
+    }
+
+    /**
+     * Feeds input {@code i} from a tensor the caller owns and keeps alive while it is bound (a
+     * pre-computed value that many runs read). Binding the same tensor again costs nothing; one
+     * of another shape unpins the outputs.
+     */
+    void bind(int i, DirectTensor t) {
+        DirectTensor prior = in[i];
+        if (prior == t) return;
+        boolean sameShape = prior != null && Arrays.equals(prior.shape(), t.shape());
+        if (prior != null && !borrowed[i]) prior.close();
+        in[i] = t;
+        borrowed[i] = true;
+        if (i == 0) rows = t.shape().length > 0 ? t.shape()[0] : 1;
+        inputMap = null;
+        if (!sameShape) unpinOutputs();
     }
 
     /** Runs the model on the current inputs; the outputs are then in {@link #output}. */
@@ -111,7 +134,7 @@ final class PinnedRun implements AutoCloseable {
     public void close() {
         unpinOutputs();
         for (int i = 0; i < in.length; i++) {
-            if (in[i] != null) in[i].close();
+            if (in[i] != null && !borrowed[i]) in[i].close();
             in[i] = null;
         }
     }

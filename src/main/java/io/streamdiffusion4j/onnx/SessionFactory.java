@@ -25,6 +25,14 @@ interface SessionFactory {
     /** A model given as bytes (a rewritten graph); {@code origin} names it in errors. */
     OnnxSession open(byte[] model, Path origin, Map<String, long[]> wanted) throws IOException;
 
+    /**
+     * A rewritten graph that is worth keeping optimised: {@code variant} tells the rewrites of one
+     * file apart in the optimised-model cache. Factories without a cache open it as any rewrite.
+     */
+    default OnnxSession open(byte[] model, Path origin, String variant, Map<String, long[]> wanted) throws IOException {
+        return open(model, origin, wanted);
+    }
+
     /** Every session with the same caller-owned options, as they are (the test and low-level path). */
     static SessionFactory fixed(OrtEnvironment env, OrtSession.SessionOptions options) {
         return new SessionFactory() {

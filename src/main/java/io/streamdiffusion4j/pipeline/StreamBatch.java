@@ -24,7 +24,7 @@ import io.streamdiffusion4j.tensor.FloatTensor;
  * {@code scheduler_step_batch} line by line in float32; where it only works for f = 1 it is
  * generalised to f-row blocks (see docs/PARITY.md).
  */
-public final class StreamBatch {
+public final class StreamBatch implements AutoCloseable {
     private final Unet unet;
     private final int steps;
     private final int frames;
@@ -58,6 +58,9 @@ public final class StreamBatch {
 
     private Guidance guidance;
     private FloatTensor encoderHiddenStates;
+    // The UNet's prepared conditioning per step of the loop (one for Stream Batch, whose rows hold
+    // every step): made at the first call after the prompt or guidance changes, kept until the next change.
+    private final Unet.Conditioning[] prepared;
     private FloatTensor initNoise;
     private FloatTensor stockNoise;
     private FloatTensor latentBuffer;
@@ -92,6 +95,7 @@ public final class StreamBatch {
         scaled = new float[rows * latentRowSize];
         stepped = new float[rows * latentRowSize];
         sequentialTimesteps = new long[frames];
+        prepared = new Unet.Conditioning[denoisingBatch ? 1 : steps];
     }
 
     /**
@@ -145,6 +149,34 @@ public final class StreamBatch {
     public void setConditioning(Guidance guidance, FloatTensor encoderHiddenStates) {
         this.guidance = guidance;
         this.encoderHiddenStates = encoderHiddenStates;
+        releasePrepared();
+    }
+
+    /**
+     * The UNet's conditioning for a call on {@code input} at {@code t} in loop step {@code slot}:
+     * the one prepared before while the prompt, guidance rows and timesteps stay the same, else
+     * prepared now (the paper's pre-computation, redone at the first frame after a change).
+     */
+    private Unet.Conditioning conditioningFor(int slot, FloatTensor input, long[] t) {
+        Unet.Conditioning c = prepared[slot];
+        if (c != null && c.fits(t, input)) return c;
+        if (c != null) c.close();
+        prepared[slot] = null;
+        prepared[slot] = unet.prepare(input.shape(), t, encoderHiddenStates);
+        return prepared[slot];
+    }
+
+    private void releasePrepared() {
+        for (int i = 0; i < prepared.length; i++) {
+            if (prepared[i] != null) prepared[i].close();
+            prepared[i] = null;
+        }
+    }
+
+    /** Frees what the UNet prepared for this stream (native memory with a pre-computing UNet). */
+    @Override
+    public void close() {
+        releasePrepared();
     }
 
     /**
@@ -217,7 +249,7 @@ public final class StreamBatch {
             System.arraycopy(st, 0, st, frames * rs, (rows - frames) * rs);
             System.arraycopy(initNoise.data(), 0, st, 0, frames * rs);
         }
-        guidedNoise(rowTimesteps);
+        guidedNoise(rowTimesteps, 0);
         schedulerStep(eps, x, denoised);
         if (guidance.type().usesStockNoise()) updateStockNoise();
         if (steps > 1) {
@@ -255,7 +287,7 @@ public final class StreamBatch {
         for (int step = 0; step < steps; step++) {
             for (int r = 0; r < frames; r++) setRow(r, step);
             java.util.Arrays.fill(sequentialTimesteps, coefficients.timesteps()[step]);
-            guidedNoise(sequentialTimesteps);
+            guidedNoise(sequentialTimesteps, step);
             schedulerStep(eps, x, denoised);
             if (step < steps - 1) {
                 float a = coefficients.alphaProdSqrt()[step + 1];
@@ -277,7 +309,7 @@ public final class StreamBatch {
      * the batch is doubled with negative rows; for initialize the f new-frame rows are prepended
      * once more with negative embeddings, and their prediction becomes their stock noise.
      */
-    private void guidedNoise(long[] t) {
+    private void guidedNoise(long[] t, int slot) {
         int rs = latentRowSize;
         int n = rows * rs;
         boolean negativeRows = guidance.hasNegativeRows();
@@ -302,7 +334,7 @@ public final class StreamBatch {
                     + encoderHiddenStates.rows());
         }
         if (unetOutput == null || unetOutput.length != input.size()) unetOutput = new float[input.size()];
-        unet.predictNoiseInto(input, inputT, encoderHiddenStates, unetOutput);
+        unet.predictNoiseInto(input, conditioningFor(slot, input, inputT), unetOutput);
         unetCalls++;
         unetRows += input.rows();
         float[] o = unetOutput;
@@ -411,11 +443,12 @@ public final class StreamBatch {
                     + " or guidance_scale <= 1 (the UNet batch has " + rows + " rows, the prompt embeddings "
                     + encoderHiddenStates.rows() + ")");
         }
-        FloatTensor eps = unet.predictNoise(x, java.util.Arrays.copyOf(rowTimesteps, rows), encoderHiddenStates);
+        long[] t = java.util.Arrays.copyOf(rowTimesteps, rows);
+        float[] e = new float[x.size()];
+        unet.predictNoiseInto(x, conditioningFor(0, x, t), e);
         unetCalls++;
         unetRows += rows;
         float[] xd = x.data();
-        float[] e = eps.data();
         float[] out = new float[xd.length];
         int rs = x.rowSize();
         for (int r = 0; r < rows; r++) {

@@ -108,7 +108,10 @@ public final class StreamDiffusion implements AutoCloseable {
         this.negativePrompt = negativePrompt == null ? "" : negativePrompt;
         this.numInferenceSteps = numInferenceSteps;
         this.guidance = g;
-        if (streamBatch != null) unetCallsOfReplacedBatches += streamBatch.unetCalls();
+        if (streamBatch != null) {
+            unetCallsOfReplacedBatches += streamBatch.unetCalls();
+            streamBatch.close();
+        }
         streamBatch = new StreamBatch(models.unet(), config, coefficients, globalGenerator);
         streamBatch.setConditioning(g, conditioning());
         streamBatch.reset(drawInitNoise());
@@ -166,6 +169,7 @@ public final class StreamDiffusion implements AutoCloseable {
             streamFresh = true;
         }
         unetCallsOfReplacedBatches += previous.unetCalls();
+        previous.close();
         streamBatch = batch;
     }
 
@@ -455,6 +459,7 @@ public final class StreamDiffusion implements AutoCloseable {
 
     @Override
     public void close() {
+        if (streamBatch != null) streamBatch.close();
         if (ownsModels) models.close();
     }
 

@@ -44,6 +44,11 @@ public final class FloatTensor {
         return shape.clone();
     }
 
+    /** Whether this tensor has exactly {@code s} as its shape (without copying the shape). */
+    public boolean hasShape(int[] s) {
+        return Arrays.equals(shape, s);
+    }
+
     public int dim(int i) {
         return shape[i];
     }

@@ -41,7 +41,13 @@ class BenchCommandTest {
         assertThat(main.get("run").get("unet_rows_per_frame").asDouble()).isEqualTo(2.0);
         assertThat(main.get("pipeline_over_raw_model_calls").asDouble()).isPositive();
         JsonNode comparisons = json.get("comparisons");
-        assertThat(comparisons.size()).as("static shapes, stream batch n = 1, 2, 4, RCFG n = 5").isEqualTo(5);
+        assertThat(comparisons.size()).as("static shapes, stream batch n = 1, 2, 4, RCFG n = 5, precompute").isEqualTo(6);
+        JsonNode precompute = comparisons.get(5).get("arms");
+        assertThat(precompute.get(0).get("name").asText()).isEqualTo("pre-computed conditioning");
+        assertThat(precompute.get(2).get("name").asText()).isEqualTo("conditioning every frame");
+        JsonNode difference = json.get("precompute_output_difference");
+        assertThat(difference.get("precomputed_values").asInt()).as("the tiny preset's K/V and time projections").isGreaterThanOrEqualTo(54);
+        assertThat(difference.get("largest_abs_difference").asDouble()).isLessThanOrEqualTo(1e-5);
         JsonNode rcfg = comparisons.get(4).get("arms");
         assertThat(rcfg.get(0).get("name").asText()).isEqualTo("cfg self");
         assertThat(rcfg.get(1).get("role").asText()).isEqualTo("control");

@@ -32,7 +32,7 @@ public final class OnnxFuzzTargets {
 
     /**
      * The project's readers of ONNX protobuf: GraphInputs (symbolic dimensions, before a session
-     * exists), the VAE-encoder rewrite, and OnnxInitializers (ONNX weights read as named tensors,
+     * exists), the VAE-encoder rewrite, the UNet's conditioning split, and OnnxInitializers (ONNX weights read as named tensors,
      * the input can point to external data); errors must be IOExceptions with a message.
      */
     public static FuzzTarget protoReaders(Path work) {
@@ -40,6 +40,8 @@ public final class OnnxFuzzTargets {
             Path origin = work.resolve("fuzz.onnx");
             GraphInputs.read(input, origin);
             VaeEncoderGraph.exposeDistribution(input, origin, "latent_sample");
+            UnetConditioningSplit.plan(input, origin, "sample", "timestep", "latent_sample")
+                    .ifPresent(UnetConditioningSplit::conditioningGraph);
             Files.write(origin, input);
             OnnxInitializers weights = OnnxInitializers.read(origin, "vae.");
             for (String name : weights.names()) {

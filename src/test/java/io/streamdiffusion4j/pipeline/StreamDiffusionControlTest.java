@@ -513,4 +513,39 @@ class StreamDiffusionControlTest {
             assertThat(s.seed()).isEqualTo(77);
         }
     }
+
+    /**
+     * The UNet's conditioning is prepared once per prompt, guidance and t_index_list, at the first
+     * frame after a change (one per step in the sequential loop), and every prepared one is closed.
+     */
+    @Test
+    void theConditioningIsPreparedOncePerChangeAndReleased() throws Exception {
+        StandInModels sm = StandInModels.create();
+        try (StreamDiffusion s = builder(sm, false, 1f).tIndexList(32, 45).cfgType(CfgType.FULL).seed(1).build()) {
+            s.prepare("a fox", "fog", 50, 1.5, 1.0);
+            assertThat(sm.unet.prepared).as("nothing before the first frame").isZero();
+            for (int i = 0; i < 3; i++) s.img2img(frames(i, 1));
+            assertThat(sm.unet.prepared).isEqualTo(1);
+            s.updatePrompt("a wolf");
+            assertThat(sm.unet.released).as("the old one is released at the change").isEqualTo(1);
+            s.img2img(frames(3, 1));
+            s.img2img(frames(4, 1));
+            assertThat(sm.unet.prepared).isEqualTo(2);
+            s.updateGuidance(1.0, 1.0); // no negative rows: other embeddings rows
+            s.img2img(frames(5, 1));
+            s.updateTIndexList(20, 40);  // other timesteps
+            s.img2img(frames(6, 1));
+            assertThat(sm.unet.prepared).isEqualTo(4);
+        }
+        assertThat(sm.unet.released).isEqualTo(sm.unet.prepared);
+
+        StandInModels seq = StandInModels.create();
+        try (StreamDiffusion s = builder(seq, false, 1f).tIndexList(32, 45).useDenoisingBatch(false).cfgType(CfgType.NONE)
+                .seed(1).build()) {
+            s.prepare("a fox", "", 50, 1.0, 1.0);
+            for (int i = 0; i < 3; i++) s.img2img(frames(i, 1));
+            assertThat(seq.unet.prepared).as("one per step of the sequential loop").isEqualTo(2);
+        }
+        assertThat(seq.unet.released).isEqualTo(2);
+    }
 }

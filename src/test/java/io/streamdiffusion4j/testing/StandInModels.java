@@ -154,6 +154,16 @@ public final class StandInModels {
         }
 
         @Override
+        public Conditioning prepare(int[] sampleShape, long[] timesteps, FloatTensor hidden) {
+            return delegate.prepare(sampleShape, timesteps, hidden);
+        }
+
+        @Override
+        public void predictNoiseInto(FloatTensor sample, Conditioning conditioning, float[] eps) {
+            delegate.predictNoiseInto(sample, conditioning, eps);
+        }
+
+        @Override
         public int latentChannels() {
             return delegate.latentChannels();
         }

@@ -14,6 +14,9 @@ public final class StandInUnet implements Unet {
     public record Call(FloatTensor sample, long[] timesteps, FloatTensor hiddenStates) {}
 
     public final List<Call> calls = new ArrayList<>();
+    /** Conditionings prepared and closed so far (the pipeline prepares once per prompt, guidance and timesteps). */
+    public int prepared;
+    public int released;
     private final int channels;
     private final int crossDim;
 
@@ -40,6 +43,45 @@ public final class StandInUnet implements Unet {
             }
         }
         return new FloatTensor(out, sample.shape());
+    }
+
+    @Override
+    public Conditioning prepare(int[] sampleShape, long[] timesteps, FloatTensor encoderHiddenStates) {
+        prepared++;
+        return new Counted(Embeddings.of(sampleShape, timesteps, encoderHiddenStates));
+    }
+
+    @Override
+    public void predictNoiseInto(FloatTensor sample, Conditioning conditioning, float[] eps) {
+        Counted c = (Counted) conditioning;
+        if (c.closed) throw new IllegalStateException("the conditioning was closed");
+        Unet.super.predictNoiseInto(sample, c.inner, eps);
+    }
+
+    /** Embeddings that count their closing. */
+    private final class Counted implements Conditioning {
+        final Embeddings inner;
+        boolean closed;
+
+        Counted(Embeddings inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public int[] sampleShape() {
+            return inner.sampleShape();
+        }
+
+        @Override
+        public boolean fits(long[] timesteps, FloatTensor sample) {
+            return inner.fits(timesteps, sample);
+        }
+
+        @Override
+        public void close() {
+            if (!closed) released++;
+            closed = true;
+        }
     }
 
     @Override
