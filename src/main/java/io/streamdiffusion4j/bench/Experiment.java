@@ -16,7 +16,9 @@ public enum Experiment {
     /** The Stochastic Similarity Filter on a still and a moving input. */
     SSF("ssf"),
     /** The naive per-frame img2img baseline against the stream. */
-    NAIVE("naive");
+    NAIVE("naive"),
+    /** The UNet quantized to int8 against float32: speed ratio and PSNR of the frames (see Int8Quantizer). */
+    INT8("int8");
 
     private final String key;
 
@@ -38,7 +40,7 @@ public enum Experiment {
             for (Experiment e : values()) if (e.key.equals(k)) found = e;
             if (found == null) {
                 throw new IllegalArgumentException("unknown experiment '" + part.trim()
-                        + "'; expected all or a list of pipeline, static-shapes, stream-batch, rcfg, ssf, naive");
+                        + "'; expected all or a list of pipeline, static-shapes, stream-batch, rcfg, ssf, naive, int8");
             }
             out.add(found);
         }
