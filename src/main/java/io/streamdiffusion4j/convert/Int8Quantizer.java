@@ -62,12 +62,14 @@ public final class Int8Quantizer {
     public record Policy(long matMulMinWeights, long convMinWeights) {
         public static final long NEVER = Long.MAX_VALUE;
         /**
-         * What measurements on ORT 1.29's CPU provider chose (docs/PERFORMANCE.md, "int8"): every
-         * MatMul (DynamicQuantizeMatMul was 1.4-4x faster at every size tried), and only the large
-         * convolutions (ConvInteger is not fused: quantize + integer conv + cast + scale was 0.45-0.7x
-         * the float Conv up to 320 channels, 1.4-1.9x at 640 and 1280 channels with 3x3 kernels).
+         * What measurements on ORT 1.29's CPU provider chose (docs/PERFORMANCE.md, "int8"): MatMuls
+         * from 128 x 128 weights up (DynamicQuantizeMatMul was 1.1-1.3x faster at 128, 1.5-4x at
+         * 320-1280; at 32 and 64 it was 0.7-1.0x, the activation quantization costing more than the
+         * GEMM saves), and only the large convolutions (ConvInteger is not fused: quantize +
+         * integer conv + cast + rescale was 0.45-0.7x the float Conv up to 320 channels, 1.4-1.9x at
+         * 640 and 1280 channels with 3x3 kernels).
          */
-        public static final Policy MEASURED = new Policy(0, 2_000_000);
+        public static final Policy MEASURED = new Policy(128 * 128, 2_000_000);
         public static final Policy ALL = new Policy(0, 0);
     }
 
@@ -225,12 +227,18 @@ public final class Int8Quantizer {
                         microsoft = true;
                         matMuls++;
                         replaced.add(w);
+                    } else if (n.getOpType().equals("Gemm") && n.getDomain().isEmpty() && plainGemm(n)
+                            && quantizable(w, 2, policy.matMulMinWeights())) {
+                        rewriteGemm(n, w);
+                        microsoft = true;
+                        matMuls++;
+                        replaced.add(w);
                     } else if (n.getOpType().equals("Conv") && n.getDomain().isEmpty() && quantizable(w, 4, policy.convMinWeights())) {
                         rewriteConv(n, w);
                         convs++;
                         replaced.add(w);
                     } else {
-                        if ((n.getOpType().equals("MatMul") || n.getOpType().equals("Conv")) && initializers.containsKey(w)) {
+                        if (Set.of("MatMul", "Gemm", "Conv").contains(n.getOpType()) && initializers.containsKey(w)) {
                             keptFloat++;
                         }
                         nodes.add(n);
@@ -274,14 +282,57 @@ public final class Int8Quantizer {
             return n > 0 && n >= minWeights;
         }
 
-        private void rewriteMatMul(NodeProto n, String w) throws IOException {
+        /** Gemm(A, B, C) that is a plain linear layer: alpha = beta = 1, A not transposed. */
+        private static boolean plainGemm(NodeProto n) {
+            for (AttributeProto a : n.getAttributeList()) {
+                switch (a.getName()) {
+                    case "alpha", "beta" -> { if (a.getF() != 1f) return false; }
+                    case "transA" -> { if (a.getI() != 0) return false; }
+                    default -> { }
+                }
+            }
+            return true;
+        }
+
+        private static boolean transB(NodeProto n) {
+            for (AttributeProto a : n.getAttributeList()) if (a.getName().equals("transB")) return a.getI() != 0;
+            return false;
+        }
+
+        /** A linear layer as Gemm (Optimum's exports use it for the time embedding): the same kernel as MatMul, with the bias. */
+        private void rewriteGemm(NodeProto n, String w) throws IOException {
             TensorProto t = initializers.get(w);
-            int cols = (int) t.getDims(1);
             float[] values = weights.floats(w);
+            List<Long> dims = t.getDimsList();
+            if (transB(n)) {
+                int rows = (int) t.getDims(0), cols = (int) t.getDims(1);
+                float[] kn = new float[values.length];
+                for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) kn[c * rows + r] = values[r * cols + c];
+                values = kn;
+                dims = List.of(t.getDims(1), t.getDims(0));
+            }
+            String bias = n.getInputCount() >= 3 ? n.getInput(2) : "";
+            TensorProto bt = initializers.get(bias);
+            boolean fuseBias = bt != null && bt.getDimsCount() == 1 && bt.getDims(0) == dims.get(1);
+            String out = fuseBias || bias.isEmpty() ? n.getOutput(0) : unique(n.getOutput(0) + "_nobias");
+            dynamicQuantizeMatMul(n, w, values, dims, fuseBias ? bias : null, out);
+            if (!fuseBias && !bias.isEmpty()) {
+                nodes.add(NodeProto.newBuilder().setOpType("Add").setName(unique(n.getName() + "_bias")).addInput(out)
+                        .addInput(bias).addOutput(n.getOutput(0)).build());
+            }
+        }
+
+        private void rewriteMatMul(NodeProto n, String w) throws IOException {
+            dynamicQuantizeMatMul(n, w, weights.floats(w), initializers.get(w).getDimsList(), null, n.getOutput(0));
+        }
+
+        private void dynamicQuantizeMatMul(NodeProto n, String w, float[] values, List<Long> dims, String bias, String output)
+                throws IOException {
+            int cols = (int) (long) dims.get(1);
             float[] s = scales(values, cols, true);
             byte[] q = quantize(values, s, true);
             String base = unique(w + "_int8");
-            String qName = external(base, TensorProto.DataType.INT8_VALUE, q, t.getDimsList());
+            String qName = external(base, TensorProto.DataType.INT8_VALUE, q, dims);
             String sName = inline(unique(base + "_scale"), s, List.of((long) cols));
             String zName = unique(base + "_zero");
             newInitializers.add(TensorProto.newBuilder().setName(zName).setDataType(TensorProto.DataType.INT8_VALUE)
@@ -289,7 +340,7 @@ public final class Int8Quantizer {
             nodes.add(NodeProto.newBuilder().setOpType("DynamicQuantizeMatMul").setDomain(MS_DOMAIN)
                     .setName(n.getName().isEmpty() ? unique("DynamicQuantizeMatMul") : n.getName() + "_int8")
                     .addInput(n.getInput(0)).addInput(qName).addInput(sName).addInput(zName)
-                    .addAllOutput(n.getOutputList()).build());
+                    .addAllInput(bias != null ? List.of(bias) : List.of()).addOutput(output).build());
         }
 
         private void rewriteConv(NodeProto n, String w) throws IOException {
