@@ -149,6 +149,19 @@ public final class Int8Quantizer {
         return quantizeFile(unet.resolve("model.onnx"), to.resolve(UNET), policy);
     }
 
+    /** How many int8 nodes of each kind {@code model} has (for reports: what a copy actually runs in int8). */
+    public static Map<String, Integer> int8Nodes(Path model) throws IOException {
+        ModelProto m;
+        try (InputStream in = Files.newInputStream(model)) {
+            m = ModelProto.parseFrom(in);
+        }
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        counts.put("DynamicQuantizeMatMul", 0);
+        counts.put("ConvInteger", 0);
+        for (NodeProto n : m.getGraph().getNodeList()) counts.computeIfPresent(n.getOpType(), (k, v) -> v + 1);
+        return counts;
+    }
+
     /** Symmetric per-channel scales of {@code w}, laid out as {@code channels} groups (see {@link #channelOf}). */
     static float[] scales(float[] w, int channels, boolean channelIsLastAxis) {
         float[] max = new float[channels];

@@ -301,7 +301,8 @@ public final class ModelStore {
      * cached by the folder's content, wherever the folder came from (converted here or not).
      */
     private Path quantized(Path onnx, DiffusersConverter.Progress progress, Session s) throws IOException {
-        String key = FORMAT + "|" + Int8Quantizer.FORMAT + "|" + s.digest.folder(onnx);
+        // the policy is part of the key: a re-measured policy makes new copies
+        String key = FORMAT + "|" + Int8Quantizer.FORMAT + "|" + Int8Quantizer.Policy.MEASURED + "|" + s.digest.folder(onnx);
         s.digest.save();
         Path target = root.resolve("converted").resolve("int8-" + ContentDigest.sha256(key).substring(0, 32));
         if (reusable(target, progress)) return target;
