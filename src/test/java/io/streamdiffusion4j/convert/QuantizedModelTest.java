@@ -68,6 +68,27 @@ class QuantizedModelTest {
         assertThat(opTypes(q1.resolve("unet/model.onnx"))).doesNotContain("DynamicQuantizeMatMul", "ConvInteger");
     }
 
+    /** convert --quantize int8: the UNet rewritten in the folder being built, recorded in its provenance, and loadable. */
+    @Test
+    void convertingWithInt8RewritesTheUnetInPlaceAndSaysSo(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("onnx");
+        List<String> notes = new java.util.ArrayList<>();
+        DiffusersConverter.convert(Fixtures.dir().resolve("models/tiny-sd-turbo"), out,
+                new DiffusersConverter.Options(false, List.of(), Quantization.INT8), new DiffusersConverter.Progress() {
+                    public void start(long totalValues) {}
+                    public void advance(long valuesDone) {}
+                    public void note(String message) { notes.add(message); }
+                });
+        assertThat(Files.readString(out.resolve("streamdiffusion4j.json"))).contains("\"quantize\" : \"int8\"");
+        assertThat(notes).anyMatch(n -> n.startsWith("int8: "));
+        assertThat(out.resolve("unet/model.onnx")).exists();
+        try (var dirs = Files.list(out)) {
+            assertThat(dirs.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".unet-int8"));
+        }
+        Path frames = img2img(out, dir.resolve("out"));
+        assertThat(ImageFiles.list(frames)).isNotEmpty();
+    }
+
     @Test
     void theCommandLineRefusesABadValueAndFp16WithInt8(@TempDir Path dir) {
         for (List<String> args : List.of(List.of("--quantize", "int4"), List.of("--quantize", "int8", "--fp16"))) {
