@@ -1,5 +1,8 @@
 package io.streamdiffusion4j.convert;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.streamdiffusion4j.files.FolderManifest;
 import io.streamdiffusion4j.files.InputFileException;
 import io.streamdiffusion4j.onnx.proto.Onnx.AttributeProto;
@@ -20,6 +23,7 @@ import java.nio.channels.Channels;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -91,12 +95,13 @@ public final class Int8Quantizer {
         ModelProto model;
         try (InputStream in = Files.newInputStream(source)) {
             model = ModelProto.parseFrom(in);
-        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        } catch (InvalidProtocolBufferException e) {
             throw new InputFileException(source + ": not a valid ONNX model: " + e.getMessage(), e);
         }
-        OnnxInitializers weights = OnnxInitializers.read(source, null);
-        Files.createDirectories(targetDir);
-        return new Rewrite(model, weights, policy, targetDir).run();
+        try (OnnxInitializers weights = OnnxInitializers.read(source, null)) {
+            Files.createDirectories(targetDir);
+            return new Rewrite(model, weights, policy, targetDir).run();
+        }
     }
 
     /** The component of a Stable Diffusion ONNX folder that is quantized: the rest stays float (measured, see {@link Policy}). */
@@ -114,7 +119,7 @@ public final class Int8Quantizer {
             Files.deleteIfExists(unet.resolve("model.onnx_data"));
             try (var files = Files.list(staged)) {
                 for (Path f : files.toList()) {
-                    Files.move(f, unet.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.move(f, unet.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
                 }
             }
             return r;
@@ -146,7 +151,14 @@ public final class Int8Quantizer {
                 }
             }
         }
-        return quantizeFile(unet.resolve("model.onnx"), to.resolve(UNET), policy);
+        Report r = quantizeFile(unet.resolve("model.onnx"), to.resolve(UNET), policy);
+        // what this copy is, beside the source's own provenance (linked unchanged)
+        var about = new ObjectMapper().createObjectNode()
+                .put("quantize", "int8").put("format", FORMAT).put("policy", policy.toString())
+                .put("source", from.toAbsolutePath().toString()).put("int8_matmuls", r.matMuls())
+                .put("int8_convs", r.convs()).put("float_layers", r.keptFloat());
+        Files.writeString(to.resolve(UNET).resolve("quantization.json"), about.toPrettyString());
+        return r;
     }
 
     /** How many int8 nodes of each kind {@code model} has (for reports: what a copy actually runs in int8). */
@@ -349,7 +361,7 @@ public final class Int8Quantizer {
             String sName = inline(unique(base + "_scale"), s, List.of((long) cols));
             String zName = unique(base + "_zero");
             newInitializers.add(TensorProto.newBuilder().setName(zName).setDataType(TensorProto.DataType.INT8_VALUE)
-                    .addDims(cols).setRawData(com.google.protobuf.ByteString.copyFrom(new byte[cols])).build());
+                    .addDims(cols).setRawData(ByteString.copyFrom(new byte[cols])).build());
             nodes.add(NodeProto.newBuilder().setOpType("DynamicQuantizeMatMul").setDomain(MS_DOMAIN)
                     .setName(n.getName().isEmpty() ? unique("DynamicQuantizeMatMul") : n.getName() + "_int8")
                     .addInput(n.getInput(0)).addInput(qName).addInput(sName).addInput(zName)
@@ -368,7 +380,7 @@ public final class Int8Quantizer {
             String qName = external(base, TensorProto.DataType.UINT8_VALUE, u, t.getDimsList());
             String wZero = unique(base + "_zero");
             newInitializers.add(TensorProto.newBuilder().setName(wZero).setDataType(TensorProto.DataType.UINT8_VALUE)
-                    .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[] {(byte) 128})).build());
+                    .setRawData(ByteString.copyFrom(new byte[] {(byte) 128})).build());
             String sName = inline(unique(base + "_scale"), s, List.of(1L, (long) m, 1L, 1L));
             String prefix = n.getName().isEmpty() ? unique("conv") : n.getName();
             String xq = unique(prefix + "_xq"), xs = unique(prefix + "_xscale"), xz = unique(prefix + "_xzero");
@@ -421,7 +433,7 @@ public final class Int8Quantizer {
             ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
             for (float v : values) b.putFloat(v);
             newInitializers.add(TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)
-                    .addAllDims(dims).setRawData(com.google.protobuf.ByteString.copyFrom(b.array())).build());
+                    .addAllDims(dims).setRawData(ByteString.copyFrom(b.array())).build());
             return name;
         }
 

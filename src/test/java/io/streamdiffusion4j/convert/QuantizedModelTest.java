@@ -63,6 +63,7 @@ class QuantizedModelTest {
         Path q2 = store.resolve(model, null, options, DiffusersConverter.Progress.NONE).model();
         assertThat(q1).isNotEqualTo(asFloat).isEqualTo(q2).startsWith(dir.resolve("cache"));
         assertThat(q1.resolve("unet/model.onnx")).exists();
+        assertThat(Files.readString(q1.resolve("unet/quantization.json"))).contains("\"quantize\" : \"int8\"");
         assertThat(q1.resolve("text_encoder/model.onnx")).hasSameBinaryContentAs(Fixtures.onnxModel().resolve("text_encoder/model.onnx"));
         // the fixture's layers are all smaller than the measured policy quantizes: its UNet stays float
         assertThat(opTypes(q1.resolve("unet/model.onnx"))).doesNotContain("DynamicQuantizeMatMul", "ConvInteger");
