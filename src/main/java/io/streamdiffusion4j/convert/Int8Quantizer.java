@@ -39,12 +39,14 @@ import java.util.Set;
  * <ul>
  *   <li>{@code MatMul(x, W)} with a constant 2-D {@code W [K, N]} becomes
  *       {@code com.microsoft.DynamicQuantizeMatMul(x, Wq int8, scale [N], zero [N])}: one kernel
- *       that quantizes x to uint8 and runs the u8s8 GEMM (VNNI on AVX-512) with the weights
- *       pre-packed at load.</li>
+ *       that quantizes x to uint8 and runs the u8s8 GEMM (VNNI on AVX-512). A linear
+ *       {@code Gemm(x, W, b)} (alpha = beta = 1; W transposed first when transB) becomes the same
+ *       node with b as its bias.</li>
  *   <li>{@code Conv(x, W, b)} with a constant {@code W [M, C/g, kh, kw]} becomes
  *       {@code DynamicQuantizeLinear(x) -> ConvInteger(xq, Wq uint8 (q + 128), x_zero, 128) ->
- *       Cast -> Mul(x_scale * scale [1, M, 1, 1]) -> Add(b)}. ORT's CPU ConvInteger takes
- *       uint8 weights with one zero point, so the per-channel scales are applied after it.</li>
+ *       Cast -> Mul(x_scale * scale [1, M, 1, 1]) -> Add(b)}. ORT's CPU ConvInteger kernel is
+ *       registered for uint8 weights and one weight zero point, so the weights are shifted by 128
+ *       and the per-channel scales applied after it. ORT fuses none of these four nodes.</li>
  * </ul>
  * Which of the two applies, and from what weight size, is a {@link Policy}: the CPU is faster in
  * int8 only for some op types and sizes, and {@link Policy#MEASURED} holds what was measured
