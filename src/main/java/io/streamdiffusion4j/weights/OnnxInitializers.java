@@ -105,11 +105,6 @@ public final class OnnxInitializers implements WeightSource {
         throw new InputFileException(file + ": initializer '" + name + "' stores its data in an unsupported field");
     }
 
-    /** The initializer as stored (any element type), with external data read from its file. */
-    public TensorProto proto(String name) throws IOException {
-        return tensor(name);
-    }
-
     /**
      * The bytes of an initializer whose data lies in an external file, {@code bytes} long (the
      * caller knows the element type), mapped read-only, little-endian.
