@@ -219,6 +219,36 @@ public final class BenchReport {
                 + " difference over %d frames %.3g%n%n", precomputedValues, frames, largest));
     }
 
+    /** PSNR of arms' frames against the baseline's frames of the same rounds, in dB (infinite: identical). */
+    void quality(String title, List<String> arms, List<double[]> psnrs) {
+        ObjectNode q = root.withObjectProperty("quality").putObject(key(title));
+        md.append("PSNR of each frame against the float32 baseline's frame of the same round (8-bit RGB, dB; inf: identical):\n\n");
+        md.append("| arm | frames | min | p10 | median | mean MSE as PSNR |\n|---|---|---|---|---|---|\n");
+        for (int a = 0; a < arms.size(); a++) {
+            double[] p = psnrs.get(a);
+            double[] sorted = p.clone();
+            java.util.Arrays.sort(sorted);
+            // the PSNR of the mean squared error over all frames (one number that averages errors, not dB)
+            double mse = 0;
+            for (double v : p) mse += Double.isInfinite(v) ? 0 : 255.0 * 255.0 / Math.pow(10, v / 10);
+            mse /= p.length;
+            double pooled = mse == 0 ? Double.POSITIVE_INFINITY : 10 * Math.log10(255.0 * 255.0 / mse);
+            ObjectNode o = q.putObject(key(arms.get(a)));
+            o.put("frames", p.length);
+            o.put("min_db", sorted[0]);
+            o.put("p10_db", sorted[(int) (0.1 * (sorted.length - 1))]);
+            o.put("median_db", sorted[sorted.length / 2]);
+            o.put("pooled_db", pooled);
+            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s |%n", arms.get(a), p.length, db(sorted[0]),
+                    db(sorted[(int) (0.1 * (sorted.length - 1))]), db(sorted[sorted.length / 2]), db(pooled)));
+        }
+        md.append('\n');
+    }
+
+    private static String db(double v) {
+        return Double.isInfinite(v) ? "inf" : String.format(Locale.ROOT, "%.1f", v);
+    }
+
     void note(String text) {
         root.withArrayProperty("notes").add(text);
         md.append(text).append("\n\n");

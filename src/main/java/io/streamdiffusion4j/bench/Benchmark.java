@@ -41,6 +41,7 @@ public final class Benchmark {
     private final RunConfig run;
     private final Path modelDir;
     private final Path taesdDir;
+    private Path int8ModelDir;
     private final OnnxModelLoader.Options options;
     private final BenchSettings settings;
     private final Consumer<String> progress;
@@ -54,6 +55,12 @@ public final class Benchmark {
         this.options = options;
         this.settings = settings;
         this.progress = progress;
+    }
+
+    /** The int8 copy of the model ({@link io.streamdiffusion4j.convert.Int8Quantizer}) for the int8 experiment. */
+    public Benchmark withInt8Model(Path dir) {
+        this.int8ModelDir = dir;
+        return this;
     }
 
     public BenchReport run(Map<String, String> facts) throws IOException {
@@ -104,6 +111,7 @@ public final class Benchmark {
                 naive(models, input, mainDynamic, report);
             }
             if (settings.experiments().contains(Experiment.PRECOMPUTE)) precompute(models, tiny, main, input, report);
+            if (settings.experiments().contains(Experiment.INT8)) int8(models, tiny, main, input, report);
         }
         return report;
     }
@@ -196,6 +204,67 @@ public final class Benchmark {
             int values = with.unet() instanceof OrtUnet u ? u.precomputedValues() : 0;
             report.precomputeDifference(frames, largest, values);
         }
+    }
+
+    /**
+     * The configured stream with the UNet in int8 against float32, alternated frame by frame with a
+     * float control; and the PSNR of each int8 frame (and of each control frame, which should be
+     * identical) against the float frame of the same round: the streams see the same inputs with
+     * the same seed, so their frames differ only by the quantization.
+     */
+    private void int8(StableDiffusionModels floats, Path tiny, StreamConfig main, List<RgbImage> input, BenchReport report)
+            throws IOException {
+        if (int8ModelDir == null) throw new IllegalStateException("the int8 experiment needs the int8 copy of the model");
+        progress.accept("loading the int8 model " + int8ModelDir);
+        long t = System.nanoTime();
+        try (StableDiffusionModels int8 = OnnxModelLoader.load(int8ModelDir, tiny, options.withStaticShapes(null))) {
+            report.loads("int8 UNet", (System.nanoTime() - t) / 1e9, sessions(int8));
+            report.blankLine();
+            report.note("int8 UNet " + int8ModelDir.resolve("unet/model.onnx") + ": "
+                    + io.streamdiffusion4j.convert.Int8Quantizer.int8Nodes(int8ModelDir.resolve("unet/model.onnx"))
+                    + " int8 nodes; the other layers stay float32 where int8 was not measured faster (Int8Quantizer.Policy)");
+            progress.accept("int8 against float32, alternated");
+            List<StreamArm> arms = new ArrayList<>();
+            try {
+                arms.add(new StreamArm("float32", floats, main, run));
+                arms.add(new StreamArm("float32 (control)", floats, main, run));
+                arms.add(new StreamArm("int8 UNet", int8, main, run));
+                List<List<RgbImage>> outputs = new ArrayList<>();
+                for (int a = 0; a < arms.size(); a++) outputs.add(new ArrayList<>());
+                List<Arm> recording = new ArrayList<>();
+                for (int a = 0; a < arms.size(); a++) {
+                    StreamArm arm = arms.get(a);
+                    List<RgbImage> kept = outputs.get(a);
+                    recording.add(new Arm() {
+                        public String name() { return arm.name(); }
+                        public String config() { return arm.config(); }
+                        public ArmFrame run(RgbImage in) {
+                            ArmFrame f = arm.run(in);
+                            kept.add(arm.lastImages().getFirst());
+                            return f;
+                        }
+                        public void close() {}
+                    });
+                }
+                String loadBefore = MachineFacts.loadAverage();
+                List<List<ArmFrame>> measured = Interleaved.run(recording, input, settings.warmup(), settings.compareFrames(),
+                        settings.order(), settings.seed());
+                report.comparison(Comparison.of("int8 against float32", "the configured stream with its UNet quantized to int8"
+                        + " (int8 copy of the model: different sessions, no work bound)", recording, measured, false),
+                        loadBefore, MachineFacts.loadAverage());
+                report.quality("int8 against float32", List.of(arms.get(1).name(), arms.get(2).name()),
+                        List.of(psnrs(outputs.get(1), outputs.get(0)), psnrs(outputs.get(2), outputs.get(0))));
+            } finally {
+                arms.forEach(StreamArm::close);
+            }
+        }
+    }
+
+    /** PSNR of each frame of {@code arm} against the baseline's frame of the same round (warm-up rounds included). */
+    private static double[] psnrs(List<RgbImage> arm, List<RgbImage> base) {
+        double[] p = new double[arm.size()];
+        for (int i = 0; i < p.length; i++) p[i] = Psnr.of(arm.get(i), base.get(i));
+        return p;
     }
 
     private StreamConfig sweep(int[] tIndexList, CfgType cfg, boolean batch) {

@@ -18,7 +18,9 @@ public enum Experiment {
     /** The naive per-frame img2img baseline against the stream. */
     NAIVE("naive"),
     /** The UNet with its conditioning (cross-attention K/V, time embeddings) pre-computed per prompt against without. */
-    PRECOMPUTE("precompute");
+    PRECOMPUTE("precompute"),
+    /** The UNet quantized to int8 against float32: speed ratio and PSNR of the frames (see Int8Quantizer). */
+    INT8("int8");
 
     private final String key;
 
@@ -40,7 +42,7 @@ public enum Experiment {
             for (Experiment e : values()) if (e.key.equals(k)) found = e;
             if (found == null) {
                 throw new IllegalArgumentException("unknown experiment '" + part.trim()
-                        + "'; expected all or a list of pipeline, static-shapes, stream-batch, rcfg, ssf, naive, precompute");
+                        + "'; expected all or a list of pipeline, static-shapes, stream-batch, rcfg, ssf, naive, precompute, int8");
             }
             out.add(found);
         }

@@ -25,6 +25,7 @@ final class StreamArm implements Arm {
     private final CountingUnet unet;
     private final StreamDiffusion stream;
     private final FloatTensor out;
+    private List<RgbImage> lastImages = List.of();
 
     StreamArm(String name, StableDiffusionModels models, StreamConfig config, RunConfig run) {
         this.name = name;
@@ -69,12 +70,18 @@ final class StreamArm implements Arm {
         List<RgbImage> images = ImagePostprocessor.toRgbImages(out);
         long t1 = System.nanoTime();
         if (images.size() != batch.size()) throw new IllegalStateException("expected " + batch.size() + " images, got " + images.size());
+        lastImages = images;
         return new ArmFrame(t1 - t0, unet.nanosSince(before), unet.rowsSince(before));
     }
 
     /** The images of the last frame, as the decoder gave them (f, 3, H, W). */
     FloatTensor lastOutput() {
         return out;
+    }
+
+    /** The images of the last frame (for comparing the outputs of arms, as the quality experiments do). */
+    List<RgbImage> lastImages() {
+        return lastImages;
     }
 
     @Override

@@ -11,6 +11,7 @@ import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.convert.DiffusersConverter;
 import io.streamdiffusion4j.convert.LoraMerge;
 import io.streamdiffusion4j.convert.ModelStore;
+import io.streamdiffusion4j.convert.Quantization;
 import io.streamdiffusion4j.hub.ConsoleDownloadProgress;
 import io.streamdiffusion4j.image.ImageFiles;
 import io.streamdiffusion4j.image.RgbImage;
@@ -133,8 +134,16 @@ final class BenchCommand implements Callable<Integer> {
         facts.put("size", rc.width() + "x" + rc.height() + " (sweeps " + sweep[0] + "x" + sweep[1] + ")");
         facts.put("device", options.runtime.device);
 
-        BenchReport report = new Benchmark(rc, models.model(), models.taesd(), loader, settings,
-                m -> err.println("bench: " + m)).run(facts);
+        Benchmark bench = new Benchmark(rc, models.model(), models.taesd(), loader, settings, m -> err.println("bench: " + m));
+        if (settings.experiments().contains(Experiment.INT8)) {
+            if (options.quantize.resolve(options.fp16) != Quantization.NONE) {
+                throw new ConfigException("bench --experiments int8 compares the int8 copy with float32 itself: drop --quantize");
+            }
+            try (Progress p = new Progress("quantize", System.err)) {
+                bench.withInt8Model(ModelStore.defaultStore().quantized(models.model(), p));
+            }
+        }
+        BenchReport report = bench.run(facts);
         spec.commandLine().getOut().print(report.markdown());
         spec.commandLine().getOut().flush();
         if (out != null) {

@@ -5,6 +5,7 @@ import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.convert.DiffusersConverter;
 import io.streamdiffusion4j.convert.LoraMerge;
 import io.streamdiffusion4j.convert.ModelStore;
+import io.streamdiffusion4j.convert.Quantization;
 import io.streamdiffusion4j.hub.ConsoleDownloadProgress;
 import io.streamdiffusion4j.onnx.OnnxModelLoader;
 import io.streamdiffusion4j.onnx.StaticShapes;
@@ -42,10 +43,11 @@ final class Cli {
         try (Progress p = new Progress("prepare model", System.err);
              ConsoleDownloadProgress downloads = new ConsoleDownloadProgress(System.err)) {
             // LoRAs may be Hub ids too: fetched (with a progress bar) before the model is converted with them
+            Quantization quantize = options.quantize.resolve(options.fp16);
             List<LoraMerge.LoraFile> loras = new ArrayList<>();
             for (String l : options.loras) loras.add(store.lora(l, downloads));
             models = store.resolve(options.model, rc.useTinyVae() ? options.taesd : null,
-                    new DiffusersConverter.Options(options.fp16, loras), p, downloads);
+                    new DiffusersConverter.Options(options.fp16, loras, quantize), p, downloads);
         }
         if (rc.useTinyVae() && models.taesd() == null) {
             throw new ConfigException("use_tiny_vae is true but there is no TAESD: give --taesd DIR (the model folder "

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -28,17 +29,21 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--fp16", description = "store weights and compute in float16 (inputs and outputs stay float32)")
     boolean fp16;
 
+    @Mixin
+    QuantizeOption quantize = new QuantizeOption();
+
     @Option(names = "--lora", paramLabel = "FILE[:SCALE]",
             description = "merge a LoRA (diffusers/PEFT or kohya format) with a scale (default 1.0); repeatable")
     List<String> loras = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
+        var quantization = quantize.resolve(fp16);
         List<LoraMerge.LoraFile> files = new ArrayList<>();
         for (String l : loras) files.add(LoraMerge.LoraFile.parse(l));
         long start = System.nanoTime();
         try (Progress p = new Progress("convert", System.err)) {
-            DiffusersConverter.convert(from, to, new DiffusersConverter.Options(fp16, files), p);
+            DiffusersConverter.convert(from, to, new DiffusersConverter.Options(fp16, files, quantization), p);
         }
         spec.commandLine().getErr().printf("converted %s -> %s in %.1f s%n", from, to, (System.nanoTime() - start) / 1e9);
         return 0;

@@ -40,6 +40,9 @@ final class RunOptions {
     @Option(names = "--fp16", description = "convert a diffusers --model to float16")
     boolean fp16;
 
+    @Mixin
+    QuantizeOption quantize = new QuantizeOption();
+
     @Option(names = "--config", paramLabel = "FILE",
             description = "Run configuration (JSON, the original's snake_case keys). Missing keys take defaults.")
     Path config;

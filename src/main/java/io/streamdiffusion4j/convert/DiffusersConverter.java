@@ -30,9 +30,23 @@ import java.util.stream.Stream;
 public final class DiffusersConverter {
 
     /** What to produce. */
-    public record Options(boolean half, List<LoraMerge.LoraFile> loras) {
+    public record Options(boolean half, List<LoraMerge.LoraFile> loras, Quantization quantize) {
+        public Options {
+            loras = List.copyOf(loras);
+            quantize.requireCompatible(half);
+        }
+
+        public Options(boolean half, List<LoraMerge.LoraFile> loras) {
+            this(half, loras, Quantization.NONE);
+        }
+
         public static Options defaults() {
             return new Options(false, List.of());
+        }
+
+        /** The same options without quantization: what is converted before a quantized copy is made. */
+        public Options unquantized() {
+            return new Options(half, loras, Quantization.NONE);
         }
     }
 
@@ -127,6 +141,10 @@ public final class DiffusersConverter {
                         from.resolve("taesd/config.json")));
             }
             runJobs(jobs, tmp, progress);
+            if (options.quantize() == Quantization.INT8) {
+                Int8Quantizer.Report r = Int8Quantizer.quantizeUnetInPlace(tmp, Int8Quantizer.Policy.MEASURED);
+                progress.note(r.describe());
+            }
             copyFolder(from.resolve("tokenizer"), tmp.resolve("tokenizer"));
             copyFolder(from.resolve("scheduler"), tmp.resolve("scheduler"));
             Files.copy(from.resolve("model_index.json"), tmp.resolve("model_index.json"));
@@ -204,6 +222,7 @@ public final class DiffusersConverter {
         n.put("converted_by", "streamdiffusion4j convert");
         n.put("source", from.toAbsolutePath().toString());
         n.put("precision", options.half() ? "float16" : "float32");
+        n.put("quantize", options.quantize().label());
         var loras = n.putArray("loras");
         for (LoraMerge.LoraFile l : options.loras()) {
             loras.addObject().put("file", l.file().toAbsolutePath().toString()).put("scale", l.scale());

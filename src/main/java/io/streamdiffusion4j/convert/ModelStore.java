@@ -96,13 +96,15 @@ public final class ModelStore {
     public Resolved resolve(String model, String taesd, DiffusersConverter.Options options,
                             DiffusersConverter.Progress progress, DownloadProgress downloads) throws IOException {
         try (Session s = new Session(downloads)) {
-            Path onnx = resolveModel(model, options, progress, s);
+            Path onnx = resolveModel(model, options.unquantized(), progress, s);
             Path tiny = null;
             if (taesd != null) {
                 tiny = resolveTaesd(taesd, options.half(), progress, s);
             } else if (Files.isRegularFile(onnx.resolve("taesd/vae_encoder/model.onnx"))) {
                 tiny = onnx.resolve("taesd");
             }
+            // TAESD stays float: its 64-channel convolutions ran slower in int8 (Int8Quantizer.Policy)
+            if (options.quantize() == Quantization.INT8) onnx = quantized(onnx, progress, s);
             return new Resolved(onnx, tiny, model);
         }
     }
@@ -284,6 +286,34 @@ public final class ModelStore {
         } catch (IOException e) {
             if (!finishedElsewhere(target)) throw e;
         }
+        return target;
+    }
+
+    /** An int8 copy of the ONNX model folder {@code onnx}, made once and cached (see {@link #resolve}). */
+    public Path quantized(Path onnx, DiffusersConverter.Progress progress) throws IOException {
+        try (Session s = new Session(DownloadProgress.NONE)) {
+            return quantized(onnx, progress, s);
+        }
+    }
+
+    /**
+     * An int8 copy of the ONNX model folder {@code onnx} (see {@link Int8Quantizer}), made once and
+     * cached by the folder's content, wherever the folder came from (converted here or not).
+     */
+    private Path quantized(Path onnx, DiffusersConverter.Progress progress, Session s) throws IOException {
+        // the policy is part of the key: a re-measured policy makes new copies
+        String key = FORMAT + "|" + Int8Quantizer.FORMAT + "|" + Int8Quantizer.Policy.MEASURED + "|" + s.digest.folder(onnx);
+        s.digest.save();
+        Path target = root.resolve("converted").resolve("int8-" + ContentDigest.sha256(key).substring(0, 32));
+        if (reusable(target, progress)) return target;
+        Path tmp = CacheEntry.stage(target);
+        try {
+            progress.note(Int8Quantizer.quantizedCopy(onnx, tmp, Int8Quantizer.Policy.MEASURED).describe());
+        } catch (IOException | RuntimeException e) {
+            CacheEntry.deleteQuietly(tmp);
+            throw e;
+        }
+        CacheEntry.commit(tmp, target);
         return target;
     }
 

@@ -105,6 +105,14 @@ public final class OnnxInitializers implements WeightSource {
         throw new InputFileException(file + ": initializer '" + name + "' stores its data in an unsupported field");
     }
 
+    /**
+     * The bytes of an initializer whose data lies in an external file, {@code bytes} long (the
+     * caller knows the element type), mapped read-only, little-endian.
+     */
+    public ByteBuffer externalBytes(String name, long bytes) throws IOException {
+        return external(tensor(name), name, bytes);
+    }
+
     private ByteBuffer external(TensorProto t, String name, long bytes) throws IOException {
         String location = null;
         long offset = 0;

@@ -34,20 +34,26 @@ class BenchCommandTest {
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out()).contains("The configured stream (stream, static shapes)").contains("Stream Batch against the sequential loop")
                 .contains("RCFG").contains("Static against dynamic shapes").contains("Stochastic Similarity Filter")
-                .contains("Naive per-frame img2img").contains("too few frames for a verdict");
+                .contains("Naive per-frame img2img").contains("int8 against float32").contains("too few frames for a verdict");
         JsonNode json = new ObjectMapper().readTree(Files.readString(out.resolve("bench.json")));
         JsonNode main = json.get("pipeline").get("the_configured_stream_stream_static_shapes");
         assertThat(main.get("run").get("frames").asInt()).isEqualTo(2);
         assertThat(main.get("run").get("unet_rows_per_frame").asDouble()).isEqualTo(2.0);
         assertThat(main.get("pipeline_over_raw_model_calls").asDouble()).isPositive();
         JsonNode comparisons = json.get("comparisons");
-        assertThat(comparisons.size()).as("static shapes, stream batch n = 1, 2, 4, RCFG n = 5, precompute").isEqualTo(6);
+        assertThat(comparisons.size()).as("static shapes, stream batch n = 1, 2, 4, RCFG n = 5, precompute, int8").isEqualTo(7);
         JsonNode precompute = comparisons.get(5).get("arms");
         assertThat(precompute.get(0).get("name").asText()).isEqualTo("pre-computed conditioning");
         assertThat(precompute.get(2).get("name").asText()).isEqualTo("conditioning every frame");
         JsonNode difference = json.get("precompute_output_difference");
         assertThat(difference.get("precomputed_values").asInt()).as("the tiny preset's K/V and time projections").isGreaterThanOrEqualTo(54);
         assertThat(difference.get("largest_abs_difference").asDouble()).isLessThanOrEqualTo(1e-5);
+        JsonNode int8 = comparisons.get(6).get("arms");
+        assertThat(int8.get(2).get("name").asText()).isEqualTo("int8 UNet");
+        // the float control is the same stream again: identical frames; the int8 arm's PSNR is a number
+        JsonNode quality = json.get("quality").get("int8_against_float32");
+        assertThat(quality.get("float32_control").get("min_db").asText()).isEqualTo("Infinity");
+        assertThat(quality.get("int8_unet").get("frames").asInt()).isEqualTo(3);
         JsonNode rcfg = comparisons.get(4).get("arms");
         assertThat(rcfg.get(0).get("name").asText()).isEqualTo("cfg self");
         assertThat(rcfg.get(1).get("role").asText()).isEqualTo("control");
