@@ -310,11 +310,12 @@ public final class BenchReport {
         return millis >= 100 ? String.format(Locale.ROOT, "%.0f ms", millis) : String.format(Locale.ROOT, "%.2f ms", millis);
     }
 
+    /** A size in binary units (KiB = 1024 B, MiB, GiB), as ps, top, free and /usr/bin/time state memory. */
     static String bytes(long b) {
         if (b < 0) return "n/a";
-        if (b < 10_000) return b + " B";
-        if (b < 10_000_000) return String.format(Locale.ROOT, "%.1f KB", b / 1e3);
-        if (b < 10_000_000_000L) return String.format(Locale.ROOT, "%.1f MB", b / 1e6);
-        return String.format(Locale.ROOT, "%.2f GB", b / 1e9);
+        if (b < 10L << 10) return b + " B";
+        if (b < 10L << 20) return String.format(Locale.ROOT, "%.1f KiB", b / 1024.0);
+        if (b < 10L << 30) return String.format(Locale.ROOT, "%.1f MiB", b / (double) (1L << 20));
+        return String.format(Locale.ROOT, "%.2f GiB", b / (double) (1L << 30));
     }
 }

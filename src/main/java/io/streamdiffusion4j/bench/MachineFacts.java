@@ -18,7 +18,7 @@ public final class MachineFacts {
         f.put("cpu", cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores visible to the JVM");
         long mem = ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
                 ? os.getTotalMemorySize() : -1;
-        f.put("memory", mem > 0 ? String.format(java.util.Locale.ROOT, "%.1f GB", mem / 1e9) : "unknown");
+        f.put("memory", mem > 0 ? String.format(java.util.Locale.ROOT, "%.1f GiB", mem / (double) (1L << 30)) : "unknown");
         f.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
         f.put("jvm", System.getProperty("java.vm.vendor") + " " + System.getProperty("java.vm.name") + " " + Runtime.version());
         f.put("onnx runtime", OrtRuntime.version());

@@ -33,6 +33,9 @@ final class Img2ImgCommand implements Callable<Integer> {
     RunOptions options;
 
     @Mixin
+    WarmupOption warmup;
+
+    @Mixin
     InputImageOptions inputImages;
 
     @Option(names = "--input", required = true, paramLabel = "DIR_OR_FILE", description = "Folder of frames or one image.")
@@ -66,6 +69,7 @@ final class Img2ImgCommand implements Callable<Integer> {
         FrameWriter writer = new FrameWriter(output, saveNpy);
         try (StreamDiffusion stream = b.build()) {
             stream.prepare(rc.prompt(), rc.negativePrompt(), rc.numInferenceSteps(), rc.guidanceScale(), rc.delta());
+            warmup.warm("img2img", stream, spec.commandLine().getErr());
             long start = System.nanoTime();
             int skipped = 0;
             for (int i = 0; i < frames.size(); i += f) {

@@ -42,6 +42,9 @@ final class RunCommand implements Callable<Integer> {
     RunOptions options;
 
     @Mixin
+    WarmupOption warmup;
+
+    @Mixin
     InputImageOptions inputImages;
 
     @Option(names = "--source", required = true, paramLabel = "SPEC", description = "where frames come from")
@@ -87,6 +90,7 @@ final class RunCommand implements Callable<Integer> {
         }
         try (StreamDiffusion stream = Cli.builder(rc, options).mode(Mode.IMG2IMG).warmStart(warmStart).build()) {
             stream.prepare(rc.prompt(), rc.negativePrompt(), rc.numInferenceSteps(), rc.guidanceScale(), rc.delta());
+            warmup.warm("run", stream, err);
             StreamEngine engine = new StreamEngine(stream, src, out,
                     new StreamEngine.Options(inputPolicy, outputPolicy, 4));
             err.println("run: " + src.describe() + " -> " + out.describe() + " (input " + engine.inputPolicy().name().toLowerCase()
@@ -105,7 +109,7 @@ final class RunCommand implements Callable<Integer> {
             }
             engine.awaitEnd();
             Telemetry t = engine.telemetry();
-            err.println("run: done. " + t.statusLine());
+            err.println("run: done. " + t.summaryLine());
         }
         return 0;
     }

@@ -5,6 +5,7 @@ import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.image.ImageSizeLimit;
 import io.streamdiffusion4j.pipeline.Mode;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import io.streamdiffusion4j.pipeline.Warmup;
 import io.streamdiffusion4j.web.SessionEvents;
 import io.streamdiffusion4j.web.StreamFactory;
 import io.streamdiffusion4j.web.StrengthPresets;
@@ -44,6 +45,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Mixin
     RunOptions options;
+
+    @Mixin
+    WarmupOption warmup;
 
     @Option(names = "--host", paramLabel = "ADDRESS", defaultValue = "127.0.0.1",
             description = "address to listen on (default: ${DEFAULT-VALUE}, this machine only; 0.0.0.0 for every interface)")
@@ -168,9 +172,14 @@ final class ServeCommand implements Callable<Integer> {
             StreamFactory factory;
             try {
                 factory = new StreamFactory(owner.models(), rc.streamConfig(), steps, txt2img, rc.prompt(), rc.negativePrompt(),
-                        rc.guidanceScale(), rc.delta(), rc.seed());
+                        rc.guidanceScale(), rc.delta(), rc.seed(), warmup.enabled ? Warmup.RUNS : 0);
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(e.getMessage());
+            }
+            Warmup.Report warmed = factory.warmUpDefaults();
+            if (warmed.ran()) {
+                err.printf("serve: warmed up the models for %dx%d img2img and txt2img (%d model calls) in %.2f s%n",
+                        factory.width(), factory.height(), warmed.calls(), warmed.seconds());
             }
             WebServer server = new WebServer(web, factory, new SessionLog(err));
             server.start();

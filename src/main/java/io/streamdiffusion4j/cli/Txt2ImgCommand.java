@@ -4,6 +4,7 @@ import io.streamdiffusion4j.config.ConfigException;
 import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.pipeline.Mode;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import io.streamdiffusion4j.pipeline.Warmup;
 import io.streamdiffusion4j.tensor.FloatTensor;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -25,6 +26,9 @@ final class Txt2ImgCommand implements Callable<Integer> {
 
     @Mixin
     RunOptions options;
+
+    @Mixin
+    WarmupOption warmup;
 
     @Option(names = "--frames", paramLabel = "N", description = "Number of txt2img calls (overrides num_outputs).")
     Integer frames;
@@ -49,9 +53,14 @@ final class Txt2ImgCommand implements Callable<Integer> {
         FrameWriter writer = new FrameWriter(output, saveNpy);
         try (StreamDiffusion stream = Cli.builder(rc, options).mode(Mode.TXT2IMG).build()) {
             stream.prepare(rc.prompt(), rc.negativePrompt(), rc.numInferenceSteps(), rc.guidanceScale(), rc.delta());
+            boolean sdTurbo = rc.txt2imgMethod() == RunConfig.Txt2ImgMethod.SD_TURBO;
+            Warmup.Shape shape = Warmup.Shape.of(stream);
+            // the sd_turbo path decodes every batch row, the stream path frame_buffer_size of them
+            warmup.warm("txt2img", stream, sdTurbo ? shape.withDecodeRows(stream.config().batchSize()) : shape,
+                    spec.commandLine().getErr());
             long start = System.nanoTime();
             for (int i = 0; i < rc.numOutputs(); i++) {
-                FloatTensor out = rc.txt2imgMethod() == RunConfig.Txt2ImgMethod.SD_TURBO
+                FloatTensor out = sdTurbo
                         ? stream.txt2imgSdTurbo() : stream.txt2img();
                 writer.writeAll(out);
             }

@@ -89,6 +89,12 @@ public final class StreamEngine implements AutoCloseable {
     private final RateMeter outputRate = new RateMeter();
     private final Map<String, LatencyStats> stages = new LinkedHashMap<>();
     private final LatencyStats glassToGlass = new LatencyStats(256);
+    /** Model time of every call (img2img, frames skipped by the filter included) and of the first call alone. */
+    private final LatencyStats frameModel = new LatencyStats(256);
+    private volatile long firstFrameModelNanos = -1;
+    // when the first and the latest output reached the sink: the whole-run rate, written by the writer thread only
+    private volatile long firstOutNanos = -1;
+    private volatile long lastOutNanos = -1;
 
     public StreamEngine(StreamDiffusion stream, FrameSource source, FrameSink sink, Options options) {
         this.stream = stream;
@@ -200,7 +206,11 @@ public final class StreamEngine implements AutoCloseable {
                 if (out == null) {
                     out = FloatTensor.zeros(batch.size(), 3, stream.config().height(), stream.config().width());
                 }
+                long modelStart = System.nanoTime();
                 stream.img2imgInto(tensor, out);
+                long modelNanos = System.nanoTime() - modelStart;
+                if (firstFrameModelNanos < 0) firstFrameModelNanos = modelNanos;
+                frameModel.add(modelNanos);
                 framesProcessed.addAndGet(batch.size());
                 if (stream.lastFrameSkipped()) {
                     skipped.addAndGet(batch.size());
@@ -278,6 +288,8 @@ public final class StreamEngine implements AutoCloseable {
                     stages.get("postprocess").add(now - t0);
                     framesOut.incrementAndGet();
                     outputRate.mark(now);
+                    if (firstOutNanos < 0) firstOutNanos = now;
+                    lastOutNanos = now;
                     glassToGlass.add(now - captured);
                 }
                 freeOutputs.offer(images);
@@ -397,7 +409,10 @@ public final class StreamEngine implements AutoCloseable {
         return new Telemetry(inputRate.perSecond(now), outputRate.perSecond(now), framesIn.get(), framesProcessed.get(),
                 framesOut.get(), droppedInput.get(), droppedOutput.get(), skipped.get(), stream.unetCalls(),
                 Telemetry.stages(stages),
-                new double[] {glassToGlass.percentileMillis(50), glassToGlass.percentileMillis(95)});
+                new double[] {glassToGlass.percentileMillis(50), glassToGlass.percentileMillis(95)},
+                firstFrameModelNanos < 0 ? Double.NaN : firstFrameModelNanos / 1e6,
+                new double[] {frameModel.percentileMillis(50), frameModel.percentileMillis(95)},
+                firstOutNanos < 0 ? 0 : (lastOutNanos - firstOutNanos) / 1e9);
     }
 
     @Override

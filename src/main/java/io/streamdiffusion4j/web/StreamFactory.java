@@ -4,6 +4,7 @@ import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.pipeline.Mode;
 import io.streamdiffusion4j.pipeline.StreamConfig;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import io.streamdiffusion4j.pipeline.Warmup;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.Arrays;
@@ -26,6 +27,7 @@ public final class StreamFactory {
     private final StreamSettings defaults;
     private final boolean randomSeed;
     private final StrengthPresets presets;
+    private final Warmup warmup;
 
     /**
      * @param base the server's stream shape: size, cfg type, frame_buffer_size 1
@@ -35,6 +37,16 @@ public final class StreamFactory {
      */
     public StreamFactory(StableDiffusionModels models, StreamConfig base, int numInferenceSteps, int[] txt2imgTIndexList,
                          String prompt, String negativePrompt, double guidanceScale, double delta, long seedOrRandom) {
+        this(models, base, numInferenceSteps, txt2imgTIndexList, prompt, negativePrompt, guidanceScale, delta, seedOrRandom, 0);
+    }
+
+    /**
+     * @param warmupRuns runs of each model per new stream shape before a session's first frame
+     *                   ({@link Warmup}; 0: none). The models are shared, so a shape is warmed once.
+     */
+    public StreamFactory(StableDiffusionModels models, StreamConfig base, int numInferenceSteps, int[] txt2imgTIndexList,
+                         String prompt, String negativePrompt, double guidanceScale, double delta, long seedOrRandom,
+                         int warmupRuns) {
         this.models = Objects.requireNonNull(models, "models");
         if (base.frameBufferSize() != 1) {
             throw new IllegalArgumentException("the web server streams frame by frame: frame_buffer_size must be 1, found "
@@ -50,6 +62,7 @@ public final class StreamFactory {
         this.txt2imgTIndexList = txt2imgTIndexList.clone();
         this.randomSeed = seedOrRandom < 0;
         this.presets = StrengthPresets.forSteps(numInferenceSteps);
+        this.warmup = new Warmup(models, warmupRuns);
         this.defaults = new StreamSettings(prompt, negativePrompt, Arrays.stream(base.tIndexList()).boxed().toList(), guidanceScale,
                 delta, randomSeed ? 0 : seedOrRandom, base.similarFilter());
     }
@@ -78,11 +91,33 @@ public final class StreamFactory {
             stream.prepare(s.prompt(), s.negativePrompt(), numInferenceSteps, s.guidanceScale(), s.delta());
             if (highSeed) stream.updateSeed(s.seed());
             stream.updateSimilarityFilter(s.filter());
+            warmup.ensure(stream);
             return stream;
         } catch (RuntimeException e) {
             stream.close();
             throw e;
         }
+    }
+
+    /**
+     * Warms the models for the shapes of new sessions with the default settings (img2img and
+     * txt2img), before the first client comes; returns the total. Sessions whose settings change
+     * the shapes (another strength, guidance rows) warm theirs when they start.
+     */
+    public Warmup.Report warmUpDefaults() throws IOException {
+        int calls = 0;
+        long nanos = 0;
+        StreamSettings s = defaults.withSeed(0);
+        for (Mode mode : List.of(Mode.IMG2IMG, Mode.TXT2IMG)) {
+            try (StreamDiffusion stream = StreamDiffusion.builder().models(models).config(base).mode(mode)
+                    .tIndexList(mode == Mode.IMG2IMG ? s.tIndexArray() : txt2imgTIndexList).seed(0).build()) {
+                stream.prepare(s.prompt(), s.negativePrompt(), numInferenceSteps, s.guidanceScale(), s.delta());
+                Warmup.Report r = warmup.ensure(stream);
+                calls += r.calls();
+                nanos += r.nanos();
+            }
+        }
+        return new Warmup.Report(calls, nanos);
     }
 
     public int width() {

@@ -76,7 +76,7 @@ public final class LoadClient {
         long end = start + (long) (o.minutes() * 60e9);
         System.out.printf("load: %d clients, %.1f min, <= %.0f fps and <= %d in flight per client, %s%n", o.clients(), o.minutes(),
                 o.fps(), o.inFlight(), o.url());
-        System.out.println("time_s  frames_out  fps_out  rss_mb  threads  sessions  errors");
+        System.out.println("time_s  frames_out  fps_out  rss_mib  threads  sessions  errors");
         List<Thread> clients = new ArrayList<>();
         for (int i = 0; i < o.clients(); i++) {
             int id = i;
@@ -119,7 +119,7 @@ public final class LoadClient {
             long[] rss = samples.stream().mapToLong(s -> s[0]).filter(v -> v > 0).toArray();
             long[] threads = samples.stream().mapToLong(s -> s[1]).filter(v -> v > 0).toArray();
             if (rss.length > 0) {
-                System.out.printf("server RSS MB: first %d, min %d, max %d, last %d; threads: first %d, min %d, max %d, last %d%n",
+                System.out.printf("server RSS MiB: first %d, min %d, max %d, last %d; threads: first %d, min %d, max %d, last %d%n",
                         rss[0] / 1024, Arrays.stream(rss).min().getAsLong() / 1024, Arrays.stream(rss).max().getAsLong() / 1024,
                         rss[rss.length - 1] / 1024, threads[0], Arrays.stream(threads).min().getAsLong(),
                         Arrays.stream(threads).max().getAsLong(), threads[threads.length - 1]);

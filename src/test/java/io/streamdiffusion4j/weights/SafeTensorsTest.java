@@ -71,4 +71,25 @@ class SafeTensorsTest {
         Files.writeString(dir.resolve("pytorch_model.bin"), "pickle");
         assertThatThrownBy(() -> WeightFiles.openFolder(dir)).hasMessageContaining("pickle");
     }
+
+    /**
+     * A tensor read with floats() is unmapped before the call returns (not when the garbage
+     * collector finds its buffer): converting a model tensor by tensor must not keep the whole
+     * file's pages mapped into the process. Linux's /proc/self/maps lists the mappings.
+     */
+    @Test
+    void floatsLeavesNothingMapped(@TempDir Path dir) throws Exception {
+        Path maps = Path.of("/proc/self/maps");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(maps), "needs Linux's /proc/self/maps");
+        Path file = dir.resolve("mapped-once.safetensors");
+        float[] v = new float[100_000];
+        for (int i = 0; i < v.length; i++) v[i] = i * 0.5f;
+        SafeTensors.write(file, List.of(new SafeTensors.Tensor("a", DType.F32, new int[] {v.length}, v)), Map.of());
+        try (SafeTensors st = SafeTensors.open(file)) {
+            float[] read = st.floats("a");
+            assertThat(read).containsExactly(v);
+            List<String> mapped = Files.readAllLines(maps).stream().filter(l -> l.endsWith(file.toString())).toList();
+            assertThat(mapped).as("mappings of " + file + " after floats()").isEmpty();
+        }
+    }
 }
