@@ -21,12 +21,12 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code vae/}; small widths) are converted and run, and random models make frames that are
  * not saturated.
  */
-class SmallPresetsTest {
+public class SmallPresetsTest {
     @TempDir
     Path dir;
 
     /** SDXS-512's structure at small widths (see {@link ModelPreset#SDXS}). */
-    static ModelPreset.Architecture smallSdxs() {
+    public static ModelPreset.Architecture smallSdxs() {
         return new ModelPreset.Architecture(
                 ModelPreset.unetConfig(new int[] {16, 32, 32}, 8, new int[] {2, 2, 4}, 1,
                         new String[] {UnetConfig.DOWN, UnetConfig.CROSS_ATTN_DOWN, UnetConfig.CROSS_ATTN_DOWN},
@@ -36,7 +36,7 @@ class SmallPresetsTest {
     }
 
     /** BK-SDM-Tiny's structure at small widths (see {@link ModelPreset#BK_SDM_TINY}). */
-    static ModelPreset.Architecture smallBkSdm() {
+    public static ModelPreset.Architecture smallBkSdm() {
         return new ModelPreset.Architecture(
                 ModelPreset.unetConfig(new int[] {16, 32, 32}, 8, new int[] {2, 2, 2}, 1,
                         new String[] {UnetConfig.CROSS_ATTN_DOWN, UnetConfig.CROSS_ATTN_DOWN, UnetConfig.CROSS_ATTN_DOWN},
@@ -116,7 +116,7 @@ class SmallPresetsTest {
     }
 
     /** The fraction of RGB values at 0 or 255 over every PNG in a folder. */
-    static double clampedFraction(Path folder) throws Exception {
+    public static double clampedFraction(Path folder) throws Exception {
         long n = 0;
         long clamped = 0;
         try (Stream<Path> s = Files.list(folder)) {
