@@ -147,7 +147,7 @@ public final class RandomModels {
      * TAESD's image output layer is scaled so a random decoder's pixels spread around mid-grey
      * (std about a quarter of the range, like natural images) instead of past both ends.
      */
-    static final double IMAGE_GAIN = 0.2;
+    static final double IMAGE_GAIN = 0.05;
 
     /** The values of one tensor: seeded by the model seed and the tensor's name, so order does not matter. */
     static float[] values(Spec spec, long componentSeed) {
@@ -174,6 +174,9 @@ public final class RandomModels {
             long fanIn = 1;
             for (int i = 1; i < shape.length; i++) fanIn *= shape[i];
             std = 1.0 / Math.sqrt(fanIn);
+            // TAESD has no normalisation: its ReLU chains keep their scale only with He's gain
+            // (a ReLU halves the second moment); without it the latents came out 15x too small
+            if (isTaesd(name)) std *= Math.sqrt(2);
             if (isResidualOutput(name)) std *= RESIDUAL_GAIN;
             if (isTaesdImageOutput(name, shape)) std *= IMAGE_GAIN;
         } else {
@@ -195,6 +198,11 @@ public final class RandomModels {
         return name.endsWith(".conv2.weight") || name.contains(".to_out.0.") || name.endsWith(".ff.net.2.weight")
                 || name.endsWith(".proj_out.weight") || name.endsWith(".self_attn.out_proj.weight")
                 || name.endsWith(".mlp.fc2.weight") || name.endsWith(".conv.4.weight");
+    }
+
+    /** TAESD's weights are the only ones named {@code encoder.layers.N} / {@code decoder.layers.N}. */
+    private static boolean isTaesd(String name) {
+        return name.startsWith("encoder.layers.") || name.startsWith("decoder.layers.");
     }
 
     /** TAESD's last decoder conv, the one with the 3 image channels. */
