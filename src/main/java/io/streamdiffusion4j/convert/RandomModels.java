@@ -16,12 +16,16 @@ import java.util.stream.IntStream;
 /**
  * Creates a Stable Diffusion model with random weights, in the diffusers folder layout
  * (model_index.json, scheduler/, tokenizer/, text_encoder/, unet/, vae/) plus a TAESD in
- * {@code taesd/}. The same preset and seed give the same files, byte for byte.
+ * {@code taesd/}, or for the SDXS layout the TAESD in {@code vae/} and the full VAE in
+ * {@code vae_large/}. The same preset and seed give the same files, byte for byte.
  *
- * <p>Weights are drawn so activations stay in a useful range however deep the model: matrices
- * and kernels N(0, 1/fan_in) (unit gain, like Kaiming's rule for linear layers), normalisation
- * scales 1, biases and embeddings small. The pictures such a model makes are coloured noise;
- * what matters is that every operation runs at the real size and stays finite.
+ * <p>Weights are drawn so activations stay in a realistic range however deep the model: matrices
+ * and kernels N(0, 1/fan_in) (unit gain, like Kaiming's rule for linear layers; TAESD, which has
+ * no normalisation, gets He's gain for its ReLUs), the last layer of each residual branch 10x
+ * smaller ({@link #RESIDUAL_GAIN}), normalisation scales 1, biases and embeddings small, TAESD's
+ * image output centred at mid-grey. The pictures such a model makes are coloured noise, but not
+ * saturated ones: what matters is that every operation runs at the real size on values in the
+ * range a trained model sees.
  */
 public final class RandomModels {
     private static final int CHUNK = 1 << 20;
