@@ -34,7 +34,11 @@ public record AutoencoderKlConfig(int[] blockOutChannels, int layersPerBlock, in
     }
 
     public static AutoencoderKlConfig read(Path file) throws IOException {
-        JsonNode n = ConfigFiles.read(file);
+        return parse(ConfigFiles.read(file), file);
+    }
+
+    /** The config from its parsed JSON; {@code file} names it in error messages. */
+    public static AutoencoderKlConfig parse(JsonNode n, Path file) throws IOException {
         AutoencoderKlConfig d = DEFAULT;
         int[] blocks = ConfigFiles.ints(n, "block_out_channels", d.blockOutChannels(), file);
         if (blocks.length == 0) throw new InputFileException(file + ": 'block_out_channels' is empty");

@@ -46,7 +46,11 @@ public record ClipTextConfig(int hiddenSize, int intermediateSize, int numAttent
     }
 
     public static ClipTextConfig read(Path file) throws IOException {
-        JsonNode root = ConfigFiles.read(file);
+        return parse(ConfigFiles.read(file), file);
+    }
+
+    /** The config from its parsed JSON; {@code file} names it in error messages. */
+    public static ClipTextConfig parse(JsonNode root, Path file) throws IOException {
         JsonNode n = root.has("text_config") && root.get("text_config").isObject() ? root.get("text_config") : root;
         ClipTextConfig d = DEFAULT;
         int hidden = ConfigFiles.integer(n, "hidden_size", d.hiddenSize(), file);

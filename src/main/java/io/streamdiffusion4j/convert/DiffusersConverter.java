@@ -21,7 +21,8 @@ import java.util.stream.Stream;
  * Converts a diffusers Stable Diffusion folder (safetensors weights + JSON configs) into the
  * Optimum ONNX layout the pipeline loads: {@code text_encoder/, unet/, vae_encoder/,
  * vae_decoder/} each with {@code config.json, model.onnx, model.onnx_data}, plus the tokenizer,
- * scheduler and model_index.json copied. A TAESD in {@code taesd/} (diffusers AutoencoderTiny)
+ * scheduler and model_index.json copied. A TAESD in {@code taesd/} (diffusers AutoencoderTiny),
+ * or a {@code vae/} that is an AutoencoderTiny (SDXS; its full VAE is then {@code vae_large/}),
  * becomes {@code taesd/vae_encoder, taesd/vae_decoder}. LoRAs are merged into the UNet and text
  * encoder weights on the way. Output is written to a temporary folder, sealed with a
  * {@link FolderManifest} (sizes and checksums, so a later reader can tell a damaged copy) and
@@ -99,11 +100,11 @@ public final class DiffusersConverter {
         InputFiles.jsonObject(from.resolve("model_index.json"), "model index");
         requireEmptyTarget(to);
         Path tmp = temporarySibling(to);
+        VaeFolders vaes = VaeFolders.of(from);
         List<WeightSource> open = new ArrayList<>();
         try {
             WeightSource unetWeights = open(open, WeightFiles.openFolder(from.resolve("unet")));
             WeightSource textWeights = open(open, WeightFiles.openFolder(from.resolve("text_encoder")));
-            WeightSource vaeWeights = open(open, WeightFiles.openFolder(from.resolve("vae")));
             if (!options.loras().isEmpty()) {
                 LoraMerge unetLora = LoraMerge.apply(unetWeights, LoraMerge.Component.UNET, options.loras());
                 open.add(unetLora);
@@ -117,28 +118,31 @@ public final class DiffusersConverter {
             }
             Path textConfigFile = from.resolve("text_encoder/config.json");
             Path unetConfigFile = from.resolve("unet/config.json");
-            Path vaeConfigFile = from.resolve("vae/config.json");
             ClipTextConfig textConfig = ClipTextConfig.read(textConfigFile);
             UnetConfig unetConfig = UnetConfig.read(unetConfigFile);
-            AutoencoderKlConfig vae = AutoencoderKlConfig.read(vaeConfigFile);
             // every weight against its config first: a mismatch is the user's files, not a graph to cache
             WeightShapes.require(textWeights, WeightSpecs.clipText(textConfig), textConfigFile);
             WeightShapes.require(unetWeights, WeightSpecs.unet(unetConfig), unetConfigFile);
-            WeightShapes.require(vaeWeights, WeightSpecs.autoencoderKl(vae), vaeConfigFile);
             List<Job> jobs = new ArrayList<>();
             jobs.add(new Job("text_encoder", ClipTextGraph.build(textWeights, textConfig, options.half()), textConfigFile));
             jobs.add(new Job("unet", UnetGraph.build(unetWeights, unetConfig, options.half()), unetConfigFile));
-            jobs.add(new Job("vae_encoder", AutoencoderKlGraphs.encoder(vaeWeights, vae, options.half()),
-                    from.resolve("vae/config.json")));
-            jobs.add(new Job("vae_decoder", AutoencoderKlGraphs.decoder(vaeWeights, vae, options.half()),
-                    from.resolve("vae/config.json")));
-            if (isTaesdFolder(from.resolve("taesd"))) {
-                WeightSource taesd = open(open, WeightFiles.openFolder(from.resolve("taesd")));
-                TaesdConfig tc = TaesdConfig.read(from.resolve("taesd/config.json"));
-                jobs.add(new Job("taesd/vae_encoder", TaesdGraphs.encoder(taesd, tc, options.half()),
-                        from.resolve("taesd/config.json")));
-                jobs.add(new Job("taesd/vae_decoder", TaesdGraphs.decoder(taesd, tc, options.half()),
-                        from.resolve("taesd/config.json")));
+            if (vaes.full() != null) {
+                Path vaeConfigFile = vaes.full().resolve("config.json");
+                WeightSource vaeWeights = open(open, WeightFiles.openFolder(vaes.full()));
+                AutoencoderKlConfig vae = AutoencoderKlConfig.read(vaeConfigFile);
+                WeightShapes.require(vaeWeights, WeightSpecs.autoencoderKl(vae), vaeConfigFile);
+                jobs.add(new Job("vae_encoder", AutoencoderKlGraphs.encoder(vaeWeights, vae, options.half()), vaeConfigFile));
+                jobs.add(new Job("vae_decoder", AutoencoderKlGraphs.decoder(vaeWeights, vae, options.half()), vaeConfigFile));
+            } else {
+                progress.note(from + ": vae/ is a tiny VAE (AutoencoderTiny) and there is no vae_large/ with the full"
+                        + " AutoencoderKL, so the converted model has only the tiny VAE (use_tiny_vae must stay true)");
+            }
+            if (vaes.tiny() != null) {
+                WeightSource taesd = open(open, WeightFiles.openFolder(vaes.tiny()));
+                Path tinyConfigFile = vaes.tiny().resolve("config.json");
+                TaesdConfig tc = TaesdConfig.read(tinyConfigFile);
+                jobs.add(new Job("taesd/vae_encoder", TaesdGraphs.encoder(taesd, tc, options.half()), tinyConfigFile));
+                jobs.add(new Job("taesd/vae_decoder", TaesdGraphs.decoder(taesd, tc, options.half()), tinyConfigFile));
             }
             runJobs(jobs, tmp, progress);
             if (options.quantize() == Quantization.INT8) {
@@ -175,6 +179,26 @@ public final class DiffusersConverter {
             throw e;
         }
         CacheEntry.commit(tmp, to);
+    }
+
+    /**
+     * Where a diffusers folder keeps its VAEs. Usually {@code vae/} is the AutoencoderKL and an
+     * optional {@code taesd/} (this project's models) the tiny one. Repositories such as
+     * IDKiro/sdxs-512-0.9 ship an AutoencoderTiny as {@code vae/} and the full VAE as
+     * {@code vae_large/}; the tiny one then becomes the model's TAESD.
+     *
+     * @param full the AutoencoderKL folder, or null when the repository has none
+     * @param tiny the AutoencoderTiny folder, or null
+     */
+    record VaeFolders(Path full, Path tiny) {
+        static VaeFolders of(Path from) throws IOException {
+            Path vae = from.resolve("vae");
+            if (isTaesdFolder(vae)) {
+                Path large = from.resolve("vae_large");
+                return new VaeFolders(Files.isRegularFile(large.resolve("config.json")) ? large : null, vae);
+            }
+            return new VaeFolders(vae, isTaesdFolder(from.resolve("taesd")) ? from.resolve("taesd") : null);
+        }
     }
 
     private record Job(String folder, OnnxGraph graph, Path config) {}

@@ -1,142 +1,202 @@
 package io.streamdiffusion4j.convert;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Arrays;
 import java.util.Locale;
 
 /**
  * Architectures the project can create with random weights: {@code tiny} (a small sd-turbo-like
- * model, fast enough for every command and test on a laptop CPU), and the full-size
- * {@code sd-turbo} (SD 2.1 layout) and {@code sd15} configurations for benchmarks. The configs
- * are the real models' (stabilityai/sd-turbo, SD 1.5), with this project's byte-level tokenizer.
+ * model, fast enough for every command and test on a laptop CPU), the full-size {@code sd-turbo}
+ * (SD 2.1 layout) and {@code sd15} configurations, and the small one-step UNets {@code bk-sdm-tiny}
+ * and {@code sdxs}. The configs are the real models' (see each preset), with this project's
+ * byte-level tokenizer.
  */
 public enum ModelPreset {
-    TINY("tiny", new int[] {16, 16, 32, 32}, 8, new int[] {2, 2, 4, 4}, true, 16, 2, 2, 64, "gelu", 514,
-            new int[] {8, 16, 16, 16}, 4, 16),
-    SD_TURBO("sd-turbo", new int[] {320, 640, 1280, 1280}, 32, new int[] {5, 10, 20, 20}, true, 1024, 23, 16, 4096, "gelu",
-            49408, new int[] {128, 256, 512, 512}, 32, 64),
-    SD15("sd15", new int[] {320, 640, 1280, 1280}, 32, new int[] {8, 8, 8, 8}, false, 768, 12, 12, 3072, "quick_gelu",
-            49408, new int[] {128, 256, 512, 512}, 32, 64);
+    TINY("tiny", new Architecture(
+            unetConfig(new int[] {16, 16, 32, 32}, 8, new int[] {2, 2, 4, 4}, 2, Sd.SD_DOWN, Sd.SD_UP, true, 16, true),
+            textConfig(16, 2, 2, 64, "gelu", 514),
+            vaeConfig(new int[] {8, 16, 16, 16}, 4),
+            taesdConfig(16), false)),
+    /** stabilityai/sd-turbo: the SD 2.1 UNet (865.9M) and OpenCLIP ViT-H text encoder. */
+    SD_TURBO("sd-turbo", new Architecture(
+            unetConfig(Sd.SD_CHANNELS, 32, new int[] {5, 10, 20, 20}, 2, Sd.SD_DOWN, Sd.SD_UP, true, 1024, true),
+            Sd.OPEN_CLIP_H, Sd.SD_VAE, taesdConfig(64), false)),
+    SD15("sd15", new Architecture(
+            unetConfig(Sd.SD_CHANNELS, 32, new int[] {8, 8, 8, 8}, 2, Sd.SD_DOWN, Sd.SD_UP, true, 768, false),
+            Sd.CLIP_L, Sd.SD_VAE, taesdConfig(64), false)),
+    /**
+     * nota-ai/bk-sdm-tiny: SD 1.4 with the innermost stage, the mid block and one resnet+attention
+     * pair per stage removed. UNet values from the authors' config
+     * https://github.com/Nota-NetsPresso/BK-SDM/blob/main/src/unet_config/bk_tiny/config.json
+     * (three CrossAttn down and up blocks, layers_per_block 1, mid_block_type null, attention_head_dim 8,
+     * cross_attention_dim 768, use_linear_projection false); text encoder and VAE are SD 1.4's
+     * (the model card: "keeping the other parts (i.e., Text Encoder and Image Decoder) unchanged"),
+     * https://huggingface.co/nota-ai/bk-sdm-tiny. 323M UNet weights, as the model card says (0.32B).
+     */
+    BK_SDM_TINY("bk-sdm-tiny", new Architecture(
+            unetConfig(new int[] {320, 640, 1280}, 32, new int[] {8, 8, 8}, 1,
+                    new String[] {UnetConfig.CROSS_ATTN_DOWN, UnetConfig.CROSS_ATTN_DOWN, UnetConfig.CROSS_ATTN_DOWN}, 
+                    new String[] {UnetConfig.CROSS_ATTN_UP, UnetConfig.CROSS_ATTN_UP, UnetConfig.CROSS_ATTN_UP},
+                    false, 768, false),
+            Sd.CLIP_L, Sd.SD_VAE, taesdConfig(64), false)),
+    /**
+     * IDKiro/sdxs-512-0.9 (https://huggingface.co/IDKiro/sdxs-512-0.9): one-step SD 2.1-base
+     * distillation whose {@code vae/} is an AutoencoderTiny (9.79 MB of weights: TAESD size, 64
+     * channels) and {@code vae_large/} the SD AutoencoderKL (335 MB). The UNet's unet/config.json
+     * could not be read here; its structure is taken from the same-architecture sibling
+     * IDKiro/sdxs-512-dreamshaper, whose unet/config.json was readable
+     * (https://huggingface.co/lsb/6-bit-palettized-sdxs-512-dreamshaper/blame/main/unet/config.json,
+     * a copy of it: block_out_channels [320, 640, 1280], down [DownBlock2D, CrossAttnDownBlock2D,
+     * CrossAttnDownBlock2D], layers_per_block 1, mid_block_type null, attention_head_dim 8), with the
+     * SD 2.1 text width 1024 for cross_attention_dim (the 0.9 model's text encoder is OpenCLIP ViT-H:
+     * public conversion scripts for IDKiro/sdxs-512-0.9 use hidden size 1024). NOT read from the real
+     * file, so inferred: up_block_types (mirror of the down blocks, as diffusers builds them) and
+     * use_linear_projection true (SD 2.1's). Check: this gives 318.7M UNet weights, the paper's 319M
+     * (arXiv 2403.16627, Table 1).
+     */
+    SDXS("sdxs", new Architecture(
+            unetConfig(new int[] {320, 640, 1280}, 32, new int[] {8, 8, 8}, 1,
+                    new String[] {UnetConfig.DOWN, UnetConfig.CROSS_ATTN_DOWN, UnetConfig.CROSS_ATTN_DOWN},
+                    new String[] {UnetConfig.CROSS_ATTN_UP, UnetConfig.CROSS_ATTN_UP, UnetConfig.UP},
+                    false, 1024, true),
+            Sd.OPEN_CLIP_H, Sd.SD_VAE, taesdConfig(64), true));
 
     private final String key;
-    final int[] unetChannels;
-    final int unetGroups;
-    final int[] heads;
-    final boolean linearProjection;
-    final int textHidden;
-    final int textLayers;
-    final int textHeads;
-    final int textIntermediate;
-    final String textAct;
-    final int vocab;
-    final int[] vaeChannels;
-    final int vaeGroups;
-    final int taesdChannels;
+    private final Architecture architecture;
 
-    ModelPreset(String key, int[] unetChannels, int unetGroups, int[] heads, boolean linearProjection, int textHidden,
-                int textLayers, int textHeads, int textIntermediate, String textAct, int vocab, int[] vaeChannels,
-                int vaeGroups, int taesdChannels) {
+    ModelPreset(String key, Architecture architecture) {
         this.key = key;
-        this.unetChannels = unetChannels;
-        this.unetGroups = unetGroups;
-        this.heads = heads;
-        this.linearProjection = linearProjection;
-        this.textHidden = textHidden;
-        this.textLayers = textLayers;
-        this.textHeads = textHeads;
-        this.textIntermediate = textIntermediate;
-        this.textAct = textAct;
-        this.vocab = vocab;
-        this.vaeChannels = vaeChannels;
-        this.vaeGroups = vaeGroups;
-        this.taesdChannels = taesdChannels;
+        this.architecture = architecture;
     }
 
     public String key() {
         return key;
     }
 
+    public Architecture architecture() {
+        return architecture;
+    }
+
+    /** The preset names, for help and error messages. */
+    public static String names() {
+        return String.join(", ", Arrays.stream(values()).map(ModelPreset::key).toList());
+    }
+
     public static ModelPreset parse(String s) {
         for (ModelPreset p : values()) if (p.key.equals(s.toLowerCase(Locale.ROOT))) return p;
-        throw new IllegalArgumentException("unknown model configuration '" + s + "'; expected tiny, sd-turbo or sd15");
+        throw new IllegalArgumentException("unknown model configuration '" + s + "'; expected one of " + names());
     }
 
-    static final String[] DOWN = {"CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"};
-    static final String[] UP = {"UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"};
+    /**
+     * The config.json of each component of a model.
+     *
+     * @param vae the full AutoencoderKL
+     * @param tinyVae the AutoencoderTiny (TAESD)
+     * @param tinyVaeIsVae true for the SDXS layout: the tiny VAE in {@code vae/} and the full one in
+     *     {@code vae_large/}; false for the usual {@code vae/} plus this project's {@code taesd/}
+     */
+    public record Architecture(ObjectNode unet, ObjectNode textEncoder, ObjectNode vae, ObjectNode tinyVae,
+                               boolean tinyVaeIsVae) {
+        public String vaeFolder() {
+            return tinyVaeIsVae ? "vae_large" : "vae";
+        }
 
-    WeightSpecs.UnetSpec unetSpec() {
-        return new WeightSpecs.UnetSpec(4, 4, unetChannels, 2, DOWN, UP, textHidden, linearProjection);
+        public String tinyVaeFolder() {
+            return tinyVaeIsVae ? "vae" : "taesd";
+        }
     }
 
-    ObjectNode unetConfig() {
+    /** Shared SD values; a holder class because enum constants cannot read the enum's own static fields. */
+    private static final class Sd {
+        static final int[] SD_CHANNELS = {320, 640, 1280, 1280};
+        static final String[] SD_DOWN = {UnetConfig.CROSS_ATTN_DOWN, UnetConfig.CROSS_ATTN_DOWN,
+                UnetConfig.CROSS_ATTN_DOWN, UnetConfig.DOWN};
+        static final String[] SD_UP = {UnetConfig.UP, UnetConfig.CROSS_ATTN_UP, UnetConfig.CROSS_ATTN_UP,
+                UnetConfig.CROSS_ATTN_UP};
+        /** SD 2.x's OpenCLIP ViT-H/14 text tower (the real vocabulary size, this project's tokenizer ids). */
+        static final ObjectNode OPEN_CLIP_H = textConfig(1024, 23, 16, 4096, "gelu", 49408);
+        /** SD 1.x's CLIP ViT-L/14 text tower. */
+        static final ObjectNode CLIP_L = textConfig(768, 12, 12, 3072, "quick_gelu", 49408);
+        static final ObjectNode SD_VAE = vaeConfig(new int[] {128, 256, 512, 512}, 32);
+    }
+
+    /** A diffusers UNet2DConditionModel config.json with these structure values (SD defaults for the rest). */
+    public static ObjectNode unetConfig(int[] channels, int groups, int[] heads, int layersPerBlock, String[] down,
+                                        String[] up, boolean midBlock, int crossAttentionDim, boolean linearProjection) {
         ObjectNode n = base("UNet2DConditionModel");
         n.put("act_fn", "silu");
         ints(n.putArray("attention_head_dim"), heads);
-        ints(n.putArray("block_out_channels"), unetChannels);
+        ints(n.putArray("block_out_channels"), channels);
         n.put("center_input_sample", false);
-        n.put("cross_attention_dim", textHidden);
-        strings(n.putArray("down_block_types"), DOWN);
+        n.put("cross_attention_dim", crossAttentionDim);
+        strings(n.putArray("down_block_types"), down);
         n.put("downsample_padding", 1);
         n.put("flip_sin_to_cos", true);
         n.put("freq_shift", 0);
         n.put("in_channels", 4);
-        n.put("layers_per_block", 2);
+        n.put("layers_per_block", layersPerBlock);
         n.put("mid_block_scale_factor", 1);
-        n.put("mid_block_type", "UNetMidBlock2DCrossAttn");
+        if (midBlock) n.put("mid_block_type", UnetConfig.CROSS_ATTN_MID);
+        else n.putNull("mid_block_type");
         n.put("norm_eps", 1e-5);
-        n.put("norm_num_groups", unetGroups);
+        n.put("norm_num_groups", groups);
         n.put("out_channels", 4);
         n.put("sample_size", 64);
         n.put("transformer_layers_per_block", 1);
-        strings(n.putArray("up_block_types"), UP);
+        strings(n.putArray("up_block_types"), up);
         n.put("upcast_attention", false);
         n.put("use_linear_projection", linearProjection);
         return n;
     }
 
-    ObjectNode textConfig() {
+    /** A transformers CLIPTextModel config.json. */
+    public static ObjectNode textConfig(int hidden, int layers, int heads, int intermediate, String act, int vocab) {
         ObjectNode n = JsonNodeFactory.instance.objectNode();
         n.putArray("architectures").add("CLIPTextModel");
         n.put("model_type", "clip_text_model");
-        n.put("hidden_size", textHidden);
-        n.put("intermediate_size", textIntermediate);
-        n.put("num_attention_heads", textHeads);
-        n.put("num_hidden_layers", textLayers);
+        n.put("hidden_size", hidden);
+        n.put("intermediate_size", intermediate);
+        n.put("num_attention_heads", heads);
+        n.put("num_hidden_layers", layers);
         n.put("max_position_embeddings", 77);
         n.put("vocab_size", vocab);
-        n.put("hidden_act", textAct);
+        n.put("hidden_act", act);
         n.put("layer_norm_eps", 1e-5);
         n.put("bos_token_id", ByteLevelTokenizer.BOS);
         n.put("eos_token_id", ByteLevelTokenizer.EOS);
         n.put("pad_token_id", ByteLevelTokenizer.EOS);
-        n.put("projection_dim", textHidden);
+        n.put("projection_dim", hidden);
         n.put("torch_dtype", "float32");
         return n;
     }
 
-    ObjectNode vaeConfig() {
+    /** A diffusers AutoencoderKL config.json (SD's: 2 resnets per block, 4 latent channels). */
+    public static ObjectNode vaeConfig(int[] channels, int groups) {
         ObjectNode n = base("AutoencoderKL");
         n.put("act_fn", "silu");
-        ints(n.putArray("block_out_channels"), vaeChannels);
-        strings(n.putArray("down_block_types"), repeat("DownEncoderBlock2D", vaeChannels.length));
-        strings(n.putArray("up_block_types"), repeat("UpDecoderBlock2D", vaeChannels.length));
+        ints(n.putArray("block_out_channels"), channels);
+        strings(n.putArray("down_block_types"), repeat("DownEncoderBlock2D", channels.length));
+        strings(n.putArray("up_block_types"), repeat("UpDecoderBlock2D", channels.length));
         n.put("in_channels", 3);
         n.put("out_channels", 3);
         n.put("latent_channels", 4);
         n.put("layers_per_block", 2);
-        n.put("norm_num_groups", vaeGroups);
+        n.put("norm_num_groups", groups);
         n.put("sample_size", 512);
         n.put("scaling_factor", 0.18215);
         return n;
     }
 
-    ObjectNode taesdConfig() {
+    /** A diffusers AutoencoderTiny config.json with TAESD's block counts. */
+    public static ObjectNode taesdConfig(int channels) {
         ObjectNode n = base("AutoencoderTiny");
         n.put("act_fn", "relu");
-        ints(n.putArray("encoder_block_out_channels"), new int[] {taesdChannels, taesdChannels, taesdChannels, taesdChannels});
-        ints(n.putArray("decoder_block_out_channels"), new int[] {taesdChannels, taesdChannels, taesdChannels, taesdChannels});
-        ints(n.putArray("num_encoder_blocks"), new int[] {1, 3, 3, 3});
-        ints(n.putArray("num_decoder_blocks"), new int[] {3, 3, 3, 1});
+        ints(n.putArray("encoder_block_out_channels"), new int[] {channels, channels, channels, channels});
+        ints(n.putArray("decoder_block_out_channels"), new int[] {channels, channels, channels, channels});
+        ints(n.putArray("num_encoder_blocks"), TaesdConfig.DEFAULT.numEncoderBlocks());
+        ints(n.putArray("num_decoder_blocks"), TaesdConfig.DEFAULT.numDecoderBlocks());
         n.put("in_channels", 3);
         n.put("out_channels", 3);
         n.put("latent_channels", 4);
@@ -170,17 +230,17 @@ public enum ModelPreset {
         return n;
     }
 
-    private static void ints(com.fasterxml.jackson.databind.node.ArrayNode a, int[] v) {
+    private static void ints(ArrayNode a, int[] v) {
         for (int x : v) a.add(x);
     }
 
-    private static void strings(com.fasterxml.jackson.databind.node.ArrayNode a, String[] v) {
+    private static void strings(ArrayNode a, String[] v) {
         for (String x : v) a.add(x);
     }
 
     private static String[] repeat(String s, int n) {
         String[] out = new String[n];
-        java.util.Arrays.fill(out, s);
+        Arrays.fill(out, s);
         return out;
     }
 }

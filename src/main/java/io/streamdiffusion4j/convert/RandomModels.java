@@ -16,12 +16,16 @@ import java.util.stream.IntStream;
 /**
  * Creates a Stable Diffusion model with random weights, in the diffusers folder layout
  * (model_index.json, scheduler/, tokenizer/, text_encoder/, unet/, vae/) plus a TAESD in
- * {@code taesd/}. The same preset and seed give the same files, byte for byte.
+ * {@code taesd/}, or for the SDXS layout the TAESD in {@code vae/} and the full VAE in
+ * {@code vae_large/}. The same preset and seed give the same files, byte for byte.
  *
- * <p>Weights are drawn so activations stay in a useful range however deep the model: matrices
- * and kernels N(0, 1/fan_in) (unit gain, like Kaiming's rule for linear layers), normalisation
- * scales 1, biases and embeddings small. The pictures such a model makes are coloured noise;
- * what matters is that every operation runs at the real size and stays finite.
+ * <p>Weights are drawn so activations stay in a realistic range however deep the model: matrices
+ * and kernels N(0, 1/fan_in) (unit gain, like Kaiming's rule for linear layers; TAESD, which has
+ * no normalisation, gets He's gain for its ReLUs), the last layer of each residual branch 10x
+ * smaller ({@link #RESIDUAL_GAIN}), normalisation scales 1, biases and embeddings small, TAESD's
+ * image output centred at mid-grey. The pictures such a model makes are coloured noise, but not
+ * saturated ones: what matters is that every operation runs at the real size on values in the
+ * range a trained model sees.
  */
 public final class RandomModels {
     private static final int CHUNK = 1 << 20;
@@ -29,18 +33,43 @@ public final class RandomModels {
     private RandomModels() {}
 
     /** Total number of weights of a preset (for progress bars). */
-    public static long parameterCount(ModelPreset p) {
+    public static long parameterCount(ModelPreset p) throws IOException {
+        return parameterCount(p.architecture());
+    }
+
+    public static long parameterCount(ModelPreset.Architecture a) throws IOException {
         long n = 0;
-        for (List<Spec> specs : specs(p).values()) for (Spec s : specs) n += s.numel();
+        for (Component c : components(a)) for (Spec s : c.specs()) n += s.numel();
         return n;
     }
 
-    private static Map<String, List<Spec>> specs(ModelPreset p) {
-        return Map.of(
-                "unet", WeightSpecs.unet(p.unetSpec()),
-                "text_encoder", WeightSpecs.clipText(p.vocab, 77, p.textHidden, p.textIntermediate, p.textLayers),
-                "vae", WeightSpecs.autoencoderKl(p.vaeChannels, 2, 4),
-                "taesd", WeightSpecs.taesd(p.taesdChannels, new int[] {1, 3, 3, 3}, new int[] {3, 3, 3, 1}, 4));
+    /** Weights of the UNet alone. */
+    public static long unetParameterCount(ModelPreset.Architecture a) throws IOException {
+        long n = 0;
+        for (Spec s : WeightSpecs.unet(UnetConfig.parse(a.unet(), Path.of("unet/config.json")))) n += s.numel();
+        return n;
+    }
+
+    /** One folder of the model: its config.json, weight file and parameter list. */
+    private record Component(String folder, ObjectNode config, String file, List<Spec> specs) {}
+
+    /**
+     * The parameter lists come from the configs through the same readers the converter uses
+     * ({@link UnetConfig}, ...), so a preset's weights are by construction what its config says.
+     */
+    private static List<Component> components(ModelPreset.Architecture a) throws IOException {
+        String w = "diffusion_pytorch_model.safetensors";
+        ObjectNode tiny = a.tinyVae();
+        int tinyChannels = tiny.get("encoder_block_out_channels").get(0).intValue();
+        TaesdConfig tc = TaesdConfig.parse(tiny, Path.of(a.tinyVaeFolder(), "config.json"));
+        return List.of(
+                new Component("text_encoder", a.textEncoder(), "model.safetensors",
+                        WeightSpecs.clipText(ClipTextConfig.parse(a.textEncoder(), Path.of("text_encoder/config.json")))),
+                new Component("unet", a.unet(), w, WeightSpecs.unet(UnetConfig.parse(a.unet(), Path.of("unet/config.json")))),
+                new Component(a.vaeFolder(), a.vae(), w,
+                        WeightSpecs.autoencoderKl(AutoencoderKlConfig.parse(a.vae(), Path.of(a.vaeFolder(), "config.json")))),
+                new Component(a.tinyVaeFolder(), tiny, w, WeightSpecs.taesd(tinyChannels, tc.numEncoderBlocks(),
+                        tc.numDecoderBlocks(), tc.latentChannels())));
     }
 
     /**
@@ -49,29 +78,34 @@ public final class RandomModels {
      * @param progress receives the number of weights written so far (may be null)
      */
     public static void create(ModelPreset preset, long seed, Path dir, LongConsumer progress) throws IOException {
+        create(preset.architecture(), preset.key(), seed, dir, progress);
+    }
+
+    /** Writes a model of any architecture (tests use scaled-down copies of the presets). */
+    public static void create(ModelPreset.Architecture a, String name, long seed, Path dir, LongConsumer progress)
+            throws IOException {
         if (Files.isDirectory(dir)) {
             try (var s = Files.list(dir)) {
                 if (s.findAny().isPresent()) throw new IOException("target folder is not empty: " + dir);
             }
         }
+        List<Component> components = components(a);
         Files.createDirectories(dir);
         ObjectMapper json = new ObjectMapper();
         var pretty = json.writerWithDefaultPrettyPrinter();
-        pretty.writeValue(dir.resolve("model_index.json").toFile(), modelIndex(json));
+        pretty.writeValue(dir.resolve("model_index.json").toFile(), modelIndex(json, a));
         Files.createDirectories(dir.resolve("scheduler"));
         pretty.writeValue(dir.resolve("scheduler/scheduler_config.json").toFile(), ModelPreset.schedulerConfig());
         ByteLevelTokenizer.write(dir.resolve("tokenizer"));
 
-        Map<String, List<Spec>> specs = specs(preset);
-        Map<String, ObjectNode> configs = Map.of("unet", preset.unetConfig(), "text_encoder", preset.textConfig(),
-                "vae", preset.vaeConfig(), "taesd", preset.taesdConfig());
         long[] done = {0};
-        for (String component : List.of("text_encoder", "unet", "vae", "taesd")) {
-            Path c = Files.createDirectories(dir.resolve(component));
-            pretty.writeValue(c.resolve("config.json").toFile(), configs.get(component));
-            String file = component.equals("text_encoder") ? "model.safetensors" : "diffusion_pytorch_model.safetensors";
-            long componentSeed = seed * 1_000_003L + component.hashCode();
-            SafeTensors.write(c.resolve(file), specs.get(component), spec -> {
+        for (Component component : components) {
+            Path c = Files.createDirectories(dir.resolve(component.folder()));
+            pretty.writeValue(c.resolve("config.json").toFile(), component.config());
+            // seeded by the role, not the folder, so a layout change keeps the values
+            String role = component.config() == a.tinyVae() ? "taesd" : component.config() == a.vae() ? "vae" : component.folder();
+            long componentSeed = seed * 1_000_003L + role.hashCode();
+            SafeTensors.write(c.resolve(component.file()), component.specs(), spec -> {
                 float[] v = values(spec, componentSeed);
                 done[0] += v.length;
                 if (progress != null) progress.accept(done[0]);
@@ -80,13 +114,13 @@ public final class RandomModels {
         }
         ObjectNode about = json.createObjectNode();
         about.put("created_by", "streamdiffusion4j models create");
-        about.put("config", preset.key());
+        about.put("config", name);
         about.put("seed", seed);
         about.put("note", "random weights: images are coloured noise; for tests, demos and benchmarks");
         pretty.writeValue(dir.resolve("streamdiffusion4j.json").toFile(), about);
     }
 
-    private static ObjectNode modelIndex(ObjectMapper json) {
+    private static ObjectNode modelIndex(ObjectMapper json, ModelPreset.Architecture a) {
         ObjectNode n = json.createObjectNode();
         n.put("_class_name", "StableDiffusionPipeline");
         n.put("_diffusers_version", "0.24.0");
@@ -94,12 +128,30 @@ public final class RandomModels {
         n.putArray("text_encoder").add("transformers").add("CLIPTextModel");
         n.putArray("tokenizer").add("transformers").add("CLIPTokenizer");
         n.putArray("unet").add("diffusers").add("UNet2DConditionModel");
-        n.putArray("vae").add("diffusers").add("AutoencoderKL");
+        n.putArray("vae").add("diffusers").add(a.tinyVaeIsVae() ? "AutoencoderTiny" : "AutoencoderKL");
         n.putArray("safety_checker").addNull().addNull();
         n.putArray("feature_extractor").addNull().addNull();
         n.put("requires_safety_checker", false);
         return n;
     }
+
+    /**
+     * Residual branches end in a layer scaled down by this factor: a resnet's {@code conv2}, an
+     * attention's {@code to_out}, a feed-forward's last linear, a transformer's {@code proj_out}, a
+     * TAESD block's last conv. Each residual block then adds a small update to its input instead of
+     * a unit-variance one, so the stream's scale does not grow with depth (dozens of blocks in a
+     * full-size UNet or VAE decoder), which is what trained networks look like and what the
+     * zero / small init of residual outputs used in practice gives (Fixup, ReZero, diffusers' own
+     * zero-initialised proj_out in ControlNet). Without it full-size random models saturated: 70-79%
+     * of output values clamped.
+     */
+    static final double RESIDUAL_GAIN = 0.1;
+
+    /**
+     * TAESD's image output layer is scaled so a random decoder's pixels spread around mid-grey
+     * (std about a quarter of the range, like natural images) instead of past both ends.
+     */
+    static final double IMAGE_GAIN = 0.05;
 
     /** The values of one tensor: seeded by the model seed and the tensor's name, so order does not matter. */
     static float[] values(Spec spec, long componentSeed) {
@@ -112,6 +164,12 @@ public final class RandomModels {
                 java.util.Arrays.fill(out, 1f);
                 return out;
             }
+            if (isTaesdImageOutput(name, shape) && name.endsWith(".bias")) {
+                // TAESD's decoder outputs [0, 1] (mapped to [-1, 1] after); a zero-centred output
+                // would put half of all pixels at black. Centre it at mid-grey, where a trained one averages.
+                java.util.Arrays.fill(out, 0.5f);
+                return out;
+            }
         }
         double std;
         if (name.contains("embedding")) {
@@ -120,17 +178,39 @@ public final class RandomModels {
             long fanIn = 1;
             for (int i = 1; i < shape.length; i++) fanIn *= shape[i];
             std = 1.0 / Math.sqrt(fanIn);
+            // TAESD has no normalisation: its ReLU chains keep their scale only with He's gain
+            // (a ReLU halves the second moment); without it the latents came out 15x too small
+            if (isTaesd(name)) std *= Math.sqrt(2);
+            if (isResidualOutput(name)) std *= RESIDUAL_GAIN;
+            if (isTaesdImageOutput(name, shape)) std *= IMAGE_GAIN;
         } else {
             std = 0.02; // biases and norm shifts
         }
         long tensorSeed = componentSeed * 31 + name.hashCode();
+        double scale = std;
         int chunks = (out.length + CHUNK - 1) / CHUNK;
         IntStream.range(0, chunks).parallel().forEach(c -> {
             SplittableRandom r = new SplittableRandom(tensorSeed * 1_000_003L + c);
             int from = c * CHUNK;
             int to = Math.min(out.length, from + CHUNK);
-            for (int i = from; i < to; i++) out[i] = (float) (r.nextGaussian() * std);
+            for (int i = from; i < to; i++) out[i] = (float) (r.nextGaussian() * scale);
         });
         return out;
+    }
+
+    private static boolean isResidualOutput(String name) {
+        return name.endsWith(".conv2.weight") || name.contains(".to_out.0.") || name.endsWith(".ff.net.2.weight")
+                || name.endsWith(".proj_out.weight") || name.endsWith(".self_attn.out_proj.weight")
+                || name.endsWith(".mlp.fc2.weight") || name.endsWith(".conv.4.weight");
+    }
+
+    /** TAESD's weights are the only ones named {@code encoder.layers.N} / {@code decoder.layers.N}. */
+    private static boolean isTaesd(String name) {
+        return name.startsWith("encoder.layers.") || name.startsWith("decoder.layers.");
+    }
+
+    /** TAESD's last decoder conv, the one with the 3 image channels. */
+    private static boolean isTaesdImageOutput(String name, int[] shape) {
+        return name.startsWith("decoder.layers.") && shape[0] == 3;
     }
 }

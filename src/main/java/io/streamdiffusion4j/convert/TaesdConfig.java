@@ -10,7 +10,11 @@ public record TaesdConfig(int[] numEncoderBlocks, int[] numDecoderBlocks, int la
     public static final TaesdConfig DEFAULT = new TaesdConfig(new int[] {1, 3, 3, 3}, new int[] {3, 3, 3, 1}, 4, 1.0);
 
     public static TaesdConfig read(Path file) throws IOException {
-        JsonNode n = ConfigFiles.read(file);
+        return parse(ConfigFiles.read(file), file);
+    }
+
+    /** The config from its parsed JSON; {@code file} names it in error messages. */
+    public static TaesdConfig parse(JsonNode n, Path file) throws IOException {
         return new TaesdConfig(
                 ConfigFiles.ints(n, "num_encoder_blocks", DEFAULT.numEncoderBlocks(), file),
                 ConfigFiles.ints(n, "num_decoder_blocks", DEFAULT.numDecoderBlocks(), file),

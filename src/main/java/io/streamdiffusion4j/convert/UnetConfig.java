@@ -79,7 +79,11 @@ public record UnetConfig(
     }
 
     public static UnetConfig read(Path file) throws IOException {
-        JsonNode n = ConfigFiles.read(file);
+        return parse(ConfigFiles.read(file), file);
+    }
+
+    /** The config from its parsed JSON; {@code file} names it in error messages. */
+    public static UnetConfig parse(JsonNode n, Path file) throws IOException {
         String cls = ConfigFiles.text(n, "_class_name", "UNet2DConditionModel");
         if (!cls.equals("UNet2DConditionModel")) {
             throw new InputFileException(file + ": '_class_name' is " + cls + ", expected UNet2DConditionModel");

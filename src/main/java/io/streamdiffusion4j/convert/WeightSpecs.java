@@ -37,17 +37,6 @@ public final class WeightSpecs {
 
     // ---- UNet2DConditionModel ------------------------------------------------------------
 
-    public static List<Spec> unet(UnetSpec c) {
-        int n = c.blockOutChannels().length;
-        int[] layers = new int[n];
-        int[] transformerLayers = new int[n];
-        java.util.Arrays.fill(layers, c.layersPerBlock());
-        java.util.Arrays.fill(transformerLayers, 1);
-        return unet(new UnetShape(c.inChannels(), c.outChannels(), c.blockOutChannels(), layers, transformerLayers,
-                c.downBlockTypes(), c.upBlockTypes(), true, c.crossAttentionDim(), c.useLinearProjection(),
-                c.blockOutChannels()[0] * 4, 3, 3));
-    }
-
     /** The parameters a diffusers UNet with this config.json has. */
     public static List<Spec> unet(UnetConfig c) {
         return unet(new UnetShape(c.inChannels(), c.outChannels(), c.blockOutChannels(), c.layersPerBlock(),
@@ -140,11 +129,6 @@ public final class WeightSpecs {
         if (c.linearProjection()) linear(p + ".proj_out", channels, inner, true);
         else conv(p + ".proj_out", channels, inner, 1, true);
     }
-
-    /** The UNet configuration values the parameter list depends on. */
-    public record UnetSpec(int inChannels, int outChannels, int[] blockOutChannels, int layersPerBlock,
-                           String[] downBlockTypes, String[] upBlockTypes, int crossAttentionDim,
-                           boolean useLinearProjection) {}
 
     // ---- CLIPTextModel --------------------------------------------------------------------
 

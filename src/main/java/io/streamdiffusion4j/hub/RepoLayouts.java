@@ -116,14 +116,16 @@ public final class RepoLayouts {
             require(c + "/config.json", files, out, missing);
             weights(c + "/", files, out, missing);
         }
-        // A TAESD next to the model (this project's own models have one) is converted with it.
-        if (files.contains("taesd/config.json")) {
-            List<String> taesd = new ArrayList<>();
+        // A TAESD next to the model (this project's own models have one) is converted with it, and so is
+        // the full VAE of repositories whose vae/ is a tiny one (IDKiro/sdxs-512-0.9 keeps it in vae_large/).
+        for (String optional : List.of("taesd", "vae_large")) {
+            if (!files.contains(optional + "/config.json")) continue;
+            List<String> found = new ArrayList<>();
             List<String> none = new ArrayList<>();
-            weights("taesd/", files, taesd, none);
+            weights(optional + "/", files, found, none);
             if (none.isEmpty()) {
-                out.add("taesd/config.json");
-                out.addAll(taesd);
+                out.add(optional + "/config.json");
+                out.addAll(found);
             }
         }
         requireNone(ref, missing, "diffusers Stable Diffusion pipeline");

@@ -111,6 +111,11 @@ public final class OnnxModelLoader {
         if (taesdDir == null && !Files.isRegularFile(modelDir.resolve("vae_decoder/model.onnx"))) {
             missing.add("vae_decoder/model.onnx");
         }
+        if (missing.equals(List.of("vae_decoder/model.onnx")) && Files.isRegularFile(modelDir.resolve("taesd/vae_decoder/model.onnx"))) {
+            // e.g. IDKiro/sdxs-512-0.9 without its vae_large/: the repository's only VAE is the tiny one
+            throw new InvalidModelException("model folder " + modelDir + " has no full VAE (vae_decoder/), only its tiny VAE"
+                    + " in taesd/: set use_tiny_vae to true (or give --taesd)");
+        }
         if (!missing.isEmpty()) {
             throw new InvalidModelException("model folder " + modelDir + " is not in the Optimum ONNX layout: missing "
                     + String.join(", ", missing));

@@ -36,8 +36,8 @@ class RandomModelsTest {
         try (var unet = WeightFiles.openFolder(f.resolve("unet"));
              var text = WeightFiles.openFolder(f.resolve("text_encoder"));
              var vae = WeightFiles.openFolder(f.resolve("vae"))) {
-            assertThat(shapes(WeightSpecs.unet(new WeightSpecs.UnetSpec(4, 4, new int[] {16, 16, 32, 32}, 2,
-                    ModelPreset.DOWN, ModelPreset.UP, 16, true)))).isEqualTo(shapes(unet));
+            assertThat(shapes(WeightSpecs.unet(UnetConfig.parse(ModelPreset.TINY.architecture().unet(), Path.of("unet")))))
+                    .isEqualTo(shapes(unet));
             assertThat(shapes(WeightSpecs.clipText(49408, 77, 16, 64, 2))).isEqualTo(shapes(text));
             assertThat(shapes(WeightSpecs.autoencoderKl(new int[] {8, 16, 16, 16}, 2, 4))).isEqualTo(shapes(vae));
         }

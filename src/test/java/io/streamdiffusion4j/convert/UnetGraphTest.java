@@ -157,6 +157,55 @@ class UnetGraphTest {
     }
 
     /**
+     * The structures of the small one-step UNets (SDXS: no mid block, a plain DownBlock2D first and
+     * UpBlock2D last) against the torch-checked full structure: a Transformer2DModel whose proj_out
+     * is zero and a resnet whose conv2 is zero are exact identities, so the fixture UNet with those
+     * zeroed must give what the reduced structure gives without them.
+     */
+    @Test
+    void reducedStructuresEqualTheFullOneWithIdentityBlocks(@TempDir Path dir) throws Exception {
+        Path zeroed = dir.resolve("zeroed.safetensors");
+        Path reduced = dir.resolve("reduced.safetensors");
+        int removed = 0;
+        try (var src = SafeTensors.open(unetDir().resolve("diffusion_pytorch_model.safetensors"))) {
+            List<SafeTensors.Tensor> full = new ArrayList<>();
+            List<SafeTensors.Tensor> small = new ArrayList<>();
+            for (String name : src.names()) {
+                boolean gone = name.startsWith("mid_block.") || name.startsWith("down_blocks.0.attentions.")
+                        || name.startsWith("up_blocks.3.attentions.");
+                boolean identity = gone && (name.matches(".*attentions\\.\\d+\\.proj_out\\..*")
+                        || name.matches("mid_block\\.resnets\\.\\d+\\.conv2\\..*"));
+                float[] v = src.floats(name);
+                if (identity) v = new float[v.length];
+                full.add(new SafeTensors.Tensor(name, DType.F32, src.shape(name), v));
+                if (gone) removed++;
+                else small.add(new SafeTensors.Tensor(name, DType.F32, src.shape(name), v));
+            }
+            SafeTensors.write(zeroed, full, Map.of("format", "pt"));
+            SafeTensors.write(reduced, small, Map.of("format", "pt"));
+        }
+        assertThat(removed).isPositive();
+        Path reducedConfig = editedConfig(dir.resolve("cfg-reduced"), n -> {
+            n.putNull("mid_block_type");
+            ((com.fasterxml.jackson.databind.node.ArrayNode) n.get("down_block_types")).set(0, UnetConfig.DOWN);
+            ((com.fasterxml.jackson.databind.node.ArrayNode) n.get("up_block_types")).set(3, UnetConfig.UP);
+        });
+        UnetConfig c = UnetConfig.read(reducedConfig);
+        assertThat(c.midBlockType()).isNull();
+        // the weight list the converter checks against is exactly the reduced file's
+        try (var w = SafeTensors.open(reduced)) {
+            assertThat(WeightSpecs.unet(c).stream().map(SafeTensors.Spec::name).sorted().toList())
+                    .isEqualTo(w.names().stream().sorted().toList());
+        }
+        var in = inputs(15, new long[] {999, 250}, 8);
+        FloatTensor expected = OrtRunner.run(convert(zeroed, unetDir().resolve("config.json"), dir.resolve("full"), false), in)
+                .get("out_sample");
+        FloatTensor actual = OrtRunner.run(convert(reduced, reducedConfig, dir.resolve("reduced"), false), in).get("out_sample");
+        double diff = assertClose("out_sample (no mid block, DownBlock2D first, UpBlock2D last)", actual, expected, 1e-5);
+        System.out.printf("UNet reduced structure vs full with identity blocks: max |diff| %.3g%n", diff);
+    }
+
+    /**
      * The float16 graphs (attention in float16, and with upcast_attention in float32) load and run
      * in ONNX Runtime on the CPU and stay near the float32 graph.
      */
@@ -236,6 +285,7 @@ class UnetGraphTest {
         ObjectMapper json = new ObjectMapper();
         ObjectNode n = (ObjectNode) json.readTree(Files.readString(unetDir().resolve("config.json")));
         edit.accept(n);
+        Files.createDirectories(dir);
         Path file = dir.resolve("config.json");
         Files.writeString(file, json.writerWithDefaultPrettyPrinter().writeValueAsString(n));
         return file;

@@ -177,6 +177,31 @@ class HubModelStoreTest {
      * An ONNX repository whose weights sit in external data files ({@code model.onnx_data}): read
      * through the snapshot's links, whose targets (blobs named by hash) have other names.
      */
+    /**
+     * A repository in IDKiro/sdxs-512-0.9's layout (vae/ an AutoencoderTiny, vae_large/ the full
+     * VAE; here a small random copy of that structure) loads by its id like any diffusers repo: the
+     * tiny VAE becomes the model's TAESD, vae_large/ its VAE, and frames come out unsaturated.
+     */
+    @Test
+    void sdxsLayoutRepoUsesItsVaeAsTheTinyVae() throws Exception {
+        Path created = dir.resolve("small-sdxs");
+        RandomModels.create(io.streamdiffusion4j.convert.SmallPresetsTest.smallSdxs(), "small-sdxs", 2, created, null);
+        hub.addRepo("fake/small-sdxs", created);
+        ModelStore.Resolved r = store().resolve("fake/small-sdxs", null, DiffusersConverter.Options.defaults(),
+                DiffusersConverter.Progress.NONE);
+        assertThat(r.taesd()).isNotNull();
+        assertThat(r.taesd().resolve("vae_decoder/model.onnx")).exists();
+        assertThat(r.model().resolve("vae_decoder/model.onnx")).as("vae_large/ converted as the full VAE").exists();
+        withHubProperties(() -> {
+            StringWriter err = new StringWriter();
+            int code = Main.run(new PrintWriter(new StringWriter()), new PrintWriter(err, true), "img2img",
+                    "--model", "fake/small-sdxs", "--width", "64", "--height", "64",
+                    "--input", Fixtures.frames().toString(), "--output", dir.resolve("sdxs-out").toString());
+            assertThat(code).as(err.toString()).isZero();
+            assertThat(io.streamdiffusion4j.convert.SmallPresetsTest.clampedFraction(dir.resolve("sdxs-out"))).isLessThan(0.05);
+        });
+    }
+
     @Test
     void onnxWithExternalDataRunsFromTheSnapshot() throws Exception {
         Path converted = dir.resolve("converted");
