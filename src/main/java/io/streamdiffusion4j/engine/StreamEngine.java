@@ -56,6 +56,7 @@ public final class StreamEngine implements AutoCloseable {
         }
     }
 
+    /** A frame from the source and its tensor, or null when it is still to be preprocessed. */
     private record Input(Frame frame, FloatTensor tensor) {}
 
     private record Output(List<Frame> frames, FloatTensor images, boolean end) {}
@@ -163,9 +164,15 @@ public final class StreamEngine implements AutoCloseable {
                 if (frame == null) break;
                 framesIn.incrementAndGet();
                 inputRate.mark(System.nanoTime());
-                long t0 = System.nanoTime();
-                FloatTensor tensor = preprocessor.toTensor(frame.image());
-                stages.get("preprocess").add(System.nanoTime() - t0);
+                boolean willWait;
+                synchronized (inputs) {
+                    willWait = inputPolicy == InputPolicy.ALL || inputs.size() < f;
+                }
+                // Preprocessed here, beside the model, only when the frame is likely to be used: a
+                // frame arriving while the model is busy would replace one in the queue, and
+                // preprocessing every such frame from a 30 fps camera took CPU from the model
+                // (about 12% of a frame on 2 cores). The model thread preprocesses it on taking it.
+                FloatTensor tensor = willWait ? preprocess(frame) : null;
                 synchronized (inputs) {
                     if (inputPolicy == InputPolicy.LATEST) {
                         while (inputs.size() >= f) {
@@ -200,8 +207,12 @@ public final class StreamEngine implements AutoCloseable {
                 if (batch == null) break;
                 Consumer<StreamDiffusion> change;
                 while ((change = changes.poll()) != null) change.accept(stream);
-                FloatTensor tensor = batch.size() == 1 ? batch.getFirst().tensor()
-                        : FloatTensor.concatRows(batch.stream().map(Input::tensor).toArray(FloatTensor[]::new));
+                FloatTensor[] tensors = new FloatTensor[batch.size()];
+                for (int i = 0; i < tensors.length; i++) {
+                    Input in = batch.get(i);
+                    tensors[i] = in.tensor() != null ? in.tensor() : preprocess(in.frame());
+                }
+                FloatTensor tensor = tensors.length == 1 ? tensors[0] : FloatTensor.concatRows(tensors);
                 FloatTensor out = freeOutputs.poll();
                 if (out == null) {
                     out = FloatTensor.zeros(batch.size(), 3, stream.config().height(), stream.config().width());
@@ -231,6 +242,13 @@ public final class StreamEngine implements AutoCloseable {
     }
 
     /** f frames in order, or null at the end (or when stopping). */
+    private FloatTensor preprocess(Frame frame) {
+        long t0 = System.nanoTime();
+        FloatTensor tensor = preprocessor.toTensor(frame.image());
+        stages.get("preprocess").add(System.nanoTime() - t0);
+        return tensor;
+    }
+
     private List<Input> takeBatch() throws InterruptedException {
         int f = stream.config().frameBufferSize();
         synchronized (inputs) {

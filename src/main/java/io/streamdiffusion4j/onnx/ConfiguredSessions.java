@@ -154,9 +154,11 @@ final class ConfiguredSessions implements SessionFactory {
         Path origin = file;
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             if (bytes != null && file != null && file.toAbsolutePath().getParent() != null) {
-                // A rewritten graph keeps its weights' external-data references, relative to the original's folder.
-                so.addConfigEntry("session.model_external_initializers_file_folder_path",
-                        file.toAbsolutePath().getParent().toString());
+                // A rewritten graph keeps its weights' external-data references, relative to the
+                // original's folder (or, in a Hub snapshot of links, to the real files).
+                ExternalDataFolder home = ExternalDataFolder.of(bytes, file.toAbsolutePath().getParent());
+                bytes = home.model();
+                so.addConfigEntry("session.model_external_initializers_file_folder_path", home.folder().toString());
             }
             OrtRuntime.applyThreading(so, options.threads());
             so.setOptimizationLevel(level);

@@ -216,6 +216,9 @@ class HubModelStoreTest {
                     "--cfg-type", "none", "--t-index-list", "0", "--frames", "1", "--output", dir.resolve("txt").toString());
             assertThat(code).as(err.toString()).isZero();
             assertThat(dir.resolve("txt/000.png")).exists();
+            // the UNet split reads its external weights through the snapshot's links (ONNX Runtime
+            // refuses a reference whose real path leaves the folder it is given)
+            assertThat(err.toString()).doesNotContain("cannot pre-compute the conditioning");
             Path data = dir.resolve("hf-cache/models--fake--converted-onnx/snapshots")
                     .resolve(hub.commit("fake/converted-onnx")).resolve("unet/model.onnx_data");
             assertThat(Files.isSymbolicLink(data)).isTrue();
