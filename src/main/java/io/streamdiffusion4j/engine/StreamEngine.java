@@ -169,9 +169,10 @@ public final class StreamEngine implements AutoCloseable {
                     willWait = inputPolicy == InputPolicy.ALL || inputs.size() < f;
                 }
                 // Preprocessed here, beside the model, only when the frame is likely to be used: a
-                // frame arriving while the model is busy would replace one in the queue, and
-                // preprocessing every such frame from a 30 fps camera took CPU from the model
-                // (about 12% of a frame on 2 cores). The model thread preprocesses it on taking it.
+                // frame arriving while the model is busy will probably be replaced before the model
+                // takes it, and resizing every frame of a 30 fps camera only to drop most of them
+                // takes CPU the model could use. The model thread preprocesses such a frame if it
+                // does take it.
                 FloatTensor tensor = willWait ? preprocess(frame) : null;
                 synchronized (inputs) {
                     if (inputPolicy == InputPolicy.LATEST) {

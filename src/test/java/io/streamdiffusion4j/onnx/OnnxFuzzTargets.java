@@ -2,6 +2,7 @@ package io.streamdiffusion4j.onnx;
 
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.ByteString;
+import io.streamdiffusion4j.convert.Int8Quantizer;
 import io.streamdiffusion4j.fuzz.ByteMutator;
 import io.streamdiffusion4j.fuzz.FuzzTarget;
 import io.streamdiffusion4j.onnx.proto.Onnx.ModelProto;
@@ -25,14 +26,14 @@ import java.util.Set;
  */
 public final class OnnxFuzzTargets {
     private static final List<String> TOKENS = List.of("Mul", "Add", "Identity", "Cast", "RandomNormalLike", "Exp", "Reshape",
-            "Conv", "If", "Loop", "Scan", "sample", "latent_sample", "weight", "location", "offset", "length", "model.onnx_data",
+            "Conv", "MatMul", "Gemm", "transB", "If", "Loop", "Scan", "sample", "latent_sample", "weight", "location", "offset", "length", "model.onnx_data",
             "../", "/etc/passwd", "batch", "com.microsoft", "ai.onnx.ml");
 
     private OnnxFuzzTargets() {}
 
     /**
      * The project's readers of ONNX protobuf: GraphInputs (symbolic dimensions, before a session
-     * exists), the VAE-encoder rewrite, the UNet's conditioning split, and OnnxInitializers (ONNX weights read as named tensors,
+     * exists), the VAE-encoder rewrite, the UNet's conditioning split, the int8 quantizer, and OnnxInitializers (ONNX weights read as named tensors,
      * the input can point to external data); errors must be IOExceptions with a message.
      */
     public static FuzzTarget protoReaders(Path work) {
@@ -43,11 +44,14 @@ public final class OnnxFuzzTargets {
             UnetConditioningSplit.plan(input, origin, "sample", "timestep", "latent_sample")
                     .ifPresent(UnetConditioningSplit::conditioningGraph);
             Files.write(origin, input);
-            OnnxInitializers weights = OnnxInitializers.read(origin, "vae.");
-            for (String name : weights.names()) {
-                weights.shape(name);
-                weights.floats(name);
+            try (OnnxInitializers weights = OnnxInitializers.read(origin, "vae.")) {
+                for (String name : weights.names()) {
+                    weights.shape(name);
+                    weights.floats(name);
+                }
             }
+            // --quantize int8 rewrites any model a user gives (every eligible layer, whatever its size)
+            Int8Quantizer.quantizeFile(origin, work.resolve("int8"), Int8Quantizer.Policy.ALL);
         }, Set.of(IOException.class), false, 10000);
     }
 
