@@ -146,7 +146,9 @@ public final class Int8Quantizer {
                     // the source's manifest describes the source; the copy gets its own when sealed
                     if (rel.getNameCount() == 1 && p.getFileName().toString().equals(FolderManifest.FILE_NAME)) continue;
                     try {
-                        Files.createLink(dest, p.toAbsolutePath());
+                        // the real file: a Hub snapshot's entries are relative links, which a hard
+                        // link would copy as links that point nowhere from the cache
+                        Files.createLink(dest, p.toRealPath());
                     } catch (IOException | UnsupportedOperationException e) {
                         Files.copy(p, dest);
                     }

@@ -222,6 +222,15 @@ class HubModelStoreTest {
             Path data = dir.resolve("hf-cache/models--fake--converted-onnx/snapshots")
                     .resolve(hub.commit("fake/converted-onnx")).resolve("unet/model.onnx_data");
             assertThat(Files.isSymbolicLink(data)).isTrue();
+
+            // the int8 copy of a snapshot links the real files, not the snapshot's relative links
+            StringWriter err8 = new StringWriter();
+            int code8 = Main.run(new PrintWriter(new StringWriter()), new PrintWriter(err8, true), "txt2img",
+                    "--model", "fake/converted-onnx", "--quantize", "int8", "--taesd", TAESD_ONNX, "--width", "64",
+                    "--height", "64", "--cfg-type", "none", "--t-index-list", "0", "--frames", "1",
+                    "--output", dir.resolve("txt8").toString());
+            assertThat(code8).as(err8.toString()).isZero();
+            assertThat(dir.resolve("txt8/000.png")).exists();
         });
     }
 
