@@ -319,7 +319,7 @@ public final class ModelStore {
 
     /** The built-in tiny model, created (random weights, seed 0) and converted on first use. */
     public Path builtInTiny(DiffusersConverter.Progress progress) throws IOException {
-        Path base = root.resolve("builtin").resolve("tiny-" + FORMAT);
+        Path base = root.resolve("builtin").resolve("tiny-" + FORMAT + "-w" + RandomModels.WEIGHTS_VERSION);
         Path onnx = base.resolve("onnx");
         if (reusable(onnx, progress)) return onnx;
         Path source = base.resolve("diffusers");

@@ -30,6 +30,13 @@ import java.util.stream.IntStream;
 public final class RandomModels {
     private static final int CHUNK = 1 << 20;
 
+    /**
+     * The version of the weight rules: the same preset and seed give other weights when it
+     * changes, so caches of generated models (the built-in {@code tiny}) must be made again.
+     * 2: residual outputs scaled down, TAESD with He's gain (outputs no longer saturated).
+     */
+    public static final int WEIGHTS_VERSION = 2;
+
     private RandomModels() {}
 
     /** Total number of weights of a preset (for progress bars). */

@@ -66,10 +66,14 @@ class FaultInjectionTest {
         RunCommandTest.sh(dir, cmd.toArray(String[]::new));
     }
 
-    /** A video sink on a disk that fills: ffmpeg exits 0 there, but says "No space left on device". */
+    /**
+     * A video sink on a disk that fills: ffmpeg exits 0 there, but says "No space left on device".
+     * 300 frames, so the video is past the 4 KiB disk however well the model's output compresses
+     * (60 frames of a near-flat output fitted once).
+     */
     @Test
     void diskFullWhileWritingAVideo(@TempDir Path dir) throws Exception {
-        ffmpeg(dir, "-f", "lavfi", "-i", "testsrc=size=64x64:rate=30:duration=2", "-pix_fmt", "yuv420p", "in.mp4");
+        ffmpeg(dir, "-f", "lavfi", "-i", "testsrc=size=64x64:rate=30:duration=10", "-pix_fmt", "yuv420p", "in.mp4");
         Outcome o = withSmallDisk(dir, 4, args("run --model tiny %s --source video:%s --sink video:%s --no-control",
                 MODEL_ARGS, dir.resolve("in.mp4"), dir.resolve("mnt/out.mp4")));
         assertThat(o.exitCode()).as(o.output()).isEqualTo(1);
