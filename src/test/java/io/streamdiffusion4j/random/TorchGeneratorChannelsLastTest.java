@@ -1,11 +1,12 @@
 package io.streamdiffusion4j.random;
 
+import static io.streamdiffusion4j.random.FloatBits.assertBitExact;
+import static io.streamdiffusion4j.random.FloatBits.bits;
+import static io.streamdiffusion4j.random.FloatBits.crc32;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.zip.CRC32;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -136,23 +137,5 @@ class TorchGeneratorChannelsLastTest {
         float[] out = new float[at.length];
         for (int i = 0; i < at.length; i++) out[i] = values[at[i]];
         return out;
-    }
-
-    private static void assertBitExact(float[] actual, float... expected) {
-        assertThat(bits(actual)).containsExactly(bits(expected));
-    }
-
-    private static int[] bits(float[] values) {
-        int[] out = new int[values.length];
-        for (int i = 0; i < values.length; i++) out[i] = Float.floatToIntBits(values[i]);
-        return out;
-    }
-
-    private static long crc32(float[] values) {
-        ByteBuffer bytes = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        bytes.asFloatBuffer().put(values);
-        CRC32 crc = new CRC32();
-        crc.update(bytes);
-        return crc.getValue();
     }
 }
