@@ -42,6 +42,7 @@ public final class Benchmark {
     private final Path modelDir;
     private final Path taesdDir;
     private Path int8ModelDir;
+    private Path int8TaesdDir;
     private final OnnxModelLoader.Options options;
     private final BenchSettings settings;
     private final Consumer<String> progress;
@@ -58,8 +59,10 @@ public final class Benchmark {
     }
 
     /** The int8 copy of the model ({@link io.streamdiffusion4j.convert.Int8Quantizer}) for the int8 experiment. */
-    public Benchmark withInt8Model(Path dir) {
+    /** @param taesd the int8 copy of the TAESD the stream uses, or null when it decodes with its AutoencoderKL */
+    public Benchmark withInt8Model(Path dir, Path taesd) {
         this.int8ModelDir = dir;
+        this.int8TaesdDir = taesd;
         return this;
     }
 
@@ -217,18 +220,32 @@ public final class Benchmark {
         if (int8ModelDir == null) throw new IllegalStateException("the int8 experiment needs the int8 copy of the model");
         progress.accept("loading the int8 model " + int8ModelDir);
         long t = System.nanoTime();
-        try (StableDiffusionModels int8 = OnnxModelLoader.load(int8ModelDir, tiny, options.withStaticShapes(null))) {
-            report.loads("int8 UNet", (System.nanoTime() - t) / 1e9, sessions(int8));
+        Path int8Tiny = tiny != null ? int8TaesdDir : null;
+        if (tiny != null && int8Tiny == null) throw new IllegalStateException("the int8 experiment needs the int8 copy of the TAESD");
+        try (StableDiffusionModels int8 = OnnxModelLoader.load(int8ModelDir, int8Tiny, options.withStaticShapes(null))) {
+            report.loads("int8", (System.nanoTime() - t) / 1e9, sessions(int8));
             report.blankLine();
             report.note("int8 UNet " + int8ModelDir.resolve("unet/model.onnx") + ": "
                     + io.streamdiffusion4j.convert.Int8Quantizer.int8Nodes(int8ModelDir.resolve("unet/model.onnx"))
                     + " int8 nodes; the other layers stay float32 where int8 was not measured faster (Int8Quantizer.Policy)");
+            if (int8Tiny != null) {
+                report.note("int8 TAESD " + int8Tiny + ": every convolution whose input can stay uint8 (static scales,"
+                        + " calibrated: " + io.streamdiffusion4j.convert.TaesdQuantizer.calibration() + "; StaticInt8Quantizer)");
+            }
             progress.accept("int8 against float32, alternated");
             List<StreamArm> arms = new ArrayList<>();
             try {
                 arms.add(new StreamArm("float32", floats, main, run));
                 arms.add(new StreamArm("float32 (control)", floats, main, run));
-                arms.add(new StreamArm("int8 UNet", int8, main, run));
+                if (int8Tiny != null) {
+                    // the int8 UNet with the float TAESD, to tell the two parts apart
+                    StableDiffusionModels unetOnly = new StableDiffusionModels(int8.tokenizer(), int8.textEncoder(), int8.unet(),
+                            floats.vae(), int8.schedulerConfig(), int8.description());
+                    arms.add(new StreamArm("int8 UNet, float32 TAESD", unetOnly, main, run));
+                    arms.add(new StreamArm("int8 UNet and TAESD", int8, main, run));
+                } else {
+                    arms.add(new StreamArm("int8 UNet", int8, main, run));
+                }
                 List<List<RgbImage>> outputs = new ArrayList<>();
                 for (int a = 0; a < arms.size(); a++) outputs.add(new ArrayList<>());
                 List<Arm> recording = new ArrayList<>();
@@ -249,11 +266,16 @@ public final class Benchmark {
                 String loadBefore = MachineFacts.loadAverage();
                 List<List<ArmFrame>> measured = Interleaved.run(recording, input, settings.warmup(), settings.compareFrames(),
                         settings.order(), settings.seed());
-                report.comparison(Comparison.of("int8 against float32", "the configured stream with its UNet quantized to int8"
-                        + " (int8 copy of the model: different sessions, no work bound)", recording, measured, false),
-                        loadBefore, MachineFacts.loadAverage());
-                report.quality("int8 against float32", List.of(arms.get(1).name(), arms.get(2).name()),
-                        List.of(psnrs(outputs.get(1), outputs.get(0)), psnrs(outputs.get(2), outputs.get(0))));
+                report.comparison(Comparison.of("int8 against float32", "the configured stream with its UNet"
+                        + (int8Tiny != null ? " (and TAESD)" : "") + " quantized to int8 (int8 copies of the model: different"
+                        + " sessions, no work bound)", recording, measured, false), loadBefore, MachineFacts.loadAverage());
+                List<String> names = new ArrayList<>();
+                List<double[]> psnrs = new ArrayList<>();
+                for (int a = 1; a < arms.size(); a++) {
+                    names.add(arms.get(a).name());
+                    psnrs.add(psnrs(outputs.get(a), outputs.get(0)));
+                }
+                report.quality("int8 against float32", names, psnrs);
             } finally {
                 arms.forEach(StreamArm::close);
             }

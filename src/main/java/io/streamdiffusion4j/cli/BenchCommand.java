@@ -140,7 +140,9 @@ final class BenchCommand implements Callable<Integer> {
                 throw new ConfigException("bench --experiments int8 compares the int8 copy with float32 itself: drop --quantize");
             }
             try (Progress p = new Progress("quantize", System.err)) {
-                bench.withInt8Model(ModelStore.defaultStore().quantized(models.model(), p));
+                ModelStore store = ModelStore.defaultStore();
+                bench.withInt8Model(store.quantized(models.model(), p),
+                        rc.useTinyVae() && models.taesd() != null ? store.quantizedTaesd(models.taesd(), p) : null);
             }
         }
         BenchReport report = bench.run(facts);

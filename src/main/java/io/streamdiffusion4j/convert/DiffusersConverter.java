@@ -145,12 +145,14 @@ public final class DiffusersConverter {
                 jobs.add(new Job("taesd/vae_decoder", TaesdGraphs.decoder(taesd, tc, options.half()), tinyConfigFile));
             }
             runJobs(jobs, tmp, progress);
-            if (options.quantize() == Quantization.INT8) {
-                Int8Quantizer.Report r = Int8Quantizer.quantizeUnetInPlace(tmp, Int8Quantizer.Policy.MEASURED);
-                progress.note(r.describe());
-            }
             copyFolder(from.resolve("tokenizer"), tmp.resolve("tokenizer"));
             copyFolder(from.resolve("scheduler"), tmp.resolve("scheduler"));
+            if (options.quantize() == Quantization.INT8) {
+                // after the tokenizer and scheduler: calibrating the UNet runs the model as a stream would
+                Int8Quantizer.Report r = Int8Quantizer.quantizeUnetInPlace(tmp, Int8Quantizer.Policy.MEASURED);
+                progress.note(r.describe());
+                if (vaes.tiny() != null) progress.note(TaesdQuantizer.quantizeInPlace(tmp.resolve("taesd")).describe());
+            }
             Files.copy(from.resolve("model_index.json"), tmp.resolve("model_index.json"));
             writeProvenance(tmp, from, options);
         } catch (IOException | RuntimeException e) {

@@ -80,10 +80,11 @@ public final class Int8Quantizer {
     }
 
     /** How many layers of each kind were rewritten, and how many stayed float. */
-    public record Report(int matMuls, int convs, int keptFloat) {
+    public record Report(int matMuls, int convs, int keptFloat, String staticConvs) {
         public String describe() {
             return "int8: " + matMuls + " MatMul and " + convs + " Conv layers quantized, " + keptFloat
-                    + " kept in float32 (where int8 is not faster on the CPU)";
+                    + " kept in float32 (where int8 is not faster on the CPU)"
+                    + (staticConvs != null ? "; convolutions: " + staticConvs : "");
         }
     }
 
@@ -94,15 +95,34 @@ public final class Int8Quantizer {
      * quantized model to {@code targetDir/model.onnx} (+ {@code model.onnx_data}).
      */
     public static Report quantizeFile(Path source, Path targetDir, Policy policy) throws IOException {
-        ModelProto model;
-        try (InputStream in = Files.newInputStream(source)) {
-            model = ModelProto.parseFrom(in);
-        } catch (InvalidProtocolBufferException e) {
-            throw new InputFileException(source + ": not a valid ONNX model: " + e.getMessage(), e);
-        }
+        return quantizeFile(source, targetDir, policy, null);
+    }
+
+    /**
+     * {@link #quantizeFile(Path, Path, Policy)} with the convolutions of a static plan in int8 as
+     * well ({@link StaticInt8Quantizer}); the policy's dynamic convolutions then do not apply.
+     *
+     * @param convs the plan made of this very file and the ranges it needs, or null for none
+     */
+    public static Report quantizeFile(Path source, Path targetDir, Policy policy, StaticConvs convs) throws IOException {
+        ModelProto model = read(source);
         try (OnnxInitializers weights = OnnxInitializers.read(source, null)) {
             Files.createDirectories(targetDir);
-            return new Rewrite(model, weights, policy, targetDir).run();
+            return new Rewrite(model, weights, convs != null ? new Policy(policy.matMulMinWeights(), Policy.NEVER) : policy,
+                    convs, targetDir).run();
+        }
+    }
+
+    /** A static int8 plan of a model's convolutions and the measured ranges of its tensors. */
+    public record StaticConvs(StaticInt8Quantizer.Plan plan, Map<String, StaticInt8Quantizer.Range> ranges) {}
+
+    /** An ONNX model file's graph (weights in external data stay there). */
+    public static ModelProto read(Path source) throws IOException {
+        if (!Files.isRegularFile(source)) throw new InputFileException("ONNX model not found: " + source);
+        try (InputStream in = Files.newInputStream(source)) {
+            return ModelProto.parseFrom(in);
+        } catch (InvalidProtocolBufferException e) {
+            throw new InputFileException(source + ": not a valid ONNX model: " + e.getMessage(), e);
         }
     }
 
@@ -117,7 +137,7 @@ public final class Int8Quantizer {
         Path unet = modelDir.resolve(UNET);
         Path staged = Files.createTempDirectory(modelDir, ".unet-int8-");
         try {
-            Report r = quantizeFile(unet.resolve("model.onnx"), staged, policy);
+            Report r = quantizeFile(unet.resolve("model.onnx"), staged, policy, calibratedConvs(modelDir));
             Files.deleteIfExists(unet.resolve("model.onnx_data"));
             try (var files = Files.list(staged)) {
                 for (Path f : files.toList()) {
@@ -136,14 +156,42 @@ public final class Int8Quantizer {
      */
     public static Report quantizedCopy(Path from, Path to, Policy policy) throws IOException {
         Path unet = from.resolve(UNET);
+        linkCopy(from, to, p -> p.getParent().equals(unet) && p.getFileName().toString().startsWith("model.onnx"));
+        Report r = quantizeFile(unet.resolve("model.onnx"), to.resolve(UNET), policy, calibratedConvs(from));
+        // what this copy is, beside the source's own provenance (linked unchanged)
+        var about = new ObjectMapper().createObjectNode()
+                .put("quantize", "int8").put("format", FORMAT).put("policy", policy.toString())
+                .put("source", from.toAbsolutePath().toString()).put("int8_matmuls", r.matMuls())
+                .put("int8_convs", r.convs()).put("float_layers", r.keptFloat())
+                .put("static_convs", r.staticConvs()).put("calibration", UnetCalibration.describe());
+        Files.writeString(to.resolve(UNET).resolve("quantization.json"), about.toPrettyString());
+        return r;
+    }
+
+    /**
+     * The static int8 plan of the UNet of the ONNX model folder {@code modelDir} with its
+     * calibrated ranges ({@link UnetCalibration}), or null when it has no convolution to quantize.
+     */
+    static StaticConvs calibratedConvs(Path modelDir) throws IOException {
+        StaticInt8Quantizer.Plan plan = StaticInt8Quantizer.plan(read(modelDir.resolve(UNET).resolve("model.onnx")));
+        if (plan.isEmpty()) return null;
+        return new StaticConvs(plan, UnetCalibration.ranges(modelDir, plan.tensors()));
+    }
+
+    /**
+     * Copies the folder {@code from} into {@code to} by hard links to the real files where the
+     * file system allows (else by copying), leaving out the files {@code replaced} accepts (the
+     * caller writes their quantized versions) and the source's manifest (the copy gets its own
+     * when sealed).
+     */
+    static void linkCopy(Path from, Path to, java.util.function.Predicate<Path> replaced) throws IOException {
         try (var walk = Files.walk(from)) {
             for (Path p : walk.toList()) {
                 Path rel = from.relativize(p);
                 Path dest = to.resolve(rel.toString());
                 if (Files.isDirectory(p)) {
                     Files.createDirectories(dest);
-                } else if (Files.isRegularFile(p) && !(p.getParent().equals(unet) && p.getFileName().toString().startsWith("model.onnx"))) {
-                    // the source's manifest describes the source; the copy gets its own when sealed
+                } else if (Files.isRegularFile(p) && !replaced.test(p)) {
                     if (rel.getNameCount() == 1 && p.getFileName().toString().equals(FolderManifest.FILE_NAME)) continue;
                     try {
                         // the real file: a Hub snapshot's entries are relative links, which a hard
@@ -155,14 +203,6 @@ public final class Int8Quantizer {
                 }
             }
         }
-        Report r = quantizeFile(unet.resolve("model.onnx"), to.resolve(UNET), policy);
-        // what this copy is, beside the source's own provenance (linked unchanged)
-        var about = new ObjectMapper().createObjectNode()
-                .put("quantize", "int8").put("format", FORMAT).put("policy", policy.toString())
-                .put("source", from.toAbsolutePath().toString()).put("int8_matmuls", r.matMuls())
-                .put("int8_convs", r.convs()).put("float_layers", r.keptFloat());
-        Files.writeString(to.resolve(UNET).resolve("quantization.json"), about.toPrettyString());
-        return r;
     }
 
     /** How many int8 nodes of each kind {@code model} has (for reports: what a copy actually runs in int8). */
@@ -227,10 +267,14 @@ public final class Int8Quantizer {
         private int keptFloat;
         private int fresh;
 
-        Rewrite(ModelProto model, OnnxInitializers weights, Policy policy, Path dir) {
+        private final StaticConvs staticConvs;
+        private StaticInt8Quantizer.Emitter emitter;
+
+        Rewrite(ModelProto model, OnnxInitializers weights, Policy policy, StaticConvs staticConvs, Path dir) {
             this.model = model;
             this.weights = weights;
             this.policy = policy;
+            this.staticConvs = staticConvs;
             this.dir = dir;
         }
 
@@ -249,7 +293,16 @@ public final class Int8Quantizer {
             boolean microsoft = false;
             try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(dataFile), 1 << 20)) {
                 data = out;
-                for (NodeProto n : g.getNodeList()) {
+                if (staticConvs != null) {
+                    emitter = new StaticInt8Quantizer.Emitter(staticConvs.plan(), g, staticConvs.ranges(), sink());
+                    emitter.start(g, nodes);
+                }
+                for (int index = 0; index < g.getNodeCount(); index++) {
+                    NodeProto n = g.getNode(index);
+                    if (emitter != null) {
+                        if (emitter.skips(index)) continue;
+                        n = emitter.prepare(index, n, nodes);
+                    }
                     String w = n.getInputCount() >= 2 ? n.getInput(1) : null;
                     if (n.getOpType().equals("MatMul") && n.getDomain().isEmpty() && quantizable(w, 2, policy.matMulMinWeights())) {
                         rewriteMatMul(n, w);
@@ -272,7 +325,9 @@ public final class Int8Quantizer {
                         }
                         nodes.add(n);
                     }
+                    if (emitter != null) emitter.finish(n, nodes);
                 }
+                if (emitter != null) replaced.addAll(emitter.replacedWeights());
                 List<TensorProto> kept = new ArrayList<>();
                 for (TensorProto t : initializers.values()) {
                     // a weight also read by a node left as it was stays too
@@ -294,7 +349,27 @@ public final class Int8Quantizer {
             try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(dir.resolve("model.onnx")))) {
                 m.build().writeTo(os);
             }
-            return new Report(matMuls, convs, keptFloat);
+            return new Report(matMuls, convs, keptFloat, staticConvs != null ? staticConvs.plan().describe() : null);
+        }
+
+        private StaticInt8Quantizer.Sink sink() {
+            return new StaticInt8Quantizer.Sink() {
+                public float[] floats(String initializer) throws IOException {
+                    return weights.floats(initializer);
+                }
+
+                public String large(String name, int dataType, byte[] bytes, List<Long> dims) throws IOException {
+                    return external(name, dataType, bytes, dims);
+                }
+
+                public void small(TensorProto t) {
+                    newInitializers.add(t);
+                }
+
+                public String fresh(String want) {
+                    return unique(want);
+                }
+            };
         }
 
         private boolean stillUsed(String name) {

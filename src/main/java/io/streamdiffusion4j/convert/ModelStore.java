@@ -103,8 +103,10 @@ public final class ModelStore {
             } else if (Files.isRegularFile(onnx.resolve("taesd/vae_encoder/model.onnx"))) {
                 tiny = onnx.resolve("taesd");
             }
-            // TAESD stays float: its 64-channel convolutions ran slower in int8 (Int8Quantizer.Policy)
-            if (options.quantize() == Quantization.INT8) onnx = quantized(onnx, progress, s);
+            if (options.quantize() == Quantization.INT8) {
+                onnx = quantized(onnx, progress, s);
+                if (tiny != null) tiny = quantizedTaesd(tiny, progress, s);
+            }
             return new Resolved(onnx, tiny, model);
         }
     }
@@ -302,13 +304,38 @@ public final class ModelStore {
      */
     private Path quantized(Path onnx, DiffusersConverter.Progress progress, Session s) throws IOException {
         // the policy is part of the key: a re-measured policy makes new copies
-        String key = FORMAT + "|" + Int8Quantizer.FORMAT + "|" + Int8Quantizer.Policy.MEASURED + "|" + s.digest.folder(onnx);
+        String key = FORMAT + "|" + Int8Quantizer.FORMAT + "|" + Int8Quantizer.Policy.MEASURED + "|" + StaticInt8Quantizer.FORMAT
+                + "|" + UnetCalibration.describe() + "|" + s.digest.folder(onnx);
         s.digest.save();
         Path target = root.resolve("converted").resolve("int8-" + ContentDigest.sha256(key).substring(0, 32));
         if (reusable(target, progress)) return target;
         Path tmp = CacheEntry.stage(target);
         try {
             progress.note(Int8Quantizer.quantizedCopy(onnx, tmp, Int8Quantizer.Policy.MEASURED).describe());
+        } catch (IOException | RuntimeException e) {
+            CacheEntry.deleteQuietly(tmp);
+            throw e;
+        }
+        CacheEntry.commit(tmp, target);
+        return target;
+    }
+
+    /** An int8 copy of the TAESD ONNX folder {@code taesd}, made once and cached (see {@link TaesdQuantizer}). */
+    public Path quantizedTaesd(Path taesd, DiffusersConverter.Progress progress) throws IOException {
+        try (Session s = new Session(DownloadProgress.NONE)) {
+            return quantizedTaesd(taesd, progress, s);
+        }
+    }
+
+    private Path quantizedTaesd(Path taesd, DiffusersConverter.Progress progress, Session s) throws IOException {
+        String key = FORMAT + "|taesd|" + StaticInt8Quantizer.FORMAT + "|" + TaesdQuantizer.calibration() + "|"
+                + s.digest.folder(taesd);
+        s.digest.save();
+        Path target = root.resolve("converted").resolve("int8-taesd-" + ContentDigest.sha256(key).substring(0, 32));
+        if (reusable(target, progress)) return target;
+        Path tmp = CacheEntry.stage(target);
+        try {
+            progress.note(TaesdQuantizer.quantizedCopy(taesd, tmp).describe());
         } catch (IOException | RuntimeException e) {
             CacheEntry.deleteQuietly(tmp);
             throw e;

@@ -22,9 +22,10 @@ class QuantizedModelTest {
 
     /**
      * Lowest PSNR of an int8 frame against the float frame, on the tiny fixture with every
-     * MatMul and Conv of its UNet in int8 (img2img, TAESD, the fixture's 64x64 frames): measured
-     * 27.4 dB (bench on the same model at 128x128, MatMuls only: 29.3-31.0 dB lowest, 44-45 dB
-     * median); about 5 dB below.
+     * MatMul (dynamic) and every Conv but conv_out (static, calibrated) of its UNet in int8
+     * (img2img, float TAESD, the fixture's 64x64 frames): measured 23.4 dB; with the Convs
+     * dynamic instead (ConvInteger, before calibration existed) it was 27.4 dB. The larger
+     * sdxs preset loses far less (docs/PERFORMANCE.md, int8); this floor catches a broken rewrite.
      */
     private static final double MIN_PSNR_DB = 22;
 
@@ -33,8 +34,14 @@ class QuantizedModelTest {
         Path int8 = dir.resolve("int8");
         Int8Quantizer.Report r = Int8Quantizer.quantizedCopy(Fixtures.onnxModel(), int8, Int8Quantizer.Policy.ALL);
         assertThat(r.matMuls()).isPositive();
-        assertThat(r.convs()).isPositive();
-        assertThat(opTypes(int8.resolve("unet/model.onnx"))).contains("DynamicQuantizeMatMul", "ConvInteger");
+        // a copy calibrates its UNet, so every convolution is static int8 (QDQ), none dynamic
+        assertThat(r.convs()).isZero();
+        // every convolution but conv_out, whose output is the UNet's output and stays float
+        var counts = java.util.regex.Pattern.compile("(\\d+) of (\\d+) Conv layers in int8 .*").matcher(r.staticConvs());
+        assertThat(counts.matches()).as(r.staticConvs()).isTrue();
+        assertThat(Integer.parseInt(counts.group(1))).isEqualTo(Integer.parseInt(counts.group(2)) - 1);
+        assertThat(opTypes(int8.resolve("unet/model.onnx"))).contains("DynamicQuantizeMatMul", "QuantizeLinear", "DequantizeLinear")
+                .doesNotContain("ConvInteger");
 
         Path floatOut = img2img(Fixtures.onnxModel(), dir.resolve("float-out"));
         Path int8Out = img2img(int8, dir.resolve("int8-out"));
@@ -47,7 +54,7 @@ class QuantizedModelTest {
             RgbImage b = ImageFiles.read(ints.get(i));
             worst = Math.min(worst, Psnr.of(a, b));
         }
-        System.out.printf("int8 (every MatMul and Conv) against float32 on the tiny model: lowest PSNR %.1f dB%n", worst);
+        System.out.printf("int8 (every MatMul, every Conv but conv_out) against float32 on the tiny model: lowest PSNR %.1f dB%n", worst);
         assertThat(worst).isGreaterThanOrEqualTo(MIN_PSNR_DB);
         // the quantization changes the frames: the comparison is not of a model with itself
         assertThat(worst).isFinite();
