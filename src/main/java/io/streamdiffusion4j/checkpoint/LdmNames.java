@@ -2,6 +2,7 @@ package io.streamdiffusion4j.checkpoint;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.IntUnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -34,7 +35,7 @@ import java.util.regex.Pattern;
  *       {@code add_embedding.linear_1/2}.</li>
  * </ul>
  * A name the layout does not have (an attention in a block without them, the last down block's
- * downsampler, a transformer block past the depth) maps to null. Indices past the layout's last
+ * downsampler, a transformer block past the depth, a part no block of that kind has) maps to null. Indices past the layout's last
  * block are numbered as if more blocks like the last followed (what the original code's
  * {@code (i-1)/(layers+1)} gives): the name then addresses a block this model lacks, which the
  * caller reports as a weight the model does not have, naming it.
@@ -111,6 +112,8 @@ public final class LdmNames {
     private static final Map<String, String> PLAIN = new LinkedHashMap<>();
     /** ResBlock parts (LDM -> diffusers). */
     private static final Map<String, String> RESNET = new LinkedHashMap<>();
+    /** The parts of an attention besides its transformer blocks (single words in both spellings). */
+    private static final Set<String> ATTENTION_PARTS = Set.of("norm", "proj_in", "proj_out");
     private static final Map<String, String> ADD_EMBEDDING = Map.of(
             "label_emb.0.0", "add_embedding.linear_1",
             "label_emb.0.2", "add_embedding.linear_2");
@@ -244,11 +247,20 @@ public final class LdmNames {
         return part == null ? null : s.join(dottedHead, part);
     }
 
-    /** @param depth the attention's transformer depth (0: the block has no attention; -1: unknown) */
+    /**
+     * An attention (SpatialTransformer / Transformer2DModel) part: {@code norm}, {@code proj_in},
+     * {@code proj_out} or inside {@code transformer_blocks.N}, which keep their names.
+     *
+     * @param depth the attention's transformer depth (0: the block has no attention; -1: unknown)
+     */
     private static String attention(String dottedHead, String rest, int depth, Syntax s) {
         if (depth == 0) return null;
         Matcher t = s.transformer().matcher(rest);
-        if (depth > 0 && t.matches() && Integer.parseInt(t.group(1)) >= depth) return null;
+        if (t.matches()) {
+            if (depth > 0 && Integer.parseInt(t.group(1)) >= depth) return null;
+        } else if (!ATTENTION_PARTS.contains(rest)) {
+            return null;
+        }
         return s.join(dottedHead, rest);
     }
 

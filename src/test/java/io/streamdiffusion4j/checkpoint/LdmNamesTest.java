@@ -118,6 +118,8 @@ class LdmNamesTest {
                 "output_blocks.6.1.proj_in.weight",                         // the last up block has no attention
                 "output_blocks.8.1.conv.weight",                            // nor an upsampler
                 "output_blocks.1.2.conv.weight",                            // upsamplers sit on a block's last layer
+                "output_blocks.3.1.conv.weight",                            // child 1 of up block 1 is its attention
+                "input_blocks.4.1.proj.weight",                             // not an attention part
                 "input_blocks.1.0.in_layers.1.weight",                      // not a ResBlock part
                 "input_blocks.1.0.in_layers.2.running_mean")) {             // not a weight or bias
             assertThat(names.unet(absent)).as(absent).isNull();
