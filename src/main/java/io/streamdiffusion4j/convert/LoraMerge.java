@@ -2,6 +2,8 @@ package io.streamdiffusion4j.convert;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamdiffusion4j.checkpoint.LdmNames;
+import io.streamdiffusion4j.checkpoint.UnetLayout;
 import io.streamdiffusion4j.files.InputFileException;
 import io.streamdiffusion4j.weights.DType;
 import io.streamdiffusion4j.weights.SafeTensors;
@@ -21,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -47,7 +50,7 @@ import java.util.stream.IntStream;
  *       {@code lora_te1_}; the underscored path is matched against the base weights' names.
  *       UNet paths with the original SD block names ({@code input_blocks_4_1_proj_in},
  *       {@code middle_block_1_...}, {@code output_blocks_...}) are mapped to diffusers names
- *       first (see {@link LdmUnetNames}). This is the format of
+ *       first, with the block layout read off the base weights (see {@link LdmNames}). This is the format of
  *       {@code latent-consistency/lcm-lora-sdv1-5}.</li>
  * </ul>
  * {@code <module>.alpha} tensors give alpha per module; without one, a diffusers
@@ -563,6 +566,7 @@ public final class LoraMerge implements WeightSource {
         final Component component;
         private Map<String, String> underscored;   // underscored module path -> weight name
         private Set<String> ambiguous;
+        private Optional<LdmNames> ldm;
 
         Resolver(WeightSource base, Component component) {
             this.base = base;
@@ -574,8 +578,8 @@ public final class LoraMerge implements WeightSource {
             String found = p.kohya() ? resolveKohya(p.stem()) : resolveDotted(p.stem());
             if (found == null) {
                 String hint = "";
-                if (p.kohya() && component == Component.UNET && LdmUnetNames.isLdm(p.stem())) {
-                    String guess = LdmUnetNames.toDiffusers(p.stem(), underscoredMap().keySet());
+                if (p.kohya() && component == Component.UNET && LdmNames.isOriginalUnetModule(p.stem())) {
+                    String guess = unetModuleOfOriginal(p.stem());
                     hint = guess == null ? " (original-SD block name that does not fit this UNet's layout)"
                             : " (original-SD block name, read as diffusers '" + guess + "')";
                 }
@@ -610,8 +614,8 @@ public final class LoraMerge implements WeightSource {
             Map<String, String> map = underscoredMap();
             String w = ambiguous.contains(path) ? null : map.get(path);
             if (w != null) return w;
-            if (component == Component.UNET && LdmUnetNames.isLdm(path)) {
-                String d = LdmUnetNames.toDiffusers(path, map.keySet());
+            if (component == Component.UNET && LdmNames.isOriginalUnetModule(path)) {
+                String d = unetModuleOfOriginal(path);
                 if (d != null && !ambiguous.contains(d)) return map.get(d);
             }
             if (component == Component.TEXT_ENCODER && !path.startsWith("text_model_")) {
@@ -619,6 +623,22 @@ public final class LoraMerge implements WeightSource {
                 if (!ambiguous.contains(t)) return map.get(t);
             }
             return null;
+        }
+
+        /**
+         * The diffusers module path (underscored) of an original-SD one, numbered by the base
+         * UNet's own block layout; null when it does not fit, or the base has no down blocks
+         * to read a layout from.
+         */
+        private String unetModuleOfOriginal(String path) {
+            if (ldm == null) {
+                try {
+                    ldm = Optional.of(new LdmNames(UnetLayout.fromWeightNames(base.names())));
+                } catch (IllegalArgumentException notAUnet) {
+                    ldm = Optional.empty();
+                }
+            }
+            return ldm.map(names -> names.unetModule(path)).orElse(null);
         }
 
         private Map<String, String> underscoredMap() {

@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.convert;
 
+import io.streamdiffusion4j.checkpoint.SingleFileCheckpoint;
 import io.streamdiffusion4j.files.CacheEntry;
 import io.streamdiffusion4j.files.InputFileException;
 import io.streamdiffusion4j.hub.DownloadProgress;
@@ -9,7 +10,6 @@ import io.streamdiffusion4j.hub.HubException;
 import io.streamdiffusion4j.hub.HubSettings;
 import io.streamdiffusion4j.hub.RepoLayouts;
 import io.streamdiffusion4j.hub.RepoRef;
-import io.streamdiffusion4j.hub.SingleFileCheckpoint;
 import io.streamdiffusion4j.hub.Snapshot;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -4,6 +4,7 @@ import static io.streamdiffusion4j.testing.TensorAssert.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.streamdiffusion4j.checkpoint.OriginalCheckpoints;
 import io.streamdiffusion4j.convert.LoraMerge.Component;
 import io.streamdiffusion4j.convert.LoraMerge.LoraFile;
 import io.streamdiffusion4j.testing.Fixtures;
@@ -16,6 +17,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -303,6 +305,41 @@ class LoraMergeTest {
                     .hasMessageContaining(beyond + ".lora_")
                     .hasMessageContaining("original-SD block name, read as diffusers 'down_blocks_4_attentions_0_proj_in'");
         }
+    }
+
+    /**
+     * kohya keys with SGM (SDXL) block names against a UNet with SDXL's block structure (weights
+     * of 4x4, named as diffusers names them): numbered by that UNet's own layout, three levels,
+     * transformer depth 10, {@code label_emb}.
+     */
+    @Test
+    void kohyaOriginalNamesResolveAgainstAnSdxlShapedUnet() throws Exception {
+        Path base = dir.resolve("sdxl-shaped.safetensors");
+        List<Tensor> weights = new ArrayList<>();
+        long seed = 200;
+        for (String n : OriginalCheckpoints.sdxlUnetWeightNames()) {
+            weights.add(n.endsWith(".weight") ? t(n, seed++, 4, 4) : t(n, seed++, 4));
+        }
+        SafeTensors.write(base, weights, Map.of("format", "pt"));
+        String deep = "lora_unet_input_blocks_7_1_transformer_blocks_9_attn2_to_k";  // down_blocks.2.attentions.0...9
+        String up = "lora_unet_output_blocks_0_1_transformer_blocks_9_attn1_to_q";   // up_blocks.0.attentions.0...9
+        String added = "lora_unet_label_emb_0_0";                                     // add_embedding.linear_1
+        Tensor dA = t(deep + ".lora_down.weight", 301, 2, 4);
+        Tensor dB = t(deep + ".lora_up.weight", 302, 4, 2);
+        Path lora = lora("sdxl", List.of(dA, dB, t(up + ".lora_down.weight", 303, 2, 4),
+                t(up + ".lora_up.weight", 304, 4, 2), t(added + ".lora_down.weight", 305, 2, 4),
+                t(added + ".lora_up.weight", 306, 4, 2), scalar(added + ".alpha", DType.F32, 1f),
+                t("lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight", 307, 2, 4)));
+        try (SafeTensors b = SafeTensors.open(base); LoraMerge merged = merge(base, Component.UNET, List.of(new LoraFile(lora)))) {
+            String w = "down_blocks.2.attentions.0.transformer_blocks.9.attn2.to_k.weight";
+            assertThat(merged.mergedWeights()).containsExactlyInAnyOrder(w,
+                    "up_blocks.0.attentions.0.transformer_blocks.9.attn1.to_q.weight", "add_embedding.linear_1.weight");
+            assertClose("to_k", merged.floats(w), expected(b.floats(w), dB.values(), dA.values(), 4, 2, 1.0), 1e-6);
+        }
+        String shallow = "lora_unet_input_blocks_1_1_proj_in";   // SDXL's first level has no attention
+        Path bad = lora("sdxl-bad", List.of(t(shallow + ".lora_down.weight", 308, 2, 4), t(shallow + ".lora_up.weight", 309, 4, 2)));
+        assertThatThrownBy(() -> merge(base, Component.UNET, List.of(new LoraFile(bad))))
+                .hasMessageContaining("original-SD block name that does not fit this UNet's layout");
     }
 
     @Test

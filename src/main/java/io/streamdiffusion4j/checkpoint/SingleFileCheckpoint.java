@@ -1,4 +1,4 @@
-package io.streamdiffusion4j.hub;
+package io.streamdiffusion4j.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -21,19 +21,22 @@ import java.util.stream.Stream;
 /**
  * An original Stable Diffusion checkpoint in one {@code .safetensors} file (the format of the
  * CompVis / RunwayML releases and of most fine-tunes shared as one file), turned into a diffusers
- * folder that the converter reads: the weights are renamed ({@link LdmNames}) and written per
+ * folder that the converter reads: the weights are renamed ({@link LdmNames}, with the block
+ * layout of the configuration's {@code unet/config.json}) and written per
  * component in their stored precision, and the configuration — which a single file does not
  * carry — comes from a diffusers repository of the same architecture ({@link Base#configRepo}):
  * its {@code model_index.json}, scheduler, tokenizer and component {@code config.json} files.
+ * This is about the file format only; fetching the configuration repository is the caller's
+ * ({@code convert.ModelStore} through {@code hub}).
  *
  * <p>Supported: SD 1.x (CLIP ViT-L text encoder under {@code cond_stage_model.transformer.}).
  * SD 2.x (OpenCLIP, {@code cond_stage_model.model.}) and SDXL ({@code conditioner.embedders.})
  * are recognised and refused with a clear message; their diffusers repositories work.
  */
 public final class SingleFileCheckpoint {
-    static final String UNET = "model.diffusion_model.";
-    static final String VAE = "first_stage_model.";
-    static final String TEXT = "cond_stage_model.transformer.";
+    private static final String UNET = LdmNames.UNET;
+    private static final String VAE = LdmNames.VAE;
+    private static final String TEXT = LdmNames.TEXT;
 
     /** An architecture whose configuration a single file can borrow. */
     public enum Base {
@@ -67,11 +70,11 @@ public final class SingleFileCheckpoint {
     }
 
     static Base detect(Path file, Set<String> names) throws IOException {
-        if (hasPrefix(names, "conditioner.embedders.")) {
+        if (hasPrefix(names, LdmNames.SGM_CONDITIONER)) {
             throw new IOException(file + " is an SDXL checkpoint (conditioner.embedders.*); single-file SDXL is not"
                     + " supported: use its diffusers repository");
         }
-        if (hasPrefix(names, "cond_stage_model.model.")) {
+        if (hasPrefix(names, LdmNames.OPENCLIP_TEXT)) {
             throw new IOException(file + " is a Stable Diffusion 2.x checkpoint (OpenCLIP text encoder,"
                     + " cond_stage_model.model.*); single-file SD 2.x is not supported yet: use its diffusers repository"
                     + " (for example stabilityai/stable-diffusion-2-1-base or stabilityai/sd-turbo)");
@@ -113,7 +116,8 @@ public final class SingleFileCheckpoint {
         JsonNode unetConfig = readConfig(json, config.resolve("unet/config.json"));
         JsonNode vaeConfig = readConfig(json, config.resolve("vae/config.json"));
         JsonNode textConfig = readConfig(json, config.resolve("text_encoder/config.json"));
-        int layers = unetConfig.path("layers_per_block").asInt(2);
+        UnetLayout layout = UnetLayout.fromConfig(unetConfig, config.resolve("unet/config.json"));
+        LdmNames names = new LdmNames(layout);
         int vaeBlocks = vaeConfig.path("block_out_channels").size();
         if (vaeBlocks == 0) throw new IOException(config.resolve("vae/config.json") + ": expected 'block_out_channels'");
 
@@ -130,7 +134,7 @@ public final class SingleFileCheckpoint {
                 String target;
                 if (key.startsWith(UNET)) {
                     component = "unet";
-                    target = LdmNames.unet(key.substring(UNET.length()), layers);
+                    target = names.unet(key.substring(UNET.length()));
                 } else if (key.startsWith(VAE)) {
                     String k = key.substring(VAE.length());
                     if (k.startsWith("loss.")) continue;   // training-time discriminator, not part of the model
@@ -159,7 +163,7 @@ public final class SingleFileCheckpoint {
             }
             if (!unmapped.isEmpty()) {
                 throw new IOException(checkpoint + ": " + unmapped.size() + " tensors do not fit the " + base.label()
-                        + " layout (layers_per_block " + layers + " from " + config.resolve("unet/config.json") + "): "
+                        + " layout (UNet " + layout + ", from " + config.resolve("unet/config.json") + "): "
                         + String.join(", ", unmapped.stream().sorted().limit(6).toList()) + (unmapped.size() > 6 ? ", ..." : ""));
             }
             checkFits(checkpoint, config, parts, unetConfig, vaeConfig, textConfig);
