@@ -37,7 +37,8 @@ import java.util.Set;
  * <p>The plan:
  * <ul>
  *   <li>A Conv with a constant float weight runs in int8 ({@link Plan#convs}), unless its output
- *       is a graph output. Its data input and its output are <em>quantized tensors</em>:
+ *       is one of the model's results (a graph output, or what reaches one only through nodes of
+ *       one varying input: an Identity, a scale, a clamp), which are not rounded to 256 levels. Its data input and its output are <em>quantized tensors</em>:
  *       a QuantizeLinear follows the producer, and the readers that take uint8 get a
  *       DequantizeLinear each (ONNX Runtime fuses a DequantizeLinear only into the one node it
  *       feeds). A Conv's output exists only as uint8 once fused, so all its readers read it
@@ -107,8 +108,19 @@ public final class StaticInt8Quantizer {
         GraphProto g = model.getGraph();
         Map<String, TensorProto> initializers = new HashMap<>();
         for (TensorProto t : g.getInitializerList()) initializers.put(t.getName(), t);
+        // the results: graph outputs, and what reaches them only through nodes of one varying input
+        // (an Identity, a scale, a clamp: exports end in such nodes); they stay float, so a model's
+        // results are not rounded to 256 levels
         Set<String> outputs = new HashSet<>();
         for (ValueInfoProto v : g.getOutputList()) outputs.add(v.getName());
+        Set<String> constants = new HashSet<>(initializers.keySet());
+        for (NodeProto n : g.getNodeList()) if (n.getOpType().equals("Constant")) constants.addAll(n.getOutputList());
+        for (int i = g.getNodeCount() - 1; i >= 0; i--) {
+            NodeProto n = g.getNode(i);
+            if (n.getOutputCount() == 0 || !outputs.containsAll(n.getOutputList())) continue;
+            List<String> varying = n.getInputList().stream().filter(in -> !in.isEmpty() && !constants.contains(in)).toList();
+            if (varying.size() == 1) outputs.add(varying.getFirst());
+        }
         Map<String, List<Integer>> readers = new HashMap<>();
         for (int i = 0; i < g.getNodeCount(); i++) {
             for (String in : g.getNode(i).getInputList()) {

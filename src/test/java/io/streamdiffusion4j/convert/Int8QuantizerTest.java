@@ -207,24 +207,24 @@ class Int8QuantizerTest {
         return (hi - lo) / 255f;
     }
 
-    private static float[] gaussian(Random r, int n, double sd) {
+    static float[] gaussian(Random r, int n, double sd) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) v[i] = (float) (r.nextGaussian() * sd);
         return v;
     }
 
-    private record Weight(String name, float[] values, boolean external, long[] dims) {}
+    record Weight(String name, float[] values, boolean external, long[] dims) {}
 
-    private static Weight floats(String name, float[] values, boolean external, long... dims) {
+    static Weight floats(String name, float[] values, boolean external, long... dims) {
         return new Weight(name, values, external, dims);
     }
 
-    private static GraphProto.Builder graph(String name, List<NodeProto> nodes) {
+    static GraphProto.Builder graph(String name, List<NodeProto> nodes) {
         return GraphProto.newBuilder().setName(name).addAllNode(nodes).addInput(value("x")).addOutput(value("y"));
     }
 
     /** The graph with its weights, some in {@code model.onnx_data} (as converted models store them), some inline. */
-    private static void writeModel(Path dir, GraphProto.Builder g, List<Weight> weights) throws Exception {
+    static void writeModel(Path dir, GraphProto.Builder g, List<Weight> weights) throws Exception {
         Files.createDirectories(dir);
         ByteBuffer data = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
         for (Weight w : weights) {
@@ -249,23 +249,28 @@ class Int8QuantizerTest {
         Files.write(dir.resolve("model.onnx"), model.toByteArray());
     }
 
-    private static ValueInfoProto value(String name) {
+    static ValueInfoProto value(String name) {
         return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
                 .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE))).build();
     }
 
-    private static List<String> opTypes(Path model) throws Exception {
+    static List<String> opTypes(Path model) throws Exception {
         List<String> ops = new ArrayList<>();
         for (NodeProto n : ModelProto.parseFrom(Files.readAllBytes(model)).getGraph().getNodeList()) ops.add(n.getOpType());
         return ops;
     }
 
-    private static List<String> optimizedOpTypes(Path model, Path optimized) throws Exception {
+    static List<String> optimizedOpTypes(Path model, Path optimized) throws Exception {
+        return optimizedOpTypes(model, optimized, "x");
+    }
+
+    /** The op types of the graph ONNX Runtime runs (after its fusions), saved to {@code optimized}. */
+    static List<String> optimizedOpTypes(Path model, Path optimized, String input) throws Exception {
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             o.setOptimizedModelFilePath(optimized.toString());
             try (OrtSession s = ENV.createSession(model.toString(), o)) {
-                assertThat(s.getInputNames()).contains("x");
+                assertThat(s.getInputNames()).contains(input);
             }
         }
         return opTypes(optimized);
@@ -283,10 +288,15 @@ class Int8QuantizerTest {
         return runShaped(model, x, new long[] {1, c, h, h});
     }
 
-    private static float[] runShaped(Path model, float[] x, long[] shape) throws OrtException {
+    static float[] runShaped(Path model, float[] x, long[] shape) throws OrtException {
+        return runShaped(model, x, shape, "x");
+    }
+
+    /** The first output of {@code model} fed {@code x} of {@code shape} as its input {@code input}. */
+    static float[] runShaped(Path model, float[] x, long[] shape, String input) throws OrtException {
         try (OrtSession s = ENV.createSession(model.toString(), new OrtSession.SessionOptions());
              OnnxTensor in = OnnxTensor.createTensor(ENV, FloatBuffer.wrap(x), shape);
-             OrtSession.Result r = s.run(Map.of("x", in))) {
+             OrtSession.Result r = s.run(Map.of(input, in))) {
             FloatBuffer out = ((OnnxTensor) r.get(0)).getFloatBuffer();
             float[] y = new float[out.remaining()];
             out.get(y);
