@@ -2,6 +2,7 @@ package io.streamdiffusion4j.web;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.http.HttpStatus;
@@ -40,7 +41,7 @@ final class HealthEndpoints extends Handler.Wrapper {
         }
         ServerState.Phase phase = state.phase();
         boolean ok = health || phase == ServerState.Phase.READY;
-        String body = health ? "alive\n" : phase.name().toLowerCase(java.util.Locale.ROOT) + "\n";
+        String body = health ? "alive\n" : phase.name().toLowerCase(Locale.ROOT) + "\n";
         response.setStatus(ok ? HttpStatus.OK_200 : HttpStatus.SERVICE_UNAVAILABLE_503);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
         response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");

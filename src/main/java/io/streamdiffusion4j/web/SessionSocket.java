@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * "full" message), the pipeline, a timer for the session timeout and one for status and the idle
  * timeout, errors answered without ending the session (within an error budget), and one clean
  * end however it comes (client, timeout, idle, too many errors, a client that does not read,
- * pipeline failure, shutdown). Subclasses speak the protocols.
+ * pipeline failure, shutdown, drain). Subclasses speak the protocols.
  *
  * <p>The error budget: every refused message takes one of {@link #ERROR_BURST} tokens, refilled
  * at {@link #ERRORS_PER_SECOND}; a refused message when none is left ends the session (1008).

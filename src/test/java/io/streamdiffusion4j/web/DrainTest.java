@@ -119,6 +119,33 @@ class DrainTest {
         }
     }
 
+    /** The bound: a session whose model call does not end keeps the drain no longer than its timeout. */
+    @Test
+    void aDrainGivesUpAtItsTimeoutAndSaysHowManySessionsAreStillBusy() throws Exception {
+        HeldModel events = new HeldModel();
+        WebServer server = new WebServer(WebServerOptions.defaults().withPort(0), TestServer.factory(models), events);
+        server.start();
+        try (WsClient c = WsClient.connect(java.net.URI.create("ws://127.0.0.1:" + server.port() + "/ws"))) {
+            c.nextOfType("hello");
+            c.send("{\"type\": \"settings\", \"prompt\": \"a lighthouse\"}");
+            c.send(TestServer.jpeg(10, 60, 90));
+            assertThat(events.held.await(30, TimeUnit.SECONDS)).isTrue();
+            long start = System.nanoTime();
+            assertThat(server.drain(Duration.ofSeconds(1))).as("the held session cannot finish").isFalse();
+            assertThat(System.nanoTime() - start).isBetween(1_000_000_000L, 10_000_000_000L);
+            assertThat(server.closingPipelines()).isEqualTo(1);
+            events.release.countDown();
+            // released, the session finishes its frame, is told, and its pipeline closes
+            JsonNode ended = c.nextOfType("ended");
+            assertThat(ended.get("reason").asText()).isEqualTo(Ending.DRAINING);
+            assertThat(server.drain(Duration.ofSeconds(30))).isTrue();
+            assertThat(server.closingPipelines()).isZero();
+        } finally {
+            events.release.countDown();
+            server.close();
+        }
+    }
+
     @Test
     void whileDrainingNewSessionsAreRefusedWithAMessage() throws Exception {
         try (TestServer s = TestServer.start(models)) {
