@@ -88,6 +88,22 @@ class OperatorEndpointsTest {
     }
 
     @Test
+    void txt2imgSessionsCountTheirImagesAndModelCalls() throws Exception {
+        try (TestServer s = TestServer.start(models); WsClient c = WsClient.connect(s.ws("/ws/txt2img"))) {
+            c.nextOfType("hello");
+            c.nextFrame();
+            c.nextFrame();
+            Scrape during = Scrape.of(s.http("/metrics"));
+            assertThat(during.value("sd4j_sessions_opened_total{kind=\"txt2img\"}")).isEqualTo(1);
+            assertThat(during.value("sd4j_frames_out_total")).isGreaterThanOrEqualTo(2);
+            assertThat(during.value("sd4j_frames_in_total")).as("txt2img takes no frames").isZero();
+            assertThat(during.value("sd4j_stage_seconds_count{stage=\"unet\"}")).isGreaterThanOrEqualTo(2);
+            assertThat(during.value("sd4j_stage_seconds_count{stage=\"encode\"}")).as("no VAE encoder in txt2img").isZero();
+            assertThat(during.value("sd4j_unet_calls_total")).isGreaterThanOrEqualTo(2);
+        }
+    }
+
+    @Test
     void notReadyWhileLoadingReadyOnceWarmNotReadyWhileDraining() throws Exception {
         WebServer server = new WebServer(WebServerOptions.defaults().withPort(0), SessionEvents.NONE);
         try {
