@@ -1,6 +1,7 @@
 package io.streamdiffusion4j.bench;
 
 import io.streamdiffusion4j.config.RunConfig;
+import io.streamdiffusion4j.engine.ProcessMemory;
 import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.model.Vae;
@@ -132,7 +133,7 @@ public final class Benchmark {
         }
         if (reportIt) {
             report.pipeline("The configured stream (" + name + ")", r, raw.stream().mapToLong(Long::longValue).toArray(),
-                    ProcessStats.peakRssBytes());
+                    ProcessMemory.peakRssBytes());
         }
         return r;
     }

@@ -34,11 +34,15 @@ import picocli.CommandLine.Spec;
         description = {"Serves the web demo: open the printed address, press Start, and the camera (or a shared screen)",
                 "comes back restyled in real time; /txt2img.html draws as you type. Each browser tab is its own session",
                 "with its own pipeline; the models are loaded once. The original StreamDiffusion realtime-img2img demo's",
-                "API (/api/settings, /api/queue, /api/ws/{user_id}, /api/stream/{user_id}) is served too.",
+                "API (/api/settings, /api/queue, /api/ws/{user_id}, /api/stream/{user_id}) is served too, and for operators",
+                "/healthz, /readyz and /metrics (Prometheus). SIGTERM drains: no new sessions, open ones finish their",
+                "frames and are told to reconnect, then the process exits (within --drain-timeout).",
                 "The run configuration (--config and the overrides) gives the size and every session's starting settings."})
 final class ServeCommand implements Callable<Integer> {
     static final String DEFAULT_PROMPT = "a portrait in the style of an oil painting, thick brush strokes, vivid colours";
     private static final int[] TXT2IMG_STEPS_AT_50 = {0, 16, 32, 45}; // the original txt2img demo's
+    /** Exit code when sessions did not finish within --drain-timeout and the process stopped without them. */
+    static final int EXIT_DRAIN_TIMEOUT = 3;
 
     @Spec
     CommandSpec spec;
@@ -104,12 +108,38 @@ final class ServeCommand implements Callable<Integer> {
             description = "serve this folder instead of the built-in page (e.g. the original demo's frontend/public)")
     Path webRoot;
 
+    @Option(names = "--drain-timeout", paramLabel = "SECONDS", defaultValue = "10",
+            description = {"on SIGTERM (or Ctrl-C), how long open sessions may take to finish the frames in their",
+                    "pipelines before the process exits without them, with code " + EXIT_DRAIN_TIMEOUT
+                    + " (default: ${DEFAULT-VALUE}; keep it under",
+                    "the process manager's own grace period, 30 s on Kubernetes)"})
+    long drainTimeout;
+
     @Option(names = "--txt2img-t-index-list", split = ",", paramLabel = "N",
             description = "denoising steps of txt2img sessions (default: 0,16,32,45 at 50 inference steps, scaled)")
     int[] txt2imgTIndexList;
 
     /** The server and the stream that owns the shared models. */
     record Running(WebServer server, StreamDiffusion modelOwner, String token) implements AutoCloseable {
+        /**
+         * What SIGTERM does: drains the server (see {@link WebServer#drain}), then stops it.
+         *
+         * @return false when sessions were still finishing at the timeout: the server is left
+         *         running, as stopping it would close models under a model call
+         */
+        boolean drainAndStop(Duration timeout, PrintWriter err) throws IOException, InterruptedException {
+            log(err, "serve: draining: /readyz answers 503, new sessions are refused, open sessions finish their frames"
+                    + " and are told to reconnect (at most " + timeout.toSeconds() + " s)");
+            if (!server.drain(timeout)) {
+                log(err, "serve: " + server.closingPipelines() + " session(s) still busy after " + timeout.toSeconds()
+                        + " s (--drain-timeout)");
+                return false;
+            }
+            server.close();
+            return true;
+        }
+
+
         @Override
         public void close() throws IOException {
             try {
@@ -128,12 +158,20 @@ final class ServeCommand implements Callable<Integer> {
                     ? "?token=" + running.token() : "");
             err.println("serve: open " + address + "   (txt2img: " + running.server().uri() + "txt2img.html; Ctrl-C stops)");
             err.flush();
-            // Ctrl-C ends the sessions (each finishes its model call) before the JVM shuts down
+            // SIGTERM or Ctrl-C drains the server (each session finishes its frames) before the JVM shuts down
+            Duration drain = Duration.ofSeconds(drainTimeout);
             try (StopSignals signals = StopSignals.install(() -> {
                 try {
-                    running.server().close();
+                    if (!running.drainAndStop(drain, err)) {
+                        // exiting normally would close the models under a model call (and ONNX Runtime's
+                        // shutdown hook would crash the process): stop at once, within the bound promised
+                        log(err, "serve: exiting without them");
+                        Runtime.getRuntime().halt(EXIT_DRAIN_TIMEOUT);
+                    }
                 } catch (IOException e) {
                     err.println("error while stopping: " + Errors.describe(e));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
                 err.flush();
             })) {
@@ -167,6 +205,22 @@ final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
         }
+        if (drainTimeout < 1 || drainTimeout > 3600) {
+            throw new ConfigException("--drain-timeout must be in [1, 3600] seconds, found " + drainTimeout);
+        }
+        // listening before the models load: /healthz answers (a liveness probe must not kill a server
+        // that is loading), /readyz and sessions answer 503 until the models are warm
+        WebServer server = new WebServer(web, new SessionLog(err));
+        server.start();
+        try {
+            return load(rc, steps, txt2img, server, token, err);
+        } catch (Exception | Error e) {
+            server.close();
+            throw e;
+        }
+    }
+
+    private Running load(RunConfig rc, int steps, int[] txt2img, WebServer server, String token, PrintWriter err) throws Exception {
         StreamDiffusion owner = Cli.builder(rc, options).mode(Mode.IMG2IMG).build();
         try {
             StreamFactory factory;
@@ -181,12 +235,19 @@ final class ServeCommand implements Callable<Integer> {
                 err.printf("serve: warmed up the models for %dx%d img2img and txt2img (%d model calls) in %.2f s%n",
                         factory.width(), factory.height(), warmed.calls(), warmed.seconds());
             }
-            WebServer server = new WebServer(web, factory, new SessionLog(err));
-            server.start();
+            server.ready(factory);
             return new Running(server, owner, token);
         } catch (Exception | Error e) {
             owner.close();
             throw e;
+        }
+    }
+
+    /** One line, whole, whatever other threads write. */
+    static void log(PrintWriter err, String line) {
+        synchronized (err) {
+            err.println(line);
+            err.flush();
         }
     }
 
@@ -234,10 +295,7 @@ final class ServeCommand implements Callable<Integer> {
         }
 
         private void log(String line) {
-            synchronized (err) {
-                err.println("serve: " + line);
-                err.flush();
-            }
+            ServeCommand.log(err, "serve: " + line);
         }
 
         private static String shortId(String id) {

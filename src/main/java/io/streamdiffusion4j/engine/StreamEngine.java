@@ -68,6 +68,7 @@ public final class StreamEngine implements AutoCloseable {
     private final OutputPolicy outputPolicy;
     private final int outputCapacity;
     private final ImagePreprocessor preprocessor;
+    private final EngineObserver observer;
 
     private final ArrayDeque<Input> inputs = new ArrayDeque<>();
     private final ArrayDeque<Output> outputs = new ArrayDeque<>();
@@ -98,7 +99,13 @@ public final class StreamEngine implements AutoCloseable {
     private volatile long lastOutNanos = -1;
 
     public StreamEngine(StreamDiffusion stream, FrameSource source, FrameSink sink, Options options) {
+        this(stream, source, sink, options, EngineObserver.NONE);
+    }
+
+    /** @param observer told of every frame counted and stage timed, besides this engine's {@link #telemetry()} */
+    public StreamEngine(StreamDiffusion stream, FrameSource source, FrameSink sink, Options options, EngineObserver observer) {
         this.stream = stream;
+        this.observer = observer;
         this.source = source;
         this.sink = sink;
         this.inputPolicy = options.input() != null ? options.input() : (source.live() ? InputPolicy.LATEST : InputPolicy.ALL);
@@ -163,6 +170,7 @@ public final class StreamEngine implements AutoCloseable {
                 Frame frame = source.next();
                 if (frame == null) break;
                 framesIn.incrementAndGet();
+                observer.frameIn();
                 inputRate.mark(System.nanoTime());
                 boolean willWait;
                 synchronized (inputs) {
@@ -179,6 +187,7 @@ public final class StreamEngine implements AutoCloseable {
                         while (inputs.size() >= f) {
                             inputs.removeFirst();
                             droppedInput.incrementAndGet();
+                            observer.inputDropped(1);
                         }
                     } else {
                         while (inputs.size() >= 2 * f && !stopping) inputs.wait();
@@ -218,6 +227,8 @@ public final class StreamEngine implements AutoCloseable {
                 if (out == null) {
                     out = FloatTensor.zeros(batch.size(), 3, stream.config().height(), stream.config().width());
                 }
+                long callsBefore = stream.unetCalls();
+                long rowsBefore = stream.unetRows();
                 long modelStart = System.nanoTime();
                 stream.img2imgInto(tensor, out);
                 long modelNanos = System.nanoTime() - modelStart;
@@ -226,11 +237,13 @@ public final class StreamEngine implements AutoCloseable {
                 framesProcessed.addAndGet(batch.size());
                 if (stream.lastFrameSkipped()) {
                     skipped.addAndGet(batch.size());
+                    observer.skipped(batch.size());
                 } else {
                     StreamDiffusion.StageTimes t = stream.lastStageTimes();
-                    stages.get("encode").add(t.encodeNanos());
-                    stages.get("unet").add(t.denoiseNanos());
-                    stages.get("decode").add(t.decodeNanos());
+                    stage("encode", t.encodeNanos());
+                    stage("unet", t.denoiseNanos());
+                    stage("decode", t.decodeNanos());
+                    observer.unetCalls(stream.unetCalls() - callsBefore, stream.unetRows() - rowsBefore);
                 }
                 emit(new Output(batch.stream().map(Input::frame).toList(), out, false));
             }
@@ -246,8 +259,14 @@ public final class StreamEngine implements AutoCloseable {
     private FloatTensor preprocess(Frame frame) {
         long t0 = System.nanoTime();
         FloatTensor tensor = preprocessor.toTensor(frame.image());
-        stages.get("preprocess").add(System.nanoTime() - t0);
+        stage("preprocess", System.nanoTime() - t0);
         return tensor;
+    }
+
+    /** One stage's time, for the telemetry and the observer alike. */
+    private void stage(String name, long nanos) {
+        stages.get(name).add(nanos);
+        observer.stage(name, nanos);
     }
 
     private List<Input> takeBatch() throws InterruptedException {
@@ -256,6 +275,7 @@ public final class StreamEngine implements AutoCloseable {
             while (inputs.size() < f && !inputEnded && !stopping) inputs.wait();
             if (stopping || inputs.size() < f) {
                 droppedInput.addAndGet(inputs.size()); // a partial batch at the end, or frames left at a stop
+                if (!inputs.isEmpty()) observer.inputDropped(inputs.size());
                 inputs.clear();
                 inputs.notifyAll();
                 return null;
@@ -276,6 +296,7 @@ public final class StreamEngine implements AutoCloseable {
                     Output dropped = outputs.removeFirst();
                     if (dropped.images() != null) {
                         droppedOutput.addAndGet(dropped.images().rows());
+                        observer.outputDropped(dropped.images().rows());
                         freeOutputs.offer(dropped.images());
                     }
                 }
@@ -304,12 +325,13 @@ public final class StreamEngine implements AutoCloseable {
                     RgbImage rgb = ImagePostprocessor.toRgb(ImagePostprocessor.toUnitHwc(images, i), images.dim(3), images.dim(2));
                     sink.accept(rgb, framesOut.get());
                     long now = System.nanoTime();
-                    stages.get("postprocess").add(now - t0);
+                    stage("postprocess", now - t0);
                     framesOut.incrementAndGet();
                     outputRate.mark(now);
                     if (firstOutNanos < 0) firstOutNanos = now;
                     lastOutNanos = now;
                     glassToGlass.add(now - captured);
+                    observer.frameOut(now - captured);
                 }
                 freeOutputs.offer(images);
             }

@@ -69,6 +69,7 @@ public final class StreamDiffusion implements AutoCloseable {
     private FrameBuffers frameBuffers;
     private boolean hasOutput;
     private long unetCallsOfReplacedBatches;
+    private long unetRowsOfReplacedBatches;
 
     private StreamDiffusion(Builder b, StableDiffusionModels models, boolean ownsModels) {
         this.models = models;
@@ -110,6 +111,7 @@ public final class StreamDiffusion implements AutoCloseable {
         this.guidance = g;
         if (streamBatch != null) {
             unetCallsOfReplacedBatches += streamBatch.unetCalls();
+            unetRowsOfReplacedBatches += streamBatch.unetRows();
             streamBatch.close();
         }
         streamBatch = new StreamBatch(models.unet(), config, coefficients, globalGenerator);
@@ -169,6 +171,7 @@ public final class StreamDiffusion implements AutoCloseable {
             streamFresh = true;
         }
         unetCallsOfReplacedBatches += previous.unetCalls();
+        unetRowsOfReplacedBatches += previous.unetRows();
         previous.close();
         streamBatch = batch;
     }
@@ -429,6 +432,11 @@ public final class StreamDiffusion implements AutoCloseable {
     /** UNet calls since the stream was built (across live t_index_list changes). */
     public long unetCalls() {
         return unetCallsOfReplacedBatches + (streamBatch == null ? 0 : streamBatch.unetCalls());
+    }
+
+    /** Batch rows of all UNet calls since the stream was built (rows per call: this over {@link #unetCalls()}). */
+    public long unetRows() {
+        return unetRowsOfReplacedBatches + (streamBatch == null ? 0 : streamBatch.unetRows());
     }
 
     /** Whether the last img2img call was skipped by the similarity filter. */

@@ -48,6 +48,10 @@ final class CompatHandler extends Handler.Abstract {
             json(response, callback, HttpStatus.METHOD_NOT_ALLOWED_405, detail("Method Not Allowed"));
             return true;
         }
+        if (!ctx.state().loaded()) {
+            json(response, callback, HttpStatus.SERVICE_UNAVAILABLE_503, detail("The server is still loading its models"));
+            return true;
+        }
         if (path.equals("/api/settings")) {
             json(response, callback, 200, settings().toString());
         } else if (path.equals("/api/queue")) {

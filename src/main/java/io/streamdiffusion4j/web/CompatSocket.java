@@ -62,10 +62,10 @@ public final class CompatSocket extends SessionSocket {
     }
 
     @Override
-    protected AutoCloseable openPipeline() throws Exception {
+    protected SessionPipeline openPipeline() throws Exception {
         params = ctx.factory().initialSettings();
         session = new ImageSession(ctx.factory(), params, ctx.codec(), outputs::add,
-                s -> ctx.events().settingsApplied(user.toString(), s));
+                s -> ctx.events().settingsApplied(user.toString(), s), ctx.metrics());
         return session;
     }
 
@@ -156,15 +156,19 @@ public final class CompatSocket extends SessionSocket {
         }
     }
 
-    /** Generates the image for a frame; null when the session ended first. */
+    /**
+     * Generates the image for a frame; null when the session ended first without making it. A
+     * session that ends while the frame is in the model (the server draining) still returns it
+     * once its pipeline has finished the frame.
+     */
     GeneratedFrame generate(Input in) throws InterruptedException {
         if (!in.settings().equals(session.settings())) session.update(in.settings());
         session.submit(in.image(), in.seq());
-        while (!hasEnded()) {
-            GeneratedFrame f = outputs.poll(250, TimeUnit.MILLISECONDS);
-            if (f != null) return f;
+        while (true) {
+            boolean over = hasEnded() && session.closed(); // read before the poll: a frame made before the close is seen
+            GeneratedFrame f = outputs.poll(over ? 0 : 250, TimeUnit.MILLISECONDS);
+            if (f != null || over) return f;
         }
-        return null;
     }
 
     /** One MJPEG stream per user (two would take each other's frames). */

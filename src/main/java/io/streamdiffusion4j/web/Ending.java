@@ -16,6 +16,8 @@ record Ending(String reason, int closeCode, String message) {
     static final String TOO_MANY_ERRORS = "too many protocol errors";
     static final String NOT_READING = "client not reading";
     static final String REFUSED = "refused message";
+    static final String FAILED = "error";
+    static final String DRAINING = "draining";
 
     static Ending clientClosed() {
         return new Ending("closed", NORMAL, null);
@@ -52,6 +54,32 @@ record Ending(String reason, int closeCode, String message) {
     }
 
     static Ending failed(String why) {
-        return new Ending("error", SERVER_ERROR, "The image pipeline failed: " + why);
+        return new Ending(FAILED, SERVER_ERROR, "The image pipeline failed: " + why);
+    }
+
+    /**
+     * The server is stopping (SIGTERM) and lets its sessions finish the frames they have in the
+     * pipeline first. Where several servers share an address, a new session lands on one that is
+     * up, so the page is told to start again.
+     */
+    static Ending draining() {
+        return new Ending(DRAINING, GOING_AWAY, "This server is shutting down. Start again (or reload the page) to"
+                + " reconnect: where several servers share this address, you will be connected to one that is up.");
+    }
+
+    /** A session refused because the server is draining. */
+    static Ending refusedWhileDraining() {
+        return new Ending(DRAINING, TRY_AGAIN_LATER, "This server is shutting down and takes no new sessions. Reload the"
+                + " page in a few seconds: where several servers share this address, you will be connected to one that is up.");
+    }
+
+    /** Whether the session's pipeline finishes its frames in flight, and sends them, before the client is told. */
+    boolean finishesFramesFirst() {
+        return reason.equals(DRAINING);
+    }
+
+    /** Whether the page should start a new session (on another server) rather than give up. */
+    boolean reconnect() {
+        return reason.equals(DRAINING);
     }
 }

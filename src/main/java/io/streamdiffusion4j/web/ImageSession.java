@@ -17,25 +17,29 @@ import java.util.function.Consumer;
  * {@link StreamEngine} (decode/preprocess, model and encode on three threads) whose source is
  * what the client pushes and whose sink hands JPEGs back to the client's socket.
  */
-final class ImageSession implements AutoCloseable {
+final class ImageSession implements SessionPipeline {
     static final int JPEG_QUALITY = 85;
+    static final long FINISH_MILLIS = 30_000;
 
     private final StreamDiffusion stream;
     private final StreamEngine engine;
-    private final LiveFrameSource source = new LiveFrameSource(2);
+    private final LiveFrameSource source;
     private final ImageCodec codec;
     private final Consumer<GeneratedFrame> output;
     private final Consumer<StreamSettings> applied;
     private final AtomicLong outputs = new AtomicLong();
     private volatile StreamSettings settings;
     private volatile boolean closing;
+    private volatile boolean closed;
 
     /**
      * @param output called on the engine's writer thread with each image, in input order
      * @param applied called on the model thread once a settings change is in the pipeline
+     * @param metrics the server's totals, told of this session's frames
      */
     ImageSession(StreamFactory factory, StreamSettings initial, ImageCodec codec, Consumer<GeneratedFrame> output,
-                 Consumer<StreamSettings> applied) throws IOException {
+                 Consumer<StreamSettings> applied, ServerMetrics metrics) throws IOException {
+        this.source = new LiveFrameSource(2, () -> metrics.dropped(FrameMetrics.REPLACED, 1));
         this.codec = codec;
         this.output = output;
         this.settings = initial;
@@ -46,7 +50,7 @@ final class ImageSession implements AutoCloseable {
             // two in, so the engine must neither drop inputs nor outputs (that keeps outputs
             // matched to inputs).
             engine = new StreamEngine(stream, source, new Sink(),
-                    new StreamEngine.Options(StreamEngine.InputPolicy.ALL, StreamEngine.OutputPolicy.BLOCK, 4));
+                    new StreamEngine.Options(StreamEngine.InputPolicy.ALL, StreamEngine.OutputPolicy.BLOCK, 4), metrics.frames());
             engine.start();
         } catch (RuntimeException e) {
             stream.close();
@@ -93,6 +97,25 @@ final class ImageSession implements AutoCloseable {
         }
     }
 
+    /**
+     * Lets the frames the client sent run through (the source takes no more, the engine ends when
+     * they are out), then closes. At most {@link #FINISH_MILLIS}: the engine holds two frames, so
+     * that is two model calls.
+     */
+    @Override
+    public void finishAndClose() {
+        closing = true;
+        source.close();
+        try {
+            engine.awaitEnd(FINISH_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            // the pipeline's own failure: close() below reports it
+        }
+        close();
+    }
+
     /** Stops the engine (the frame in the model is finished) and releases the stream; the models stay loaded. */
     @Override
     public void close() {
@@ -106,7 +129,13 @@ final class ImageSession implements AutoCloseable {
             throw new IllegalStateException("the stream had failed: " + e.getMessage(), e);
         } finally {
             stream.close();
+            closed = true;
         }
+    }
+
+    /** Whether {@link #close} is done: every output the pipeline made has been handed on. */
+    boolean closed() {
+        return closed;
     }
 
     /** Encodes each output and hands it on with the input frame it came from. */

@@ -35,10 +35,10 @@ public final class Img2ImgSocket extends SessionSocket {
     }
 
     @Override
-    protected AutoCloseable openPipeline() throws Exception {
+    protected SessionPipeline openPipeline() throws Exception {
         id = java.util.UUID.randomUUID().toString();
         session = new ImageSession(ctx.factory(), ctx.factory().initialSettings(), ctx.codec(), this::send,
-                s -> ctx.events().settingsApplied(id, s));
+                s -> ctx.events().settingsApplied(id, s), ctx.metrics());
         return session;
     }
 

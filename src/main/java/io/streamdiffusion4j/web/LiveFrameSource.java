@@ -17,20 +17,30 @@ final class LiveFrameSource implements FrameSource {
     record Released(long seq, long arrivedNanos) {}
 
     private final int maxInFlight;
+    private final Runnable onReplaced;
     private final ArrayDeque<Released> inFlight = new ArrayDeque<>();
     private Frame waiting;
     private boolean closed;
     private long replaced;
 
     LiveFrameSource(int maxInFlight) {
+        this(maxInFlight, () -> {});
+    }
+
+    /** @param onReplaced called (holding this source's lock: quick) each time a waiting frame is replaced */
+    LiveFrameSource(int maxInFlight, Runnable onReplaced) {
         if (maxInFlight < 1) throw new IllegalArgumentException("maxInFlight must be at least 1");
         this.maxInFlight = maxInFlight;
+        this.onReplaced = onReplaced;
     }
 
     /** Offers a frame; a frame still waiting is replaced (and counted). False once closed. */
     synchronized boolean offer(Frame frame) {
         if (closed) return false;
-        if (waiting != null) replaced++;
+        if (waiting != null) {
+            replaced++;
+            onReplaced.run();
+        }
         waiting = frame;
         notifyAll();
         return true;

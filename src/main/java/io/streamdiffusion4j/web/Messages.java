@@ -8,7 +8,8 @@ import io.streamdiffusion4j.engine.Telemetry;
 
 /**
  * The JSON of this server's own protocol (pages under /ws). Every message has a "type":
- * hello, settings, frame (followed by one binary JPEG), status, error, full, ended.
+ * hello, settings, frame (followed by one binary JPEG), status, error, full, ended (with
+ * {@code "reconnect": true} when the server is draining: a new session will find a server that is up).
  */
 final class Messages {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -50,6 +51,7 @@ final class Messages {
         ObjectNode o = object("ended");
         o.put("reason", e.reason());
         o.put("message", e.message());
+        if (e.reconnect()) o.put("reconnect", true);
         return o.toString();
     }
 

@@ -25,6 +25,7 @@ final class Outbox {
 
     private final Session session;
     private final ServerCounters counters;
+    private final ServerMetrics metrics;
     private final Runnable onOverflow;
     private boolean writing;     // guarded by this
     private Pending waiting;     // guarded by this
@@ -39,9 +40,10 @@ final class Outbox {
      * @param onOverflow called once, outside the lock, when a message had to be dropped because
      *                   the client's queue was full
      */
-    Outbox(Session session, ServerCounters counters, Runnable onOverflow) {
+    Outbox(Session session, ServerCounters counters, ServerMetrics metrics, Runnable onOverflow) {
         this.session = session;
         this.counters = counters;
+        this.metrics = metrics;
         this.onOverflow = onOverflow;
     }
 
@@ -69,11 +71,11 @@ final class Outbox {
      */
     synchronized void frame(String header, byte[] jpeg, Runnable onSent) {
         if (!session.isOpen()) {
-            dropped++;
+            droppedFrame();
             return;
         }
         if (writing) {
-            if (waiting != null) dropped++;
+            if (waiting != null) droppedFrame();
             waiting = new Pending(header, jpeg, onSent);
             return;
         }
@@ -97,9 +99,14 @@ final class Outbox {
             waiting = null;
             if (next != null) {
                 if (session.isOpen()) write(next);
-                else dropped++;
+                else droppedFrame();
             }
         }
+    }
+
+    private void droppedFrame() { // holding this
+        dropped++;
+        metrics.dropped(FrameMetrics.NOT_SENT, 1);
     }
 
     private void enqueued(long bytes) { // holding this

@@ -21,11 +21,13 @@ final class SessionRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(SessionRegistry.class);
 
     private final int max;
+    private final ServerState state;
     private final Map<String, Consumer<Ending>> open = new LinkedHashMap<>();
     private int closing;
 
-    SessionRegistry(int max) {
+    SessionRegistry(int max, ServerState state) {
         this.max = max;
+        this.state = state;
     }
 
     /** A place for one session. Closing it frees the place at once. */
@@ -49,12 +51,14 @@ final class SessionRegistry {
     }
 
     /**
-     * A slot, or empty when the server is full.
+     * A slot, or empty when the server is full or takes no sessions (draining). Checked under this
+     * registry's lock, which {@link #endAll} takes after the server starts draining: a session
+     * either is refused or is among those ended.
      *
      * @param end how to end the session at shutdown
      */
     synchronized Optional<Slot> open(Consumer<Ending> end) {
-        if (open.size() >= max) return Optional.empty();
+        if (open.size() >= max || !state.acceptsSessions()) return Optional.empty();
         String id = UUID.randomUUID().toString();
         open.put(id, end);
         return Optional.of(new Slot(id));
@@ -68,6 +72,11 @@ final class SessionRegistry {
         return max;
     }
 
+    /** Pipelines handed to {@link #closeLater} and not yet closed. */
+    synchronized int closing() {
+        return closing;
+    }
+
     /** Ends every open session (at shutdown). */
     void endAll(Ending ending) {
         List<Consumer<Ending>> all;
@@ -79,6 +88,14 @@ final class SessionRegistry {
 
     /** Runs a pipeline's close on its own thread, counted until it is done. */
     void closeLater(String what, AutoCloseable pipeline) {
+        closeLater(what, pipeline, () -> {});
+    }
+
+    /**
+     * Runs a pipeline's close on its own thread, then {@code afterwards} (closed or failed to),
+     * counted until both are done.
+     */
+    void closeLater(String what, AutoCloseable pipeline, Runnable afterwards) {
         synchronized (this) {
             closing++;
         }
@@ -87,6 +104,11 @@ final class SessionRegistry {
                 pipeline.close();
             } catch (Exception e) {
                 LOG.warn("closing {} failed: {}", what, e.toString());
+            }
+            try {
+                afterwards.run();
+            } catch (RuntimeException e) {
+                LOG.warn("after closing {}: {}", what, e.toString());
             } finally {
                 synchronized (this) {
                     closing--;

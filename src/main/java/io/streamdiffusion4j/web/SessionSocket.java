@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * "full" message), the pipeline, a timer for the session timeout and one for status and the idle
  * timeout, errors answered without ending the session (within an error budget), and one clean
  * end however it comes (client, timeout, idle, too many errors, a client that does not read,
- * pipeline failure, shutdown). Subclasses speak the protocols.
+ * pipeline failure, shutdown, drain). Subclasses speak the protocols.
  *
  * <p>The error budget: every refused message takes one of {@link #ERROR_BURST} tokens, refilled
  * at {@link #ERRORS_PER_SECOND}; a refused message when none is left ends the session (1008).
@@ -47,7 +47,7 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
     /** When the client last sent a message (System.nanoTime); the idle timeout counts from it. */
     private volatile long lastClientMessage;
     private long lastRateError; // Jetty's thread for this session only
-    private AutoCloseable pipeline; // guarded by this
+    private SessionPipeline pipeline; // guarded by this
     /** Frames dropped for the rate limit (counted on Jetty's thread for this session, read by the status timer). */
     protected volatile long rateLimited;
 
@@ -66,7 +66,7 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
     protected abstract String sessionId();
 
     /** Builds the pipeline; the session has a slot. */
-    protected abstract AutoCloseable openPipeline() throws Exception;
+    protected abstract SessionPipeline openPipeline() throws Exception;
 
     /** First messages after the pipeline is ready. */
     protected abstract void greet();
@@ -115,7 +115,7 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
     @Override
     public final void onWebSocketOpen(Session session) {
         synchronized (this) {
-            outbox = new Outbox(session, ctx.counters(), () -> end(Ending.notReading()));
+            outbox = new Outbox(session, ctx.counters(), ctx.metrics(), () -> end(Ending.notReading()));
             if (ended.get()) { // abandoned: given up on before it opened
                 outbox.close(Ending.GOING_AWAY, "gone");
                 return;
@@ -125,16 +125,23 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
         if (s.isEmpty()) {
             ended.set(true);
             released();
-            outbox.text(fullMessage());
-            outbox.close(Ending.TRY_AGAIN_LATER, "server full");
+            if (ctx.state().phase() == ServerState.Phase.DRAINING) {
+                Ending refusal = Ending.refusedWhileDraining();
+                outbox.text(endedMessage(refusal));
+                outbox.close(refusal.closeCode(), "server shutting down");
+            } else {
+                outbox.text(fullMessage());
+                outbox.close(Ending.TRY_AGAIN_LATER, "server full");
+            }
             return;
         }
         slot = s.get();
-        AutoCloseable pipeline;
+        SessionPipeline pipeline;
         try {
             pipeline = openPipeline();
         } catch (Exception e) {
             LOG.warn("{} session could not start: {}", kind(), e.toString());
+            ctx.counters().error(ServerCounters.SESSION_START_FAILED);
             ended.set(true);
             slot.close();
             released();
@@ -158,6 +165,7 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
             ctx.registry().closeLater(kind() + " session " + sessionId(), pipeline);
             return;
         }
+        ctx.counters().opened(kind());
         ctx.events().opened(sessionId(), kind());
         greet();
     }
@@ -220,7 +228,7 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
      */
     private void refused(ProtocolException e) {
         if (endsOnError()) {
-            ctx.counters().protocolError(true);
+            ctx.counters().protocolError(e.code(), true);
             end(Ending.refused(e.getMessage()));
             return;
         }
@@ -229,7 +237,7 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
             return;
         }
         boolean withinBudget = errorBudget.tryAcquire(System.nanoTime());
-        ctx.counters().protocolError(withinBudget);
+        ctx.counters().protocolError(e.code(), withinBudget);
         if (withinBudget) {
             outbox.text(errorMessage(e));
         } else {
@@ -249,9 +257,13 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
         end(Ending.clientClosed());
     }
 
-    /** Ends the session once: frees the slot, tells the client why, closes the socket and (in the background) the pipeline. */
+    /**
+     * Ends the session once: frees the slot, tells the client why, closes the socket and (in the
+     * background) the pipeline. When the server drains, the pipeline is closed first, so the
+     * frames in it are finished and sent before the client is told.
+     */
     protected final void end(Ending ending) {
-        AutoCloseable p;
+        SessionPipeline p;
         synchronized (this) {
             if (!ended.compareAndSet(false, true)) return;
             timers.forEach(t -> t.cancel(false));
@@ -263,9 +275,18 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
         // counted before the client is told, so whoever sees the close also sees the count
         ctx.counters().ended(ending);
         ctx.events().ended(sessionId(), ending.reason());
+        String what = kind() + " session " + sessionId();
+        if (p != null && ending.finishesFramesFirst()) {
+            ctx.registry().closeLater(what, p::finishAndClose, () -> tell(ending));
+        } else {
+            tell(ending);
+            if (p != null) ctx.registry().closeLater(what, p);
+        }
+    }
+
+    private void tell(Ending ending) {
         if (ending.message() != null) outbox.text(endedMessage(ending));
         outbox.close(ending.closeCode(), ending.reason());
-        if (p != null) ctx.registry().closeLater(kind() + " session " + sessionId(), p);
     }
 
     protected final boolean hasEnded() {
@@ -282,6 +303,7 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
         long now = System.nanoTime();
         if (!rate.tryAcquire(now)) {
             rateLimited++;
+            ctx.metrics().dropped(FrameMetrics.RATE_LIMITED, 1);
             if (now - lastRateError > 1_000_000_000L) {
                 lastRateError = now;
                 throw new ProtocolException("rate_limited", "frames are limited to " + Messages.round1(ctx.options().maxFps())

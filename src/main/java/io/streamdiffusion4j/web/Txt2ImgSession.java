@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.web;
 
+import io.streamdiffusion4j.engine.EngineObserver;
 import io.streamdiffusion4j.image.ImageCodec;
 import io.streamdiffusion4j.image.ImagePostprocessor;
 import io.streamdiffusion4j.image.RgbImage;
@@ -15,11 +16,12 @@ import java.util.function.Consumer;
  * calls earlier, so after n calls the picture is wholly the new prompt's) and then the session
  * idles; a change that arrives meanwhile is picked up at the next call.
  */
-final class Txt2ImgSession implements AutoCloseable {
+final class Txt2ImgSession implements SessionPipeline {
     private final StreamDiffusion stream;
     private final ImageCodec codec;
     private final Consumer<GeneratedFrame> output;
     private final Consumer<StreamSettings> applied;
+    private final EngineObserver observer;
     private final Thread worker;
     private final Object lock = new Object();
     private StreamSettings current; // guarded by lock, as the three below
@@ -30,8 +32,9 @@ final class Txt2ImgSession implements AutoCloseable {
     private long seq; // the worker's own
 
     Txt2ImgSession(StreamFactory factory, StreamSettings initial, ImageCodec codec, Consumer<GeneratedFrame> output,
-                   Consumer<StreamSettings> applied) throws IOException {
+                   Consumer<StreamSettings> applied, EngineObserver observer) throws IOException {
         this.stream = factory.txt2img(initial);
+        this.observer = observer;
         this.codec = codec;
         this.output = output;
         this.applied = applied;
@@ -87,11 +90,19 @@ final class Txt2ImgSession implements AutoCloseable {
                 }
                 applied.accept(next);
                 for (int i = 0; i < calls; i++) {
+                    long callsBefore = stream.unetCalls();
+                    long rowsBefore = stream.unetRows();
                     long t0 = System.nanoTime();
                     FloatTensor images = stream.txt2img();
+                    StreamDiffusion.StageTimes times = stream.lastStageTimes();
+                    observer.stage("unet", times.denoiseNanos());
+                    observer.stage("decode", times.decodeNanos());
+                    observer.unetCalls(stream.unetCalls() - callsBefore, stream.unetRows() - rowsBefore);
                     RgbImage rgb = ImagePostprocessor.toRgb(ImagePostprocessor.toUnitHwc(images, 0), images.dim(3), images.dim(2));
                     byte[] jpeg = codec.encodeJpeg(rgb, ImageSession.JPEG_QUALITY);
-                    output.accept(new GeneratedFrame(++seq, v, jpeg, System.nanoTime() - t0));
+                    long nanos = System.nanoTime() - t0;
+                    output.accept(new GeneratedFrame(++seq, v, jpeg, nanos));
+                    observer.frameOut(nanos);
                     synchronized (lock) {
                         if (pending != null || closed) break; // the user typed on: follow at once
                     }

@@ -34,12 +34,13 @@ public final class Txt2ImgSocket extends SessionSocket {
     }
 
     @Override
-    protected AutoCloseable openPipeline() throws Exception {
+    protected SessionPipeline openPipeline() throws Exception {
         id = UUID.randomUUID().toString();
         StreamSettings initial = ctx.factory().initialSettings();
         initial = new StreamSettings(initial.prompt(), initial.negativePrompt(), ctx.factory().txt2imgTIndexList(),
                 initial.guidanceScale(), initial.delta(), initial.seed(), initial.filter());
-        session = new Txt2ImgSession(ctx.factory(), initial, ctx.codec(), this::send, s -> ctx.events().settingsApplied(id, s));
+        session = new Txt2ImgSession(ctx.factory(), initial, ctx.codec(), this::send, s -> ctx.events().settingsApplied(id, s),
+                ctx.metrics().frames());
         return session;
     }
 

@@ -35,9 +35,15 @@ import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
  *   /ws/txt2img            txt2img session
  *   /api/settings, /api/queue, /api/ws/{user_id}, /api/stream/{user_id}
  *                          the original realtime-img2img demo's API
+ *   /healthz, /readyz      probes: alive; ready for sessions (200) or loading / draining (503)
+ *   /metrics               the meters in the Prometheus text format
  * </pre>
  * Every session gets its own pipeline on the shared models; the limits of
  * {@link WebServerOptions} apply to all of them.
+ *
+ * <p>A server may start listening before its models are loaded ({@link #WebServer(WebServerOptions,
+ * SessionEvents)}, then {@link #ready}): the probes and the page answer, sessions and the API
+ * are refused with 503. {@link #drain} stops it the way a process manager expects on SIGTERM.
  */
 public final class WebServer implements AutoCloseable {
     /** Largest text message: settings are a few hundred bytes. */
@@ -50,13 +56,24 @@ public final class WebServer implements AutoCloseable {
     private final ServerConnector connector;
     private final SessionRegistry registry;
     private final ScheduledExecutorService timers;
-    private final ServerCounters counters = new ServerCounters();
+    private final ServerState state = new ServerState();
+    private final ServerMetrics metrics;
+    private final ServerCounters counters;
 
+    /** A server whose models are loaded: ready for sessions as soon as it starts. */
     public WebServer(WebServerOptions options, StreamFactory factory, SessionEvents events) {
+        this(options, events);
+        ready(factory);
+    }
+
+    /** A server whose models are still to be loaded: it answers probes once started, and sessions after {@link #ready}. */
+    public WebServer(WebServerOptions options, SessionEvents events) {
         this.options = options;
-        this.registry = new SessionRegistry(options.maxSessions());
+        this.registry = new SessionRegistry(options.maxSessions(), state);
+        this.metrics = new ServerMetrics(registry);
+        this.counters = new ServerCounters(metrics.registry());
         this.timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("sd4j-web-timer").unstarted(r));
-        ServerContext ctx = new ServerContext(options, factory, registry, events, timers, ImageCodec.best(), counters);
+        ServerContext ctx = new ServerContext(options, state, registry, events, timers, ImageCodec.best(), counters, metrics);
         CompatUsers users = new CompatUsers();
         OriginCheck origins = new OriginCheck(options.allowedOrigins());
 
@@ -69,20 +86,22 @@ public final class WebServer implements AutoCloseable {
         server.addConnector(connector);
 
         ContextHandler context = new ContextHandler("/");
-        Handler.Sequence content = new Handler.Sequence(new CompatHandler(ctx, users), staticFiles());
+        Handler.Sequence content = new Handler.Sequence(new MetricsEndpoint(metrics), new CompatHandler(ctx, users), staticFiles());
         WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(server, context, container -> {
             container.setMaxBinaryMessageSize(options.maxMessageBytes());
             container.setMaxTextMessageSize(MAX_TEXT_BYTES);
             // a session that sends nothing (stopped camera) still gets status every second; this only ends dead connections
             container.setIdleTimeout(Duration.ofMinutes(2));
-            container.addMapping("/ws", guarded(origins, (rq, rs, cb) -> new Img2ImgSocket(ctx)));
-            container.addMapping("/ws/txt2img", guarded(origins, (rq, rs, cb) -> new Txt2ImgSocket(ctx)));
-            container.addMapping("/api/ws/*", guarded(origins, (rq, rs, cb) -> compatSocket(ctx, users, rq, rs, cb)));
+            container.addMapping("/ws", guarded(origins, state, (rq, rs, cb) -> new Img2ImgSocket(ctx)));
+            container.addMapping("/ws/txt2img", guarded(origins, state, (rq, rs, cb) -> new Txt2ImgSocket(ctx)));
+            container.addMapping("/api/ws/*", guarded(origins, state, (rq, rs, cb) -> compatSocket(ctx, users, rq, rs, cb)));
         });
         ws.setHandler(content);
         context.setHandler(ws);
         Handler top = new SecurityHeaders(context, options.webRoot() == null);
         if (options.accessToken() != null) top = new AccessGuard(options.accessToken(), top);
+        // probes carry no token; they tell nothing about the server's use
+        top = new HealthEndpoints(state, top);
         // outermost: a request for another host name is refused before it reaches anything
         server.setHandler(new HostCheck(options.host(), options.allowedHosts(), connector::getLocalPort, top));
     }
@@ -106,11 +125,19 @@ public final class WebServer implements AutoCloseable {
         return files;
     }
 
-    /** Refuses upgrades from other web sites' pages (403) before a session exists. */
-    private static WebSocketCreator guarded(OriginCheck origins, WebSocketCreator creator) {
+    /**
+     * Refuses upgrades from other web sites' pages (403) and upgrades before the models are loaded
+     * (503), before a session exists. Upgrades while draining go through: the session tells its
+     * page why it is refused, in the page's own protocol.
+     */
+    private static WebSocketCreator guarded(OriginCheck origins, ServerState state, WebSocketCreator creator) {
         return (rq, rs, cb) -> {
             if (!origins.allows(rq)) {
                 Response.writeError(rq, rs, cb, HttpStatus.FORBIDDEN_403, "WebSocket origin not allowed");
+                return null;
+            }
+            if (!state.loaded()) {
+                Response.writeError(rq, rs, cb, HttpStatus.SERVICE_UNAVAILABLE_503, "the server is still loading its models");
                 return null;
             }
             return creator.createWebSocket(rq, rs, cb);
@@ -137,6 +164,41 @@ public final class WebServer implements AutoCloseable {
 
     public void start() throws Exception {
         server.start();
+    }
+
+    /** The models are loaded and warmed up: sessions may start, and {@code /readyz} says so. */
+    public void ready(StreamFactory factory) {
+        state.ready(factory);
+    }
+
+    /** Whether sessions can start: loaded and not draining (what {@code /readyz} answers). */
+    public boolean isReady() {
+        return state.phase() == ServerState.Phase.READY;
+    }
+
+    /**
+     * Drains, as on SIGTERM: {@code /readyz} turns 503 and new sessions are refused with a
+     * message; every open session finishes the frames in its pipeline, sends their images, and
+     * then tells its page to reconnect (a server that is up will take it) and closes. Returns
+     * when every session's pipeline is closed, or at the timeout; the server still listens (for
+     * the probes and the refusals) until {@link #close}.
+     *
+     * @return whether every session finished within the timeout
+     */
+    public boolean drain(Duration timeout) throws InterruptedException {
+        state.drain();
+        registry.endAll(Ending.draining());
+        return registry.awaitClosed(timeout);
+    }
+
+    /** Pipelines still closing (after a {@link #drain} that timed out: the sessions that did not finish). */
+    public int closingPipelines() {
+        return registry.closing();
+    }
+
+    /** The meters {@code /metrics} answers with. */
+    public ServerMetrics metrics() {
+        return metrics;
     }
 
     /** The port bound (the real one when the options asked for 0). */

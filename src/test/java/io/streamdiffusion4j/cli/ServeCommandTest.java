@@ -40,6 +40,13 @@ class ServeCommandTest {
             HttpResponse<String> settings = HTTP.send(HttpRequest.newBuilder(base.resolve("api/settings")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(settings.body()).contains(ServeCommand.DEFAULT_PROMPT).contains("\"max_queue_size\":1");
+            // the operator's endpoints: start() returns once the models are warm, so the server is ready
+            assertThat(HTTP.send(HttpRequest.newBuilder(base.resolve("healthz")).build(), HttpResponse.BodyHandlers.ofString())
+                    .statusCode()).isEqualTo(200);
+            assertThat(HTTP.send(HttpRequest.newBuilder(base.resolve("readyz")).build(), HttpResponse.BodyHandlers.ofString())
+                    .body()).isEqualTo("ready\n");
+            assertThat(HTTP.send(HttpRequest.newBuilder(base.resolve("metrics")).build(), HttpResponse.BodyHandlers.ofString())
+                    .body()).contains("sd4j_sessions_max 1.0");
 
             // one frame through a session
             CompletableFuture<String> hello = new CompletableFuture<>();
@@ -89,7 +96,11 @@ class ServeCommandTest {
         }
     }
 
-    /** SIGTERM (as Ctrl-C) while a session streams: the session is told, the process exits cleanly. */
+    /**
+     * SIGTERM (as Ctrl-C) while a session streams: the server drains (issue 14; DrainTest checks
+     * the drain itself): the page is told to reconnect, and the process exits cleanly within
+     * --drain-timeout.
+     */
     @Test
     void aStopSignalEndsTheSessionsAndTheProcessCleanly(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
             throws Exception {
@@ -128,10 +139,14 @@ class ServeCommandTest {
             ws.sendBinary(ByteBuffer.wrap(frame), true).join();
             assertThat(image.get(60, TimeUnit.SECONDS)).isNotEmpty();
             p.destroy(); // SIGTERM, handled like Ctrl-C
-            assertThat(ended.get(30, TimeUnit.SECONDS)).contains("shutting down");
+            assertThat(ended.get(30, TimeUnit.SECONDS)).contains("shutting down").contains("\"reason\":\"draining\"")
+                    .contains("\"reconnect\":true");
+            long signalled = System.nanoTime();
             assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(System.nanoTime() - signalled).as("exits within --drain-timeout (10 s)").isLessThan(10_000_000_000L);
             String out = java.nio.file.Files.readString(log);
-            assertThat(out).doesNotContain("fatal error").contains("stopping: finishing").contains("serve: stopped");
+            assertThat(out).doesNotContain("fatal error").contains("stopping: finishing").contains("serve: draining")
+                    .contains("ended (draining)").contains("serve: stopped");
             assertThat(p.exitValue()).as(out).isZero();
         } finally {
             p.destroyForcibly();
@@ -155,6 +170,9 @@ class ServeCommandTest {
         r = CliTest.run("serve", "--model", "tiny", "--static-shapes");
         assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.err()).contains("--static-shapes cannot be used");
+        r = CliTest.run("serve", "--model", "tiny", "--drain-timeout", "0");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("--drain-timeout must be in [1, 3600] seconds, found 0");
         r = CliTest.run("serve", "--model", "tiny", "--txt2img-t-index-list", "0,60");
         assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.err()).contains("txt2img t_index_list entry 60 is outside [0, 49]");
