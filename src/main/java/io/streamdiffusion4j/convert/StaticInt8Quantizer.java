@@ -55,6 +55,9 @@ public final class StaticInt8Quantizer {
     /** Bump when the rewrite's output changes, so cached int8 copies are made again. */
     public static final String FORMAT = "static-int8-v1";
     private static final int U8_MAX = 255;
+    /** Element-wise steps between a model's last layer and its outputs (see {@link #plan}). */
+    private static final Set<String> RESULT_STEPS = Set.of("Identity", "Mul", "Div", "Add", "Sub", "Clip", "Tanh", "Sigmoid",
+            "Cast", "Min", "Max");
 
     /** The measured range of a tensor's values over the calibration inputs. */
     public record Range(float min, float max) {
@@ -117,7 +120,9 @@ public final class StaticInt8Quantizer {
         for (NodeProto n : g.getNodeList()) if (n.getOpType().equals("Constant")) constants.addAll(n.getOutputList());
         for (int i = g.getNodeCount() - 1; i >= 0; i--) {
             NodeProto n = g.getNode(i);
-            if (n.getOutputCount() == 0 || !outputs.containsAll(n.getOutputList())) continue;
+            if (!RESULT_STEPS.contains(n.getOpType()) || !n.getDomain().isEmpty() || !outputs.containsAll(n.getOutputList())) {
+                continue;
+            }
             List<String> varying = n.getInputList().stream().filter(in -> !in.isEmpty() && !constants.contains(in)).toList();
             if (varying.size() == 1) outputs.add(varying.getFirst());
         }
