@@ -53,7 +53,7 @@ import java.util.Set;
  */
 public final class StaticInt8Quantizer {
     /** Bump when the rewrite's output changes, so cached int8 copies are made again. */
-    public static final String FORMAT = "static-int8-v1";
+    public static final String FORMAT = "static-int8-v2";
     private static final int U8_MAX = 255;
     /** Element-wise steps between a model's last layer and its outputs (see {@link #plan}). */
     private static final Set<String> RESULT_STEPS = Set.of("Identity", "Mul", "Div", "Add", "Sub", "Clip", "Tanh", "Sigmoid",
