@@ -48,20 +48,32 @@ final class CompatHandler extends Handler.Abstract {
             json(response, callback, HttpStatus.METHOD_NOT_ALLOWED_405, detail("Method Not Allowed"));
             return true;
         }
-        if (!ctx.state().loaded()) {
-            json(response, callback, HttpStatus.SERVICE_UNAVAILABLE_503, detail("The server is still loading its models"));
+        // While loading or draining, whatever would start a session (the settings the page starts
+        // from, a stream for a user this server does not have) is a plain 503, which a reverse
+        // proxy in front of several servers retries on another; a user's stream that is here goes on.
+        boolean stream = path.startsWith("/api/stream/");
+        if (!ctx.state().loaded() || (!ctx.state().acceptsSessions() && !(stream && knownUser(path)))) {
+            json(response, callback, HttpStatus.SERVICE_UNAVAILABLE_503, detail(capitalized(ctx.state().refusal())));
             return true;
         }
         if (path.equals("/api/settings")) {
             json(response, callback, 200, settings().toString());
         } else if (path.equals("/api/queue")) {
             json(response, callback, 200, "{\"queue_size\":" + ctx.registry().active() + "}");
-        } else if (path.startsWith("/api/stream/")) {
+        } else if (stream) {
             stream(path.substring("/api/stream/".length()), response, callback);
         } else {
             json(response, callback, 404, detail("Not Found"));
         }
         return true;
+    }
+
+    private boolean knownUser(String path) {
+        return CompatUsers.parseId(path.substring("/api/stream/".length())).flatMap(users::get).isPresent();
+    }
+
+    private static String capitalized(String text) {
+        return Character.toUpperCase(text.charAt(0)) + text.substring(1);
     }
 
     private static String detail(String text) {

@@ -34,6 +34,12 @@ final class ServerState {
         return phase == Phase.READY;
     }
 
+    /** Why a new session or API call is refused now (the text of a 503); only asked when sessions are not accepted. */
+    synchronized String refusal() {
+        return phase == Phase.DRAINING ? "the server is shutting down and takes no new sessions"
+                : "the server is still loading its models";
+    }
+
     /** Whether the sessions' factory is there (ready, or draining after having been ready). */
     synchronized boolean loaded() {
         return factory != null;
