@@ -48,11 +48,11 @@ final class CompatHandler extends Handler.Abstract {
             json(response, callback, HttpStatus.METHOD_NOT_ALLOWED_405, detail("Method Not Allowed"));
             return true;
         }
-        // While loading or draining, whatever would start a session (the settings the page starts
-        // from, a stream for a user this server does not have) is a plain 503, which a reverse
-        // proxy in front of several servers retries on another; a user's stream that is here goes on.
+        // While loading or draining every call is a plain 503, which a reverse proxy in front of
+        // several servers retries on another: the settings a page starts from, and a stream (a
+        // user here is being ended; a stream already open goes on until its session ends).
         boolean stream = path.startsWith("/api/stream/");
-        if (!ctx.state().loaded() || (!ctx.state().acceptsSessions() && !(stream && knownUser(path)))) {
+        if (!ctx.state().acceptsSessions()) {
             json(response, callback, HttpStatus.SERVICE_UNAVAILABLE_503, detail(capitalized(ctx.state().refusal())));
             return true;
         }
@@ -66,10 +66,6 @@ final class CompatHandler extends Handler.Abstract {
             json(response, callback, 404, detail("Not Found"));
         }
         return true;
-    }
-
-    private boolean knownUser(String path) {
-        return CompatUsers.parseId(path.substring("/api/stream/".length())).flatMap(users::get).isPresent();
     }
 
     private static String capitalized(String text) {

@@ -179,9 +179,10 @@ public final class WebServer implements AutoCloseable {
     }
 
     /**
-     * Drains, as on SIGTERM: {@code /readyz} turns 503 and new sessions are refused with a
-     * message; every open session finishes the frames in its pipeline, sends their images, and
-     * then tells its page to reconnect (a server that is up will take it) and closes. Returns
+     * Drains, as on SIGTERM: {@code /readyz} turns 503 and new sessions and /api/* calls are
+     * refused with a plain 503 (which a reverse proxy retries on another server); every open
+     * session finishes the frames in its pipeline, sends their images, and then tells its page
+     * to reconnect (a server that is up will take it) and closes. Returns
      * when every session's pipeline is closed, or at the timeout; the server still listens (for
      * the probes and the refusals) until {@link #close}.
      *
