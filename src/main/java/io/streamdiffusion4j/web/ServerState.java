@@ -40,12 +40,7 @@ final class ServerState {
                 : "the server is still loading its models";
     }
 
-    /** Whether the sessions' factory is there (ready, or draining after having been ready). */
-    synchronized boolean loaded() {
-        return factory != null;
-    }
-
-    /** The sessions' factory; only asked for once {@link #loaded()}. */
+    /** The sessions' factory; only asked for once sessions have been accepted (ready, then perhaps draining). */
     synchronized StreamFactory factory() {
         if (factory == null) throw new IllegalStateException("the models are still loading");
         return factory;
