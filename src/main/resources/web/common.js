@@ -62,6 +62,7 @@ export function debounce(fn, ms) {
 export function closeReason(event) {
   if (event.code === 1009) return 'The server refused a message that was too large and closed the session.';
   if (event.code === 1013) return 'The server is full. Try again in a minute.';
-  if (event.code === 1006) return 'The connection to the server was lost.';
+  // also a refused handshake: the browser does not tell why (503 while the server loads or shuts down)
+  if (event.code === 1006) return 'The connection to the server failed or was lost. If the server is starting or shutting down, try again in a few seconds.';
   return event.reason ? `The session ended (${event.reason}).` : 'The session ended.';
 }

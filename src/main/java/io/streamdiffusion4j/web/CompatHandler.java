@@ -48,20 +48,28 @@ final class CompatHandler extends Handler.Abstract {
             json(response, callback, HttpStatus.METHOD_NOT_ALLOWED_405, detail("Method Not Allowed"));
             return true;
         }
-        if (!ctx.state().loaded()) {
-            json(response, callback, HttpStatus.SERVICE_UNAVAILABLE_503, detail("The server is still loading its models"));
+        // While loading or draining every call is a plain 503, which a reverse proxy in front of
+        // several servers retries on another: the settings a page starts from, and a stream (a
+        // user here is being ended; a stream already open goes on until its session ends).
+        boolean stream = path.startsWith("/api/stream/");
+        if (!ctx.state().acceptsSessions()) {
+            json(response, callback, HttpStatus.SERVICE_UNAVAILABLE_503, detail(capitalized(ctx.state().refusal())));
             return true;
         }
         if (path.equals("/api/settings")) {
             json(response, callback, 200, settings().toString());
         } else if (path.equals("/api/queue")) {
             json(response, callback, 200, "{\"queue_size\":" + ctx.registry().active() + "}");
-        } else if (path.startsWith("/api/stream/")) {
+        } else if (stream) {
             stream(path.substring("/api/stream/".length()), response, callback);
         } else {
             json(response, callback, 404, detail("Not Found"));
         }
         return true;
+    }
+
+    private static String capitalized(String text) {
+        return Character.toUpperCase(text.charAt(0)) + text.substring(1);
     }
 
     private static String detail(String text) {

@@ -34,12 +34,13 @@ final class ServerState {
         return phase == Phase.READY;
     }
 
-    /** Whether the sessions' factory is there (ready, or draining after having been ready). */
-    synchronized boolean loaded() {
-        return factory != null;
+    /** Why a new session or API call is refused now (the text of a 503); only asked when sessions are not accepted. */
+    synchronized String refusal() {
+        return phase == Phase.DRAINING ? "the server is shutting down and takes no new sessions"
+                : "the server is still loading its models";
     }
 
-    /** The sessions' factory; only asked for once {@link #loaded()}. */
+    /** The sessions' factory; only asked for once sessions have been accepted (ready, then perhaps draining). */
     synchronized StreamFactory factory() {
         if (factory == null) throw new IllegalStateException("the models are still loading");
         return factory;

@@ -126,9 +126,11 @@ public final class WebServer implements AutoCloseable {
     }
 
     /**
-     * Refuses upgrades from other web sites' pages (403) and upgrades before the models are loaded
-     * (503), before a session exists. Upgrades while draining go through: the session tells its
-     * page why it is refused, in the page's own protocol.
+     * Refuses upgrades from other web sites' pages (403), and upgrades while the server takes no
+     * sessions (loading its models, or draining) with a plain 503, before a session exists: a
+     * reverse proxy in front of several servers ({@code proxy_next_upstream http_503}) then sends
+     * the page's upgrade to another one, which it could not do after a 101. A session that got
+     * past this check just before the drain began is refused in its page's own protocol instead.
      */
     private static WebSocketCreator guarded(OriginCheck origins, ServerState state, WebSocketCreator creator) {
         return (rq, rs, cb) -> {
@@ -136,8 +138,8 @@ public final class WebServer implements AutoCloseable {
                 Response.writeError(rq, rs, cb, HttpStatus.FORBIDDEN_403, "WebSocket origin not allowed");
                 return null;
             }
-            if (!state.loaded()) {
-                Response.writeError(rq, rs, cb, HttpStatus.SERVICE_UNAVAILABLE_503, "the server is still loading its models");
+            if (!state.acceptsSessions()) {
+                Response.writeError(rq, rs, cb, HttpStatus.SERVICE_UNAVAILABLE_503, state.refusal());
                 return null;
             }
             return creator.createWebSocket(rq, rs, cb);
@@ -177,9 +179,10 @@ public final class WebServer implements AutoCloseable {
     }
 
     /**
-     * Drains, as on SIGTERM: {@code /readyz} turns 503 and new sessions are refused with a
-     * message; every open session finishes the frames in its pipeline, sends their images, and
-     * then tells its page to reconnect (a server that is up will take it) and closes. Returns
+     * Drains, as on SIGTERM: {@code /readyz} turns 503 and new sessions and /api/* calls are
+     * refused with a plain 503 (which a reverse proxy retries on another server); every open
+     * session finishes the frames in its pipeline, sends their images, and then tells its page
+     * to reconnect (a server that is up will take it) and closes. Returns
      * when every session's pipeline is closed, or at the timeout; the server still listens (for
      * the probes and the refusals) until {@link #close}.
      *
