@@ -9,6 +9,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -81,13 +83,16 @@ public final class WebClientBench {
         String loadBefore = MachineFacts.loadAverage();
         long deadline = System.nanoTime() + settings.timeout().toNanos();
         HttpClient http = HttpClient.newHttpClient();
+        awaitReady(http, deadline);
         WebSocket ws;
         try {
             ws = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10)).buildAsync(settings.url(), new Listener())
                     .get(15, TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            throw new IOException("cannot open " + settings.url() + " (is `streamdiffusion4j serve` running there?): "
-                    + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()), e);
+            String why = e.getCause() instanceof java.net.http.WebSocketHandshakeException h
+                    ? "the server answered HTTP " + h.getResponse().statusCode() + " instead of opening a WebSocket"
+                    : e.getCause() != null ? e.getCause().getMessage() : e.getMessage();
+            throw new IOException("cannot open " + settings.url() + " (is `streamdiffusion4j serve` running there?): " + why, e);
         }
         try {
             JsonNode h = awaitHello(deadline);
@@ -115,6 +120,33 @@ public final class WebClientBench {
         } finally {
             ws.abort();
             http.close();
+        }
+    }
+
+    /**
+     * Waits until the server's {@code /readyz} answers 200: {@code serve} listens while it loads and
+     * warms up its models and refuses sessions until then. A server without {@code /readyz}
+     * (404) is taken as ready; one that cannot be reached is left to the WebSocket to report.
+     */
+    private void awaitReady(HttpClient http, long deadline) throws IOException, InterruptedException {
+        URI ws = settings.url();
+        URI readyz = URI.create((ws.getScheme().equals("wss") ? "https" : "http") + "://" + ws.getRawAuthority() + "/readyz");
+        boolean said = false;
+        while (true) {
+            int status;
+            try {
+                status = http.send(HttpRequest.newBuilder(readyz).timeout(Duration.ofSeconds(10)).GET().build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode();
+            } catch (IOException unreachable) {
+                return;
+            }
+            if (status != 503) return;
+            if (System.nanoTime() > deadline) {
+                throw new IOException(readyz + " still answers 503 (loading models or draining) after the bench's timeout");
+            }
+            if (!said) progress.accept("waiting for the server to be ready (" + readyz + " answers 503)");
+            said = true;
+            Thread.sleep(500);
         }
     }
 

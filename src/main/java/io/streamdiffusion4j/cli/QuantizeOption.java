@@ -5,10 +5,11 @@ import picocli.CommandLine.Option;
 
 /** {@code --quantize}, shared by every command that prepares a model (run, img2img, txt2img, serve, bench, convert). */
 final class QuantizeOption {
-    @Option(names = "--quantize", paramLabel = "none|int8", defaultValue = "none",
-            description = {"int8: linear layers and large convolutions of the UNet in int8 per output channel,",
-                    "activations quantized at each call (ONNX Runtime CPU int8 kernels); a quantized copy of the",
-                    "model is cached. Not with --fp16. Default: none."})
+    @Option(names = "--quantize", paramLabel = "none|int8|int8-unet", defaultValue = "none",
+            description = {"int8: the UNet and TAESD in int8 on the CPU (linear layers with activations quantized",
+                    "at each call; convolutions with activation scales calibrated once); int8-unet: the UNet only,",
+                    "TAESD float32 (better quality, slower). int8 copies are made once and cached. Not with --fp16.",
+                    "Default: none."})
     String value = "none";
 
     /** The parsed value, checked against {@code --fp16}; a bad value is bad input (exit 2). */

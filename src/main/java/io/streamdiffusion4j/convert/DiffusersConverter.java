@@ -147,11 +147,13 @@ public final class DiffusersConverter {
             runJobs(jobs, tmp, progress);
             copyFolder(from.resolve("tokenizer"), tmp.resolve("tokenizer"));
             copyFolder(from.resolve("scheduler"), tmp.resolve("scheduler"));
-            if (options.quantize() == Quantization.INT8) {
+            if (options.quantize().unet()) {
                 // after the tokenizer and scheduler: calibrating the UNet runs the model as a stream would
                 Int8Quantizer.Report r = Int8Quantizer.quantizeUnetInPlace(tmp, Int8Quantizer.Policy.MEASURED);
                 progress.note(r.describe());
-                if (vaes.tiny() != null) progress.note(TaesdQuantizer.quantizeInPlace(tmp.resolve("taesd")).describe());
+                if (options.quantize().taesd() && vaes.tiny() != null) {
+                    progress.note(TaesdQuantizer.quantizeInPlace(tmp.resolve("taesd")).describe());
+                }
             }
             Files.copy(from.resolve("model_index.json"), tmp.resolve("model_index.json"));
             writeProvenance(tmp, from, options);

@@ -103,10 +103,8 @@ public final class ModelStore {
             } else if (Files.isRegularFile(onnx.resolve("taesd/vae_encoder/model.onnx"))) {
                 tiny = onnx.resolve("taesd");
             }
-            if (options.quantize() == Quantization.INT8) {
-                onnx = quantized(onnx, progress, s);
-                if (tiny != null) tiny = quantizedTaesd(tiny, progress, s);
-            }
+            if (options.quantize().unet()) onnx = quantized(onnx, progress, s);
+            if (options.quantize().taesd() && tiny != null) tiny = quantizedTaesd(tiny, progress, s);
             return new Resolved(onnx, tiny, model);
         }
     }

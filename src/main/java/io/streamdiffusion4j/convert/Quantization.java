@@ -1,22 +1,41 @@
 package io.streamdiffusion4j.convert;
 
-import java.util.Locale;
-
 /** How a model's weights are stored for inference: as they are, or int8 where the CPU runs int8 faster. */
 public enum Quantization {
-    NONE,
-    /** Linear and large convolution layers in int8 per output channel, activations quantized at each call ({@link Int8Quantizer}). */
-    INT8;
+    NONE("none"),
+    /**
+     * The UNet's linear layers (activations quantized at each call, {@link Int8Quantizer}) and the
+     * convolutions of the UNet and TAESD (activation scales calibrated once, {@link StaticInt8Quantizer}) in int8.
+     */
+    INT8("int8"),
+    /** {@link #INT8} for the UNet only; TAESD stays float32 (its int8 costs more quality than the UNet's). */
+    INT8_UNET("int8-unet");
 
-    /** The name users type ({@code none}, {@code int8}). */
+    private final String label;
+
+    Quantization(String label) {
+        this.label = label;
+    }
+
+    /** The name users type ({@code none}, {@code int8}, {@code int8-unet}). */
     public String label() {
-        return name().toLowerCase(Locale.ROOT);
+        return label;
+    }
+
+    /** Whether the UNet is quantized. */
+    public boolean unet() {
+        return this != NONE;
+    }
+
+    /** Whether TAESD is quantized too. */
+    public boolean taesd() {
+        return this == INT8;
     }
 
     /** Parses a {@code --quantize} value; a bad one names the accepted values. */
     public static Quantization parse(String value) {
-        for (Quantization q : values()) if (q.label().equals(value.toLowerCase(Locale.ROOT))) return q;
-        throw new IllegalArgumentException("--quantize must be none or int8, found '" + value + "'");
+        for (Quantization q : values()) if (q.label.equalsIgnoreCase(value)) return q;
+        throw new IllegalArgumentException("--quantize must be none, int8 or int8-unet, found '" + value + "'");
     }
 
     /**

@@ -26,7 +26,7 @@ import java.util.TreeMap;
  * layers at the UNet's sizes, float32 against the int8 rewrite, each session's optimised graph
  * saved so the op types ONNX Runtime actually runs are printed. Not a test (speed is not asserted
  * anywhere); run after {@code ./build -- -q test-compile}:
- * {@code java -cp "target/test-classes:target/classes:target/lib/*" io.streamdiffusion4j.convert.Int8OpTimings matmul|small|conv|conv512}
+ * {@code java -cp "target/test-classes:target/classes:target/lib/*" io.streamdiffusion4j.convert.Int8OpTimings matmul|small|conv|conv512|static}
  */
 public final class Int8OpTimings {
     static TensorProto floats(String name, Random r, long... dims) {
@@ -105,6 +105,45 @@ public final class Int8OpTimings {
         }
         System.out.printf("%-34s float %8.3f ms  int8 %8.3f ms  ratio(float/int8) %.2f  int8 ops %s%n", label, bf, bq, bf / bq, ops(dir.resolve("q.opt.onnx")));
     }
+    /** {@link #conv} with a Relu after every layer (TAESD's pattern; the static rewrite folds them). */
+    static ModelProto convRelu(int c, int kernel, int depth) {
+        ModelProto m = conv(c, kernel, depth);
+        GraphProto.Builder g = m.getGraph().toBuilder().clearNode();
+        for (NodeProto n : m.getGraph().getNodeList()) {
+            String out = n.getOutput(0);
+            g.addNode(n.toBuilder().setOutput(0, out + "_conv"));
+            g.addNode(NodeProto.newBuilder().setOpType("Relu").setName(n.getName() + "_relu").addInput(out + "_conv").addOutput(out));
+        }
+        return m.toBuilder().setGraph(g).build();
+    }
+
+    static void compareStatic(OrtEnvironment env, String label, ModelProto m, long[] shape, int reps) throws Exception {
+        Path dir = Files.createTempDirectory("int8-timings");
+        Path f = dir.resolve("float.onnx");
+        Files.write(f, m.toByteArray());
+        StaticInt8Quantizer.Plan plan = StaticInt8Quantizer.plan(m);
+        long n = 1;
+        for (long d : shape) n *= d;
+        Random r = new Random(3);
+        List<float[]> inputs = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            float[] x = new float[(int) n];
+            for (int j = 0; j < n; j++) x[j] = (float) r.nextGaussian();
+            inputs.add(x);
+        }
+        var ranges = io.streamdiffusion4j.onnx.ActivationRanges.measure(f, plan.tensors(), inputs, shape).ranges();
+        Path q = dir.resolve("q");
+        Int8Quantizer.quantizeFile(f, q, new Int8Quantizer.Policy(Int8Quantizer.Policy.NEVER, Int8Quantizer.Policy.NEVER),
+                new Int8Quantizer.StaticConvs(plan, ranges));
+        double bf = Double.MAX_VALUE, bq = Double.MAX_VALUE;
+        for (int round = 0; round < 3; round++) {
+            bf = Math.min(bf, time(env, f, shape, dir.resolve("f.opt.onnx"), reps));
+            bq = Math.min(bq, time(env, q.resolve("model.onnx"), shape, dir.resolve("q.opt.onnx"), reps));
+        }
+        System.out.printf("%-34s float %8.3f ms  static int8 %8.3f ms  ratio(float/int8) %.2f  int8 ops %s%n", label, bf, bq, bf / bq,
+                ops(dir.resolve("q.opt.onnx")));
+    }
+
     public static void main(String[] a) throws Exception {
         var env = OrtEnvironment.getEnvironment();
         String which = a.length > 0 ? a[0] : "matmul";
@@ -122,6 +161,13 @@ public final class Int8OpTimings {
         if (which.equals("small")) {
             for (int[] c : new int[][] {{32, 512}, {64, 512}, {128, 512}, {32, 2048}, {64, 2048}, {256, 128}}) {
                 compare(env, "MatMul K=N=" + c[0] + " rows=" + c[1], matmul(c[0], 8), new long[] {1, c[1], c[0]}, 20);
+            }
+        }
+        if (which.equals("static")) {
+            // convolution + Relu chains through the static rewrite (calibrated on random inputs), as TAESD and the UNet get it
+            for (int[] c : new int[][] {{64, 3, 256}, {64, 3, 128}, {64, 3, 64}, {320, 3, 32}, {640, 3, 16}, {1280, 3, 8}, {320, 1, 32}}) {
+                compareStatic(env, "Conv+Relu C=" + c[0] + " k=" + c[1] + " " + c[2] + "x" + c[2], convRelu(c[0], c[1], depth),
+                        new long[] {1, c[0], c[2], c[2]}, c[2] >= 128 ? 5 : 10);
             }
         }
         if (which.equals("conv")) {

@@ -191,8 +191,13 @@ class Int8QuantizerTest {
     void badValuesAndFp16AreRefusedWithTheAcceptedValues() {
         assertThat(Quantization.parse("INT8")).isEqualTo(Quantization.INT8);
         assertThat(Quantization.parse("none")).isEqualTo(Quantization.NONE);
+        assertThat(Quantization.parse("int8-unet")).isEqualTo(Quantization.INT8_UNET);
+        assertThat(Quantization.INT8_UNET.label()).isEqualTo("int8-unet");
+        assertThat(Quantization.INT8_UNET.unet()).isTrue();
+        assertThat(Quantization.INT8_UNET.taesd()).isFalse();
+        assertThat(Quantization.INT8.taesd()).isTrue();
         assertThatThrownBy(() -> Quantization.parse("int4")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("none or int8").hasMessageContaining("int4");
+                .hasMessageContaining("none, int8 or int8-unet").hasMessageContaining("int4");
         assertThatThrownBy(() -> new DiffusersConverter.Options(true, List.of(), Quantization.INT8))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--fp16");
     }

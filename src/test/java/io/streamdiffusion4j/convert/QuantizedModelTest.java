@@ -72,8 +72,30 @@ class QuantizedModelTest {
         assertThat(q1.resolve("unet/model.onnx")).exists();
         assertThat(Files.readString(q1.resolve("unet/quantization.json"))).contains("\"quantize\" : \"int8\"");
         assertThat(q1.resolve("text_encoder/model.onnx")).hasSameBinaryContentAs(Fixtures.onnxModel().resolve("text_encoder/model.onnx"));
-        // the fixture's layers are all smaller than the measured policy quantizes: its UNet stays float
-        assertThat(opTypes(q1.resolve("unet/model.onnx"))).doesNotContain("DynamicQuantizeMatMul", "ConvInteger");
+        // the fixture's linear layers are all smaller than the measured policy quantizes; its
+        // convolutions are static int8 (calibrated when the copy was made)
+        assertThat(opTypes(q1.resolve("unet/model.onnx"))).doesNotContain("DynamicQuantizeMatMul", "ConvInteger")
+                .contains("QuantizeLinear", "DequantizeLinear");
+    }
+
+    /** int8 gives the TAESD its own cached int8 copy; int8-unet keeps the float TAESD. */
+    @Test
+    void int8QuantizesTheTaesdAndInt8UnetKeepsItFloat(@TempDir Path dir) throws Exception {
+        ModelStore store = new ModelStore(dir.resolve("cache"));
+        String model = Fixtures.onnxModel().toString(), taesd = Fixtures.taesd().toString();
+        var int8 = store.resolve(model, taesd, new DiffusersConverter.Options(false, List.of(), Quantization.INT8),
+                DiffusersConverter.Progress.NONE);
+        var again = store.resolve(model, taesd, new DiffusersConverter.Options(false, List.of(), Quantization.INT8),
+                DiffusersConverter.Progress.NONE);
+        assertThat(int8.taesd()).startsWith(dir.resolve("cache")).isEqualTo(again.taesd());
+        assertThat(int8.taesd().getFileName().toString()).startsWith("int8-taesd-");
+        assertThat(Files.readString(int8.taesd().resolve("quantization.json"))).contains(TaesdQuantizer.calibration());
+        assertThat(opTypes(int8.taesd().resolve("vae_decoder/model.onnx"))).contains("QuantizeLinear");
+
+        var unetOnly = store.resolve(model, taesd, new DiffusersConverter.Options(false, List.of(), Quantization.INT8_UNET),
+                DiffusersConverter.Progress.NONE);
+        assertThat(unetOnly.model()).isEqualTo(int8.model());
+        assertThat(unetOnly.taesd()).isEqualTo(Fixtures.taesd());
     }
 
     /** convert --quantize int8: the UNet rewritten in the folder being built, recorded in its provenance, and loadable. */
