@@ -228,7 +228,8 @@ public final class Benchmark {
             report.blankLine();
             report.note("int8 UNet " + int8ModelDir.resolve("unet/model.onnx") + ": "
                     + io.streamdiffusion4j.convert.Int8Quantizer.int8Nodes(int8ModelDir.resolve("unet/model.onnx"))
-                    + " int8 nodes; the other layers stay float32 where int8 was not measured faster (Int8Quantizer.Policy)");
+                    + " int8 nodes (linear layers as DynamicQuantizeMatMul, convolutions with calibrated scales as QDQ pairs"
+                    + " that ONNX Runtime fuses into QLinearConv); the other layers stay float32 (Int8Quantizer)");
             if (int8Tiny != null) {
                 report.note("int8 TAESD " + int8Tiny + ": every convolution whose input can stay uint8 (static scales,"
                         + " calibrated: " + io.streamdiffusion4j.convert.TaesdQuantizer.calibration() + "; StaticInt8Quantizer)");

@@ -205,6 +205,9 @@ public final class Int8Quantizer {
         }
     }
 
+    /** The {@link #int8Nodes} key of convolutions in static int8 ({@link StaticInt8Quantizer}). */
+    public static final String STATIC_CONV = "static int8 Conv";
+
     /** How many int8 nodes of each kind {@code model} has (for reports: what a copy actually runs in int8). */
     public static Map<String, Integer> int8Nodes(Path model) throws IOException {
         ModelProto m;
@@ -214,7 +217,16 @@ public final class Int8Quantizer {
         Map<String, Integer> counts = new LinkedHashMap<>();
         counts.put("DynamicQuantizeMatMul", 0);
         counts.put("ConvInteger", 0);
-        for (NodeProto n : m.getGraph().getNodeList()) counts.computeIfPresent(n.getOpType(), (k, v) -> v + 1);
+        counts.put(STATIC_CONV, 0);
+        Set<String> dequantized = new HashSet<>();
+        for (NodeProto n : m.getGraph().getNodeList()) {
+            if (n.getOpType().equals("DequantizeLinear")) dequantized.addAll(n.getOutputList());
+            // a static int8 convolution: its weight comes out of a DequantizeLinear (ONNX Runtime fuses it into QLinearConv)
+            if (n.getOpType().equals("Conv") && n.getInputCount() > 1 && dequantized.contains(n.getInput(1))) {
+                counts.merge(STATIC_CONV, 1, Integer::sum);
+            }
+            counts.computeIfPresent(n.getOpType(), (k, v) -> v + 1);
+        }
         return counts;
     }
 

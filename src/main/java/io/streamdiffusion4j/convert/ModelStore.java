@@ -309,7 +309,9 @@ public final class ModelStore {
         if (reusable(target, progress)) return target;
         Path tmp = CacheEntry.stage(target);
         try {
-            progress.note(Int8Quantizer.quantizedCopy(onnx, tmp, Int8Quantizer.Policy.MEASURED).describe());
+            long t = System.nanoTime();
+            String what = Int8Quantizer.quantizedCopy(onnx, tmp, Int8Quantizer.Policy.MEASURED).describe();
+            progress.note(what + String.format(Locale.ROOT, " (calibrated and written in %.1f s, once)", (System.nanoTime() - t) / 1e9));
         } catch (IOException | RuntimeException e) {
             CacheEntry.deleteQuietly(tmp);
             throw e;
@@ -333,7 +335,9 @@ public final class ModelStore {
         if (reusable(target, progress)) return target;
         Path tmp = CacheEntry.stage(target);
         try {
-            progress.note(TaesdQuantizer.quantizedCopy(taesd, tmp).describe());
+            long t = System.nanoTime();
+            String what = TaesdQuantizer.quantizedCopy(taesd, tmp).describe();
+            progress.note(what + String.format(Locale.ROOT, " (calibrated and written in %.1f s, once)", (System.nanoTime() - t) / 1e9));
         } catch (IOException | RuntimeException e) {
             CacheEntry.deleteQuietly(tmp);
             throw e;

@@ -105,15 +105,21 @@ public final class Int8OpTimings {
         }
         System.out.printf("%-34s float %8.3f ms  int8 %8.3f ms  ratio(float/int8) %.2f  int8 ops %s%n", label, bf, bq, bf / bq, ops(dir.resolve("q.opt.onnx")));
     }
-    /** {@link #conv} with a Relu after every layer (TAESD's pattern; the static rewrite folds them). */
+    /**
+     * {@link #conv} with a Relu after every layer (TAESD's pattern; the static rewrite folds them),
+     * ending in a ReduceMean: the static rewrite keeps a model's results float, so without a node
+     * after it the last layer would stay float and dilute the comparison.
+     */
     static ModelProto convRelu(int c, int kernel, int depth) {
         ModelProto m = conv(c, kernel, depth);
-        GraphProto.Builder g = m.getGraph().toBuilder().clearNode();
+        GraphProto.Builder g = m.getGraph().toBuilder().clearNode().clearOutput();
         for (NodeProto n : m.getGraph().getNodeList()) {
             String out = n.getOutput(0);
             g.addNode(n.toBuilder().setOutput(0, out + "_conv"));
             g.addNode(NodeProto.newBuilder().setOpType("Relu").setName(n.getName() + "_relu").addInput(out + "_conv").addOutput(out));
         }
+        g.addNode(NodeProto.newBuilder().setOpType("ReduceMean").setName("mean").addInput("x" + depth).addOutput("mean"));
+        g.addOutput(vi("mean"));
         return m.toBuilder().setGraph(g).build();
     }
 

@@ -40,6 +40,8 @@ class QuantizedModelTest {
         var counts = java.util.regex.Pattern.compile("(\\d+) of (\\d+) Conv layers in int8 .*").matcher(r.staticConvs());
         assertThat(counts.matches()).as(r.staticConvs()).isTrue();
         assertThat(Integer.parseInt(counts.group(1))).isEqualTo(Integer.parseInt(counts.group(2)) - 1);
+        assertThat(Int8Quantizer.int8Nodes(int8.resolve("unet/model.onnx")).get(Int8Quantizer.STATIC_CONV))
+                .isEqualTo(Integer.parseInt(counts.group(1)));
         assertThat(opTypes(int8.resolve("unet/model.onnx"))).contains("DynamicQuantizeMatMul", "QuantizeLinear", "DequantizeLinear")
                 .doesNotContain("ConvInteger");
 

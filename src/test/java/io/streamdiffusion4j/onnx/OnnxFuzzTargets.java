@@ -3,6 +3,7 @@ package io.streamdiffusion4j.onnx;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.ByteString;
 import io.streamdiffusion4j.convert.Int8Quantizer;
+import io.streamdiffusion4j.convert.StaticInt8Quantizer;
 import io.streamdiffusion4j.fuzz.ByteMutator;
 import io.streamdiffusion4j.fuzz.FuzzTarget;
 import io.streamdiffusion4j.onnx.proto.Onnx.ModelProto;
@@ -33,7 +34,7 @@ public final class OnnxFuzzTargets {
 
     /**
      * The project's readers of ONNX protobuf: GraphInputs (symbolic dimensions, before a session
-     * exists), the VAE-encoder rewrite, the UNet's conditioning split, the int8 quantizer, and OnnxInitializers (ONNX weights read as named tensors,
+     * exists), the VAE-encoder rewrite, the UNet's conditioning split, the int8 quantizer (dynamic and static), and OnnxInitializers (ONNX weights read as named tensors,
      * the input can point to external data); errors must be IOExceptions with a message.
      */
     public static FuzzTarget protoReaders(Path work) {
@@ -52,6 +53,12 @@ public final class OnnxFuzzTargets {
             }
             // --quantize int8 rewrites any model a user gives (every eligible layer, whatever its size)
             Int8Quantizer.quantizeFile(origin, work.resolve("int8"), Int8Quantizer.Policy.ALL);
+            // and the static form of its convolutions (ranges as calibration would give them)
+            StaticInt8Quantizer.Plan plan = StaticInt8Quantizer.plan(Int8Quantizer.read(origin));
+            Map<String, StaticInt8Quantizer.Range> ranges = new java.util.HashMap<>();
+            for (String t : plan.tensors()) ranges.put(t, new StaticInt8Quantizer.Range(-1, 1));
+            Int8Quantizer.quantizeFile(origin, work.resolve("static-int8"), Int8Quantizer.Policy.ALL,
+                    new Int8Quantizer.StaticConvs(plan, ranges));
         }, Set.of(IOException.class), false, 10000);
     }
 
