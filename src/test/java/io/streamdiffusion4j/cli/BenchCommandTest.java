@@ -49,11 +49,15 @@ class BenchCommandTest {
         assertThat(difference.get("precomputed_values").asInt()).as("the tiny preset's K/V and time projections").isGreaterThanOrEqualTo(54);
         assertThat(difference.get("largest_abs_difference").asDouble()).isLessThanOrEqualTo(1e-5);
         JsonNode int8 = comparisons.get(6).get("arms");
-        assertThat(int8.get(2).get("name").asText()).isEqualTo("int8 UNet");
-        // the float control is the same stream again: identical frames; the int8 arm's PSNR is a number
+        // the tiny model decodes with its TAESD: the int8 UNet alone, then with the int8 TAESD
+        assertThat(int8.get(2).get("name").asText()).isEqualTo("int8 UNet, float32 TAESD");
+        assertThat(int8.get(3).get("name").asText()).isEqualTo("int8 UNet and TAESD");
+        // the float control is the same stream again: identical frames; the int8 arms' PSNRs are numbers
         JsonNode quality = json.get("quality").get("int8_against_float32");
         assertThat(quality.get("float32_control").get("min_db").asText()).isEqualTo("Infinity");
-        assertThat(quality.get("int8_unet").get("frames").asInt()).isEqualTo(3);
+        assertThat(quality.get("int8_unet_float32_taesd").get("frames").asInt()).isEqualTo(3);
+        assertThat(quality.get("int8_unet_and_taesd").get("frames").asInt()).isEqualTo(3);
+        assertThat(quality.get("int8_unet_and_taesd").get("min_db").asDouble()).isFinite();
         JsonNode rcfg = comparisons.get(4).get("arms");
         assertThat(rcfg.get(0).get("name").asText()).isEqualTo("cfg self");
         assertThat(rcfg.get(1).get("role").asText()).isEqualTo("control");
