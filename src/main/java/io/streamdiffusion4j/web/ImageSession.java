@@ -21,6 +21,7 @@ final class ImageSession implements SessionPipeline {
     static final int JPEG_QUALITY = 85;
     static final long FINISH_MILLIS = 30_000;
 
+    private final StreamFactory factory;
     private final StreamDiffusion stream;
     private final StreamEngine engine;
     private final LiveFrameSource source;
@@ -43,6 +44,7 @@ final class ImageSession implements SessionPipeline {
         this.codec = codec;
         this.output = output;
         this.settings = initial;
+        this.factory = factory;
         this.stream = factory.img2img(initial);
         this.applied = applied;
         try {
@@ -68,7 +70,7 @@ final class ImageSession implements SessionPipeline {
         StreamSettings previous = settings;
         settings = next;
         engine.control(s -> {
-            next.applyChanges(previous, s, true);
+            factory.applyLive(previous, next, s, true);
             applied.accept(next);
         });
     }

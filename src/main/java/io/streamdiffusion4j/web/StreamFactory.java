@@ -100,6 +100,17 @@ public final class StreamFactory {
     }
 
     /**
+     * Moves a session's stream from {@code previous} to {@code next} settings (live, no reload) and
+     * warms the models for its shapes if the change made new ones (another number of steps or
+     * guidance rows), so the frames after a live change run at steady speed too. Called on the
+     * thread that runs the stream.
+     */
+    void applyLive(StreamSettings previous, StreamSettings next, StreamDiffusion stream, boolean withTIndexList) {
+        next.applyChanges(previous, stream, withTIndexList);
+        warmup.ensure(stream);
+    }
+
+    /**
      * Warms the models for the shapes of new sessions with the default settings (img2img and
      * txt2img), before the first client comes; returns the total. Sessions whose settings change
      * the shapes (another strength, guidance rows) warm theirs when they start.

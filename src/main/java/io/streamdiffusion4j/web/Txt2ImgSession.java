@@ -17,6 +17,7 @@ import java.util.function.Consumer;
  * idles; a change that arrives meanwhile is picked up at the next call.
  */
 final class Txt2ImgSession implements SessionPipeline {
+    private final StreamFactory factory;
     private final StreamDiffusion stream;
     private final ImageCodec codec;
     private final Consumer<GeneratedFrame> output;
@@ -33,6 +34,7 @@ final class Txt2ImgSession implements SessionPipeline {
 
     Txt2ImgSession(StreamFactory factory, StreamSettings initial, ImageCodec codec, Consumer<GeneratedFrame> output,
                    Consumer<StreamSettings> applied, EngineObserver observer) throws IOException {
+        this.factory = factory;
         this.stream = factory.txt2img(initial);
         this.observer = observer;
         this.codec = codec;
@@ -84,7 +86,7 @@ final class Txt2ImgSession implements SessionPipeline {
                 synchronized (lock) {
                     previous = current;
                 }
-                next.applyChanges(previous, stream, false);
+                factory.applyLive(previous, next, stream, false);
                 synchronized (lock) {
                     current = next;
                 }

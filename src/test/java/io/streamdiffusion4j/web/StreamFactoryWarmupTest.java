@@ -50,6 +50,26 @@ class StreamFactoryWarmupTest {
         }
     }
 
+    /** A live change to a new shape (another number of steps) warms it, on the path sessions take. */
+    @Test
+    void aLiveChangeToANewShapeWarmsItOnce() throws Exception {
+        Recording rec = new Recording();
+        StreamFactory factory = new StreamFactory(rec.wrap(tiny), TestServer.config(), 50, new int[] {0, 16, 32, 45},
+                TestServer.PROMPT, "", TestServer.GUIDANCE_SCALE, TestServer.DELTA, TestServer.SEED, Warmup.RUNS);
+        StreamSettings d = factory.initialSettings();
+        StreamSettings threeSteps = new StreamSettings(d.prompt(), d.negativePrompt(), List.of(10, 25, 40), d.guidanceScale(),
+                d.delta(), d.seed(), d.filter());
+        try (StreamDiffusion stream = factory.img2img(d)) {
+            int before = rec.unetCalls.size();
+            factory.applyLive(d, threeSteps, stream, true);
+            assertThat(rec.unetCalls).as("three steps: a new UNet batch, warmed").hasSize(before + Warmup.RUNS);
+            assertThat(stream.unetCalls()).as("the stream's own count is untouched").isZero();
+            factory.applyLive(threeSteps, d, stream, true);
+            factory.applyLive(d, threeSteps, stream, true);
+            assertThat(rec.unetCalls).as("both shapes warm now: no more runs").hasSize(before + Warmup.RUNS);
+        }
+    }
+
     @Test
     void theTestServersFactoryDoesNotWarmUp() throws Exception {
         Recording rec = new Recording();
