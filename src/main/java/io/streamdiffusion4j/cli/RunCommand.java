@@ -89,7 +89,7 @@ final class RunCommand implements Callable<Integer> {
             throw e;
         }
         try (StreamDiffusion stream = Cli.builder(rc, options).mode(Mode.IMG2IMG).warmStart(warmStart).build()) {
-            stream.prepare(rc.prompt(), rc.negativePrompt(), rc.numInferenceSteps(), rc.guidanceScale(), rc.delta());
+            stream.prepare(rc.promptBlend(), rc.negativePrompt(), rc.numInferenceSteps(), rc.guidanceScale(), rc.delta());
             warmup.warm("run", stream, err);
             StreamEngine engine = new StreamEngine(stream, src, out,
                     new StreamEngine.Options(inputPolicy, outputPolicy, 4));

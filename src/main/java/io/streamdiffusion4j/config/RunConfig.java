@@ -7,6 +7,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamdiffusion4j.files.InputFileException;
 import io.streamdiffusion4j.files.InputFiles;
 import io.streamdiffusion4j.pipeline.CfgType;
+import io.streamdiffusion4j.pipeline.Interpolation;
+import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
+import io.streamdiffusion4j.pipeline.PromptBlend;
+import io.streamdiffusion4j.pipeline.SeedBlend;
+import io.streamdiffusion4j.pipeline.WeightedPrompt;
+import io.streamdiffusion4j.pipeline.WeightedSeed;
 import io.streamdiffusion4j.pipeline.Mode;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.pipeline.StreamConfig;
@@ -30,6 +36,12 @@ import java.util.Set;
  *  "mode": "img2img", "use_tiny_vae": true, "seed": 2, "txt2img_method": "txt2img", "num_outputs": 1,
  *  "similar_image_filter": {"enabled": false, "threshold": 0.98, "max_skip_frame": 10}}
  * }</pre>
+ *
+ * <p>Blending (the livepeer fork's lists): {@code "prompt_list": [["a cat", 0.7], ["a dog", 0.3]]}
+ * instead of {@code prompt}, {@code "interpolation": "linear"|"slerp"},
+ * {@code "seed_list": [[2, 0.5], [7, 0.5]]} instead of {@code seed}, and
+ * {@code "prompt_transition_frames": N} for live prompt changes. {@link #promptBlend} is always
+ * set (a single prompt is a one-entry blend); {@link #seedBlend} is null without a seed_list.
  */
 public record RunConfig(
         String prompt,
@@ -49,7 +61,10 @@ public record RunConfig(
         SimilarityFilterSettings similarImageFilter,
         long seed,
         Txt2ImgMethod txt2imgMethod,
-        int numOutputs) {
+        int numOutputs,
+        PromptBlend promptBlend,
+        SeedBlend seedBlend,
+        int promptTransitionFrames) {
 
     /** Which txt2img path: through the stream batch, or sd-turbo's one step per row. */
     public enum Txt2ImgMethod {
@@ -69,7 +84,8 @@ public record RunConfig(
 
     private static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "width", "height", "t_index_list",
             "num_inference_steps", "guidance_scale", "delta", "cfg_type", "frame_buffer_size", "use_denoising_batch",
-            "do_add_noise", "mode", "use_tiny_vae", "similar_image_filter", "seed", "txt2img_method", "num_outputs");
+            "do_add_noise", "mode", "use_tiny_vae", "similar_image_filter", "seed", "txt2img_method", "num_outputs",
+            "prompt_list", "interpolation", "seed_list", "prompt_transition_frames");
     private static final Set<String> FILTER_KEYS = Set.of("enabled", "threshold", "max_skip_frame");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -131,8 +147,23 @@ public record RunConfig(
             case "sd_turbo" -> Txt2ImgMethod.SD_TURBO;
             default -> throw new ConfigException(source + ": txt2img_method must be \"txt2img\" or \"sd_turbo\", found \"" + m + "\"");
         };
+        Interpolation interpolation;
+        try {
+            interpolation = Interpolation.parse(r.string("interpolation", "linear"));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(source + ": " + e.getMessage());
+        }
+        if (r.get("prompt_list") != null && r.get("prompt") != null) {
+            throw new ConfigException(source + ": give prompt or prompt_list, not both");
+        }
+        if (r.get("seed_list") != null && r.get("seed") != null) {
+            throw new ConfigException(source + ": give seed or seed_list, not both");
+        }
+        PromptBlend promptBlend = r.get("prompt_list") != null ? r.promptList(interpolation)
+                : new PromptBlend(List.of(new WeightedPrompt(r.string("prompt", ""), 1)), interpolation);
+        SeedBlend seedBlend = r.seedList();
         return new RunConfig(
-                r.string("prompt", ""),
+                promptBlend.primaryText(),
                 r.string("negative_prompt", ""),
                 width, height, tIndex, steps,
                 r.number("guidance_scale", 1.2),
@@ -144,9 +175,12 @@ public record RunConfig(
                 mode,
                 r.bool("use_tiny_vae", true),
                 filter,
-                r.seed(),
+                seedBlend != null ? seedBlend.primarySeed() : r.seed(),
                 method,
-                r.integer("num_outputs", 1, 1, Integer.MAX_VALUE));
+                r.integer("num_outputs", 1, 1, Integer.MAX_VALUE),
+                promptBlend,
+                seedBlend,
+                r.integer("prompt_transition_frames", 0, 0, LiveSettingsLimits.MAX_TRANSITION_FRAMES));
     }
 
     /** The stream shape this configuration asks for. */
@@ -162,6 +196,69 @@ public record RunConfig(
 
     /** Typed access with errors that name the key. */
     private record Reader(ObjectNode root, String source) {
+        /** [[text, weight], ...]: 1 to MAX_BLEND_ENTRIES pairs. */
+        PromptBlend promptList(Interpolation interpolation) throws ConfigException {
+            List<WeightedPrompt> out = new ArrayList<>();
+            for (JsonNode[] pair : pairs("prompt_list", "[[\"a cat\", 0.7], [\"a dog\", 0.3]]")) {
+                if (!pair[0].isTextual()) throw new ConfigException(source + ": prompt_list[" + out.size() + "] text must be a string, found " + pair[0]);
+                try {
+                    out.add(new WeightedPrompt(pair[0].textValue(), weight("prompt_list", out.size(), pair[1])));
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException(source + ": prompt_list[" + out.size() + "]: " + e.getMessage());
+                }
+            }
+            try {
+                return new PromptBlend(out, interpolation);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(source + ": " + e.getMessage());
+            }
+        }
+
+        /** [[seed, weight], ...], each seed in [0, 4294967295] as "seed"; null when absent. */
+        SeedBlend seedList() throws ConfigException {
+            if (get("seed_list") == null) return null;
+            List<WeightedSeed> out = new ArrayList<>();
+            for (JsonNode[] pair : pairs("seed_list", "[[2, 0.5], [7, 0.5]]")) {
+                JsonNode s = pair[0];
+                if (!s.isIntegralNumber() || !s.canConvertToLong() || s.longValue() < 0 || s.longValue() > 0xFFFFFFFFL) {
+                    throw new ConfigException(source + ": seed_list[" + out.size() + "] seed must be an integer in [0, 4294967295], found " + s);
+                }
+                out.add(new WeightedSeed(s.longValue(), weight("seed_list", out.size(), pair[1])));
+            }
+            try {
+                return new SeedBlend(out);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(source + ": " + e.getMessage());
+            }
+        }
+
+        private List<JsonNode[]> pairs(String key, String example) throws ConfigException {
+            JsonNode v = get(key);
+            if (!v.isArray() || v.isEmpty() || v.size() > LiveSettingsLimits.MAX_BLEND_ENTRIES) {
+                throw new ConfigException(source + ": " + key + " must be a list of 1 to " + LiveSettingsLimits.MAX_BLEND_ENTRIES
+                        + " [value, weight] pairs like " + example + ", found " + abbreviate(v.toString()));
+            }
+            List<JsonNode[]> out = new ArrayList<>();
+            for (JsonNode e : v) {
+                if (!e.isArray() || e.size() != 2) {
+                    throw new ConfigException(source + ": " + key + "[" + out.size() + "] must be a [value, weight] pair, found " + abbreviate(e.toString()));
+                }
+                out.add(new JsonNode[] {e.get(0), e.get(1)});
+            }
+            return out;
+        }
+
+        private double weight(String key, int index, JsonNode w) throws ConfigException {
+            if (!w.isNumber() || !Double.isFinite(w.doubleValue()) || w.doubleValue() < 0) {
+                throw new ConfigException(source + ": " + key + "[" + index + "] weight must be a finite number >= 0, found " + w);
+            }
+            return w.doubleValue();
+        }
+
+        private static String abbreviate(String s) {
+            return s.length() <= 80 ? s : s.substring(0, 77) + "...";
+        }
+
         private JsonNode get(String key) {
             JsonNode v = root.get(key);
             return v == null || v.isNull() ? null : v;
