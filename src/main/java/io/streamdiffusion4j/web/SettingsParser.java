@@ -2,7 +2,12 @@ package io.streamdiffusion4j.web;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.pipeline.Interpolation;
 import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
+import io.streamdiffusion4j.pipeline.PromptBlend;
+import io.streamdiffusion4j.pipeline.SeedBlend;
+import io.streamdiffusion4j.pipeline.WeightedPrompt;
+import io.streamdiffusion4j.pipeline.WeightedSeed;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.random.TorchSeed;
 import java.math.BigDecimal;
@@ -21,7 +26,7 @@ import java.util.Set;
 final class SettingsParser {
 
     private static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "strength", "t_index_list", "guidance_scale",
-            "delta", "seed", "similar_image_filter");
+            "delta", "seed", "similar_image_filter", "prompt_list", "interpolation", "seed_list", "prompt_transition_frames");
     private static final Set<String> FILTER_KEYS = Set.of("enabled", "threshold", "max_skip_frame");
 
     private final int numInferenceSteps;
@@ -81,7 +86,106 @@ final class SettingsParser {
         long seed = o.has("seed") && !(lenient && o.get("seed").isNull()) ? seed(o.get("seed"), lenient) : current.seed();
         SimilarityFilterSettings filter = current.filter();
         if (o.has("similar_image_filter")) filter = filter(o.get("similar_image_filter"), filter, lenient);
-        return new StreamSettings(prompt, negative, tIndex, guidance, delta, seed, filter);
+        // blending: a message's prompt_list replaces the blend, a plain prompt (without one) ends it; seeds alike
+        if (has(o, "prompt_list", lenient) && has(o, "prompt", lenient)) throw bad("give prompt or prompt_list, not both");
+        if (has(o, "seed_list", lenient) && has(o, "seed", lenient)) throw bad("give seed or seed_list, not both");
+        Interpolation interpolation = current.interpolation();
+        if (has(o, "interpolation", lenient)) {
+            JsonNode v = o.get("interpolation");
+            if (!v.isTextual()) throw bad("interpolation must be \"linear\" or \"slerp\", found " + abbreviate(v.toString()));
+            try {
+                interpolation = Interpolation.parse(v.textValue());
+            } catch (IllegalArgumentException e) {
+                throw bad(abbreviate(e.getMessage()));
+            }
+        }
+        List<WeightedPrompt> promptList = has(o, "prompt", lenient) ? List.of() : current.promptList();
+        if (has(o, "prompt_list", lenient)) {
+            promptList = promptList(o.get("prompt_list"));
+            prompt = new PromptBlend(promptList, interpolation).primaryText();
+        }
+        List<WeightedSeed> seedList = has(o, "seed", lenient) ? List.of() : current.seedList();
+        if (has(o, "seed_list", lenient)) {
+            seedList = seedList(o.get("seed_list"));
+            seed = new SeedBlend(seedList).primarySeed();
+        }
+        int transition = current.promptTransitionFrames();
+        if (has(o, "prompt_transition_frames", lenient)) {
+            double frames = number(o, "prompt_transition_frames", 0, 0, LiveSettingsLimits.MAX_TRANSITION_FRAMES, lenient);
+            try {
+                transition = LiveSettingsLimits.checkTransitionFrames(frames);
+            } catch (IllegalArgumentException e) {
+                throw bad(e.getMessage());
+            }
+        }
+        return new StreamSettings(prompt, negative, tIndex, guidance, delta, seed, filter, promptList, interpolation, seedList,
+                transition);
+    }
+
+    private static boolean has(ObjectNode o, String key, boolean lenient) {
+        return o.has(key) && !(lenient && o.get(key).isNull());
+    }
+
+    /** [[text, weight], ...]: the size is checked before any entry is read, each text against the prompt limit. */
+    private static List<WeightedPrompt> promptList(JsonNode v) throws ProtocolException {
+        List<WeightedPrompt> out = new ArrayList<>();
+        for (JsonNode[] pair : pairs("prompt_list", v, "[[\"a cat\", 0.7], [\"a dog\", 0.3]]")) {
+            if (!pair[0].isTextual()) throw bad("prompt_list[" + out.size() + "] text must be a string, found " + abbreviate(pair[0].toString()));
+            try {
+                String text = LiveSettingsLimits.checkPrompt("prompt_list[" + out.size() + "] text", pair[0].textValue());
+                out.add(new WeightedPrompt(text, weight("prompt_list", out.size(), pair[1])));
+            } catch (IllegalArgumentException e) {
+                throw bad(e.getMessage());
+            }
+        }
+        try {
+            new PromptBlend(out, Interpolation.LINEAR); // not all weights 0
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage());
+        }
+        return out;
+    }
+
+    /** [[seed, weight], ...], each seed in torch's range as "seed" is. */
+    private static List<WeightedSeed> seedList(JsonNode v) throws ProtocolException {
+        List<WeightedSeed> out = new ArrayList<>();
+        for (JsonNode[] pair : pairs("seed_list", v, "[[2, 0.5], [7, 0.5]]")) {
+            long seed;
+            try {
+                seed = seed(pair[0], false);
+            } catch (ProtocolException e) {
+                throw bad("seed_list[" + out.size() + "]: " + e.getMessage());
+            }
+            out.add(new WeightedSeed(seed, weight("seed_list", out.size(), pair[1])));
+        }
+        try {
+            new SeedBlend(out);
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage());
+        }
+        return out;
+    }
+
+    private static List<JsonNode[]> pairs(String key, JsonNode v, String example) throws ProtocolException {
+        if (!v.isArray() || v.isEmpty() || v.size() > LiveSettingsLimits.MAX_BLEND_ENTRIES) {
+            throw bad(key + " must be an array of 1 to " + LiveSettingsLimits.MAX_BLEND_ENTRIES + " [value, weight] pairs like "
+                    + example + ", found " + abbreviate(v.toString()));
+        }
+        List<JsonNode[]> out = new ArrayList<>();
+        for (JsonNode e : v) {
+            if (!e.isArray() || e.size() != 2) {
+                throw bad(key + "[" + out.size() + "] must be a [value, weight] pair, found " + abbreviate(e.toString()));
+            }
+            out.add(new JsonNode[] {e.get(0), e.get(1)});
+        }
+        return out;
+    }
+
+    private static double weight(String key, int index, JsonNode w) throws ProtocolException {
+        if (!w.isNumber() || !Double.isFinite(w.doubleValue()) || w.doubleValue() < 0) {
+            throw bad(key + "[" + index + "] weight must be a finite number >= 0, found " + abbreviate(w.toString()));
+        }
+        return w.doubleValue();
     }
 
     /**
@@ -215,6 +319,7 @@ final class SettingsParser {
                 "guidance_scale", List.of(LiveSettingsLimits.GUIDANCE_SCALE.min(), LiveSettingsLimits.GUIDANCE_SCALE.max()),
                 "delta", List.of(LiveSettingsLimits.DELTA.min(), LiveSettingsLimits.DELTA.max()),
                 "seed", List.of(TorchSeed.MIN, TorchSeed.MAX), "t_index_list_entries", LiveSettingsLimits.MAX_STEPS,
-                "num_inference_steps", numInferenceSteps);
+                "num_inference_steps", numInferenceSteps, "blend_entries", LiveSettingsLimits.MAX_BLEND_ENTRIES,
+                "prompt_transition_frames", LiveSettingsLimits.MAX_TRANSITION_FRAMES);
     }
 }
