@@ -32,7 +32,8 @@ import picocli.CommandLine.Spec;
                 "Sources: folder:DIR, image:FILE, video:FILE, screen[:X,Y,W,H], stdin:WxH (raw RGB24).",
                 "Sinks:   folder:DIR[:jpg], video:FILE.mp4, window, stdout (raw RGB24), null.",
                 "While it runs, type commands on standard input (one per line), e.g. 'prompt a cat in the snow',",
-                "'guidance 1.4', 't_index 22,32,45', 'seed 7', 'filter on 0.95', 'status', 'quit'. Ctrl-C stops",
+                "'guidance 1.4', 't_index 22,32,45', 'seed 7', 'filter on 0.95', 'prompt_blend a cat:0.7 | a dog:0.3',",
+                "'seed_blend 2:0.5, 7:0.5', 'interpolation slerp', 'transition 30', 'status', 'quit'. Ctrl-C stops",
                 "cleanly (the output video is finished)."})
 final class RunCommand implements Callable<Integer> {
     @Spec
