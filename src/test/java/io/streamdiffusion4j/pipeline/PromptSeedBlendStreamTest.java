@@ -118,6 +118,27 @@ class PromptSeedBlendStreamTest {
     }
 
     @Test
+    void aChangeDuringATransitionStartsFromWhereTheStreamIs() throws Exception {
+        StandInModels sm = StandInModels.create();
+        try (StreamDiffusion s = builder(sm).promptTransitionFrames(4).build()) {
+            s.prepare("a fox", "", 50, 1.2, 1.0);
+            s.updatePromptBlend(new PromptBlend(java.util.List.of(new WeightedPrompt("a cat", 1)), Interpolation.SLERP));
+            run(s, 2);
+            FloatTensor halfway = s.conditioningEmbedding();
+            assertClose("halfway to the cat (slerp)", halfway.data(), Blending.between(s.prompts().encode("a fox"),
+                    s.prompts().encode("a cat"), 0.5, Interpolation.SLERP).data(), 0);
+            s.updatePrompt("a dog");
+            run(s, 4);
+            FloatTensor dog = s.prompts().encode("a dog");
+            for (int k = 1; k <= 3; k++) {
+                assertClose("frame " + k + " towards the dog", positiveOfCall(sm, 1 + k),
+                        Blending.between(halfway, dog, k / 4.0, Interpolation.LINEAR).data(), 0);
+            }
+            assertClose("the dog", positiveOfCall(sm, 5), dog.data(), 0);
+        }
+    }
+
+    @Test
     void withoutATransitionAChangeIsImmediate() throws Exception {
         StandInModels sm = StandInModels.create();
         try (StreamDiffusion s = builder(sm).build()) {
