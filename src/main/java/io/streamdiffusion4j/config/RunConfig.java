@@ -9,13 +9,12 @@ import io.streamdiffusion4j.files.InputFiles;
 import io.streamdiffusion4j.pipeline.CfgType;
 import io.streamdiffusion4j.pipeline.Interpolation;
 import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
+import io.streamdiffusion4j.pipeline.Mode;
 import io.streamdiffusion4j.pipeline.PromptBlend;
 import io.streamdiffusion4j.pipeline.SeedBlend;
-import io.streamdiffusion4j.pipeline.WeightedPrompt;
-import io.streamdiffusion4j.pipeline.WeightedSeed;
-import io.streamdiffusion4j.pipeline.Mode;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.pipeline.StreamConfig;
+import io.streamdiffusion4j.pipeline.WeightedPrompt;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -196,19 +195,10 @@ public record RunConfig(
 
     /** Typed access with errors that name the key. */
     private record Reader(ObjectNode root, String source) {
-        /** [[text, weight], ...]: 1 to MAX_BLEND_ENTRIES pairs. */
+        /** [[text, weight], ...]: 1 to MAX_BLEND_ENTRIES pairs (texts of any length, as "prompt"). */
         PromptBlend promptList(Interpolation interpolation) throws ConfigException {
-            List<WeightedPrompt> out = new ArrayList<>();
-            for (JsonNode[] pair : pairs("prompt_list", "[[\"a cat\", 0.7], [\"a dog\", 0.3]]")) {
-                if (!pair[0].isTextual()) throw new ConfigException(source + ": prompt_list[" + out.size() + "] text must be a string, found " + pair[0]);
-                try {
-                    out.add(new WeightedPrompt(pair[0].textValue(), weight("prompt_list", out.size(), pair[1])));
-                } catch (IllegalArgumentException e) {
-                    throw new ConfigException(source + ": prompt_list[" + out.size() + "]: " + e.getMessage());
-                }
-            }
             try {
-                return new PromptBlend(out, interpolation);
+                return new PromptBlend(BlendJson.prompts(get("prompt_list"), text -> text), interpolation);
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(source + ": " + e.getMessage());
             }
@@ -217,46 +207,16 @@ public record RunConfig(
         /** [[seed, weight], ...], each seed in [0, 4294967295] as "seed"; null when absent. */
         SeedBlend seedList() throws ConfigException {
             if (get("seed_list") == null) return null;
-            List<WeightedSeed> out = new ArrayList<>();
-            for (JsonNode[] pair : pairs("seed_list", "[[2, 0.5], [7, 0.5]]")) {
-                JsonNode s = pair[0];
-                if (!s.isIntegralNumber() || !s.canConvertToLong() || s.longValue() < 0 || s.longValue() > 0xFFFFFFFFL) {
-                    throw new ConfigException(source + ": seed_list[" + out.size() + "] seed must be an integer in [0, 4294967295], found " + s);
-                }
-                out.add(new WeightedSeed(s.longValue(), weight("seed_list", out.size(), pair[1])));
-            }
             try {
-                return new SeedBlend(out);
+                return new SeedBlend(BlendJson.seeds(get("seed_list"), s -> {
+                    if (!s.isIntegralNumber() || !s.canConvertToLong() || s.longValue() < 0 || s.longValue() > 0xFFFFFFFFL) {
+                        throw new IllegalArgumentException("seed must be an integer in [0, 4294967295], found " + s);
+                    }
+                    return s.longValue();
+                }));
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(source + ": " + e.getMessage());
             }
-        }
-
-        private List<JsonNode[]> pairs(String key, String example) throws ConfigException {
-            JsonNode v = get(key);
-            if (!v.isArray() || v.isEmpty() || v.size() > LiveSettingsLimits.MAX_BLEND_ENTRIES) {
-                throw new ConfigException(source + ": " + key + " must be a list of 1 to " + LiveSettingsLimits.MAX_BLEND_ENTRIES
-                        + " [value, weight] pairs like " + example + ", found " + abbreviate(v.toString()));
-            }
-            List<JsonNode[]> out = new ArrayList<>();
-            for (JsonNode e : v) {
-                if (!e.isArray() || e.size() != 2) {
-                    throw new ConfigException(source + ": " + key + "[" + out.size() + "] must be a [value, weight] pair, found " + abbreviate(e.toString()));
-                }
-                out.add(new JsonNode[] {e.get(0), e.get(1)});
-            }
-            return out;
-        }
-
-        private double weight(String key, int index, JsonNode w) throws ConfigException {
-            if (!w.isNumber() || !Double.isFinite(w.doubleValue()) || w.doubleValue() < 0) {
-                throw new ConfigException(source + ": " + key + "[" + index + "] weight must be a finite number >= 0, found " + w);
-            }
-            return w.doubleValue();
-        }
-
-        private static String abbreviate(String s) {
-            return s.length() <= 80 ? s : s.substring(0, 77) + "...";
         }
 
         private JsonNode get(String key) {

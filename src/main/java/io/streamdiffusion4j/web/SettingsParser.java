@@ -2,13 +2,14 @@ package io.streamdiffusion4j.web;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.config.BlendJson;
 import io.streamdiffusion4j.pipeline.Interpolation;
 import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
 import io.streamdiffusion4j.pipeline.PromptBlend;
 import io.streamdiffusion4j.pipeline.SeedBlend;
+import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.pipeline.WeightedPrompt;
 import io.streamdiffusion4j.pipeline.WeightedSeed;
-import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.random.TorchSeed;
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -126,66 +127,28 @@ final class SettingsParser {
         return o.has(key) && !(lenient && o.get(key).isNull());
     }
 
-    /** [[text, weight], ...]: the size is checked before any entry is read, each text against the prompt limit. */
+    /** [[text, weight], ...] (see {@link BlendJson}), each text within the live prompt limit. */
     private static List<WeightedPrompt> promptList(JsonNode v) throws ProtocolException {
-        List<WeightedPrompt> out = new ArrayList<>();
-        for (JsonNode[] pair : pairs("prompt_list", v, "[[\"a cat\", 0.7], [\"a dog\", 0.3]]")) {
-            if (!pair[0].isTextual()) throw bad("prompt_list[" + out.size() + "] text must be a string, found " + abbreviate(pair[0].toString()));
-            try {
-                String text = LiveSettingsLimits.checkPrompt("prompt_list[" + out.size() + "] text", pair[0].textValue());
-                out.add(new WeightedPrompt(text, weight("prompt_list", out.size(), pair[1])));
-            } catch (IllegalArgumentException e) {
-                throw bad(e.getMessage());
-            }
-        }
         try {
-            new PromptBlend(out, Interpolation.LINEAR); // not all weights 0
+            return BlendJson.prompts(v, text -> LiveSettingsLimits.checkPrompt("text", text));
         } catch (IllegalArgumentException e) {
             throw bad(e.getMessage());
         }
-        return out;
     }
 
     /** [[seed, weight], ...], each seed in torch's range as "seed" is. */
     private static List<WeightedSeed> seedList(JsonNode v) throws ProtocolException {
-        List<WeightedSeed> out = new ArrayList<>();
-        for (JsonNode[] pair : pairs("seed_list", v, "[[2, 0.5], [7, 0.5]]")) {
-            long seed;
-            try {
-                seed = seed(pair[0], false);
-            } catch (ProtocolException e) {
-                throw bad("seed_list[" + out.size() + "]: " + e.getMessage());
-            }
-            out.add(new WeightedSeed(seed, weight("seed_list", out.size(), pair[1])));
-        }
         try {
-            new SeedBlend(out);
+            return BlendJson.seeds(v, n -> {
+                try {
+                    return seed(n, false);
+                } catch (ProtocolException e) {
+                    throw new IllegalArgumentException(e.getMessage());
+                }
+            });
         } catch (IllegalArgumentException e) {
             throw bad(e.getMessage());
         }
-        return out;
-    }
-
-    private static List<JsonNode[]> pairs(String key, JsonNode v, String example) throws ProtocolException {
-        if (!v.isArray() || v.isEmpty() || v.size() > LiveSettingsLimits.MAX_BLEND_ENTRIES) {
-            throw bad(key + " must be an array of 1 to " + LiveSettingsLimits.MAX_BLEND_ENTRIES + " [value, weight] pairs like "
-                    + example + ", found " + abbreviate(v.toString()));
-        }
-        List<JsonNode[]> out = new ArrayList<>();
-        for (JsonNode e : v) {
-            if (!e.isArray() || e.size() != 2) {
-                throw bad(key + "[" + out.size() + "] must be a [value, weight] pair, found " + abbreviate(e.toString()));
-            }
-            out.add(new JsonNode[] {e.get(0), e.get(1)});
-        }
-        return out;
-    }
-
-    private static double weight(String key, int index, JsonNode w) throws ProtocolException {
-        if (!w.isNumber() || !Double.isFinite(w.doubleValue()) || w.doubleValue() < 0) {
-            throw bad(key + "[" + index + "] weight must be a finite number >= 0, found " + abbreviate(w.toString()));
-        }
-        return w.doubleValue();
     }
 
     /**

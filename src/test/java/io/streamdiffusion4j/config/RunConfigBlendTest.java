@@ -49,8 +49,8 @@ class RunConfigBlendTest {
             {"prompt_list": [["a", "x"]]}                         | prompt_list[0] weight must be a finite number >= 0
             {"prompt_list": [["a", 0], ["b", 0]]}                 | prompt_list weights must not all be 0
             {"prompt_list": [["a",1],["a",1],["a",1],["a",1],["a",1],["a",1],["a",1],["a",1],["a",1]]} | prompt_list must be a list of 1 to 8
-            {"seed_list": [["7", 1]]}                             | seed_list[0] seed must be an integer in [0, 4294967295]
-            {"seed_list": [[-1, 1]]}                              | seed_list[0] seed must be an integer in [0, 4294967295], found -1
+            {"seed_list": [["7", 1]]}                             | seed_list[0]: seed must be an integer in [0, 4294967295]
+            {"seed_list": [[-1, 1]]}                              | seed_list[0]: seed must be an integer in [0, 4294967295], found -1
             {"seed_list": [[1, 0]]}                               | seed_list weights must not all be 0
             {"interpolation": "cubic"}                            | interpolation must be "linear" or "slerp", found "cubic"
             {"prompt_transition_frames": 1001}                    | prompt_transition_frames must be in [0, 1000], found 1001

@@ -64,8 +64,8 @@ class SettingsBlendTest {
     @CsvSource(delimiter = '|', textBlock = """
             {"prompt": "a", "prompt_list": [["b", 1]]}          | give prompt or prompt_list, not both
             {"seed": 1, "seed_list": [[2, 1]]}                  | give seed or seed_list, not both
-            {"prompt_list": []}                                 | prompt_list must be an array of 1 to 8 [value, weight] pairs
-            {"prompt_list": [[1,1],[1,1],[1,1],[1,1],[1,1],[1,1],[1,1],[1,1],[1,1]]} | prompt_list must be an array of 1 to 8
+            {"prompt_list": []}                                 | prompt_list must be a list of 1 to 8 [value, weight] pairs
+            {"prompt_list": [[1,1],[1,1],[1,1],[1,1],[1,1],[1,1],[1,1],[1,1],[1,1]]} | prompt_list must be a list of 1 to 8
             {"prompt_list": [["a", 1, 2]]}                      | prompt_list[0] must be a [value, weight] pair
             {"prompt_list": [[{"x": 1}, 1]]}                    | prompt_list[0] text must be a string
             {"prompt_list": [["a", -1]]}                        | prompt_list[0] weight must be a finite number >= 0, found -1
@@ -87,6 +87,6 @@ class SettingsBlendTest {
     void aBlendTextOverTheLimitIsRefusedBeforeAnyWork() {
         String big = "x".repeat(1001);
         assertThatThrownBy(() -> parser.merge(START, json("{\"prompt_list\": [[\"" + big + "\", 1]]}")))
-                .hasMessageContaining("prompt_list[0] text is 1001 characters; the limit is 1000");
+                .hasMessageContaining("prompt_list[0]: text is 1001 characters; the limit is 1000");
     }
 }
