@@ -34,16 +34,30 @@ const canvas = document.createElement('canvas');
 // ---- settings ------------------------------------------------------------------------------
 
 function currentSettings() {
-  return {
+  const s = {
     type: 'settings',
-    prompt: $('prompt').value,
     negative_prompt: $('negative').value,
     strength: $('strength').value,
     guidance_scale: Number($('guidance').value),
     delta: Number($('delta').value),
-    seed: Number($('seed').value),
     similar_image_filter: { enabled: $('filter').checked, threshold: Number($('threshold').value) },
+    interpolation: $('interpolation').value,
+    prompt_transition_frames: Math.max(0, Math.min(1000, Math.round(Number($('transition').value) || 0))),
   };
+  // a second prompt (or seed) turns the single value into a two-entry blend weighted by its slider
+  const blend = Number($('blend').value);
+  if ($('blend-prompt').value.trim() !== '') {
+    s.prompt_list = [[$('prompt').value, 1 - blend], [$('blend-prompt').value, blend]];
+  } else {
+    s.prompt = $('prompt').value;
+  }
+  const seedWeight = Number($('seed-weight').value);
+  if ($('blend-seed').value !== '') {
+    s.seed_list = [[Number($('seed').value), 1 - seedWeight], [Number($('blend-seed').value), seedWeight]];
+  } else {
+    s.seed = Number($('seed').value);
+  }
+  return s;
 }
 
 function sendSettings() {
@@ -52,7 +66,7 @@ function sendSettings() {
 const sendSettingsSoon = debounce(sendSettings, 250);
 
 function showValues() {
-  for (const id of ['guidance', 'delta', 'threshold']) {
+  for (const id of ['guidance', 'delta', 'threshold', 'blend', 'seed-weight']) {
     document.querySelector(`output[for=${id}]`).textContent = Number($(id).value).toFixed(id === 'threshold' ? 3 : 2);
   }
 }
@@ -79,11 +93,11 @@ async function loadDefaults() {
   }
 }
 
-for (const id of ['prompt', 'negative']) $(id).addEventListener('input', sendSettingsSoon);
-for (const id of ['guidance', 'delta', 'threshold']) {
+for (const id of ['prompt', 'negative', 'blend-prompt']) $(id).addEventListener('input', sendSettingsSoon);
+for (const id of ['guidance', 'delta', 'threshold', 'blend', 'seed-weight']) {
   $(id).addEventListener('input', () => { showValues(); sendSettingsSoon(); });
 }
-for (const id of ['strength', 'seed', 'filter']) $(id).addEventListener('change', sendSettings);
+for (const id of ['strength', 'seed', 'filter', 'interpolation', 'transition', 'blend-seed']) $(id).addEventListener('change', sendSettings);
 $('dice').addEventListener('click', () => { $('seed').value = Math.floor(Math.random() * 2 ** 31); sendSettings(); });
 
 // ---- camera and screen ---------------------------------------------------------------------------

@@ -37,7 +37,7 @@ final class StreamArm implements Arm {
         StreamDiffusion s = null;
         try {
             s = StreamDiffusion.builder().models(counted).config(config).build();
-            s.prepare(run.prompt(), run.negativePrompt(), run.numInferenceSteps(), run.guidanceScale(), run.delta());
+            s.prepare(run.promptBlend(), run.negativePrompt(), run.numInferenceSteps(), run.guidanceScale(), run.delta());
         } catch (IOException | RuntimeException e) {
             if (s != null) s.close();
             unet.close();

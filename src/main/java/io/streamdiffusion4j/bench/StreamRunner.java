@@ -37,7 +37,7 @@ final class StreamRunner {
         int f = config.frameBufferSize();
         List<FrameSample> samples = new ArrayList<>(frames);
         try (StreamDiffusion stream = StreamDiffusion.builder().models(models).config(config).build()) {
-            stream.prepare(run.prompt(), run.negativePrompt(), run.numInferenceSteps(), run.guidanceScale(), run.delta());
+            stream.prepare(run.promptBlend(), run.negativePrompt(), run.numInferenceSteps(), run.guidanceScale(), run.delta());
             int next = 0;
             // one output tensor for the whole run, as the real-time engine recycles its own
             FloatTensor out = FloatTensor.zeros(f, 3, config.height(), config.width());

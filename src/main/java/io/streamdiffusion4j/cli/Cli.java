@@ -25,8 +25,10 @@ final class Cli {
     /** Resolves the models (building or converting them once if needed) and prepares a stream builder. */
     static StreamDiffusion.Builder builder(RunConfig rc, RunOptions options) throws IOException, ConfigException {
         ModelStore.Resolved models = resolveModels(rc, options);
-        return StreamDiffusion.builder()
-                .config(rc.streamConfig())
+        StreamDiffusion.Builder b = StreamDiffusion.builder();
+        if (rc.seedBlend() != null) b.seedBlend(rc.seedBlend());
+        return b.config(rc.streamConfig())
+                .promptTransitionFrames(rc.promptTransitionFrames())
                 .model(models.model())
                 .taesd(models.taesd())
                 .useTinyVae(rc.useTinyVae())

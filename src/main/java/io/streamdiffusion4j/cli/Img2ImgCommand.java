@@ -68,7 +68,7 @@ final class Img2ImgCommand implements Callable<Integer> {
         if (ssfDraws != null) b.similarityDraws(ReplayedUniforms.fromFile(ssfDraws));
         FrameWriter writer = new FrameWriter(output, saveNpy);
         try (StreamDiffusion stream = b.build()) {
-            stream.prepare(rc.prompt(), rc.negativePrompt(), rc.numInferenceSteps(), rc.guidanceScale(), rc.delta());
+            stream.prepare(rc.promptBlend(), rc.negativePrompt(), rc.numInferenceSteps(), rc.guidanceScale(), rc.delta());
             warmup.warm("img2img", stream, spec.commandLine().getErr());
             long start = System.nanoTime();
             int skipped = 0;

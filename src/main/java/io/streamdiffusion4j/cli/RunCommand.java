@@ -32,7 +32,8 @@ import picocli.CommandLine.Spec;
                 "Sources: folder:DIR, image:FILE, video:FILE, screen[:X,Y,W,H], stdin:WxH (raw RGB24).",
                 "Sinks:   folder:DIR[:jpg], video:FILE.mp4, window, stdout (raw RGB24), null.",
                 "While it runs, type commands on standard input (one per line), e.g. 'prompt a cat in the snow',",
-                "'guidance 1.4', 't_index 22,32,45', 'seed 7', 'filter on 0.95', 'status', 'quit'. Ctrl-C stops",
+                "'guidance 1.4', 't_index 22,32,45', 'seed 7', 'filter on 0.95', 'prompt_blend a cat:0.7 | a dog:0.3',",
+                "'seed_blend 2:0.5, 7:0.5', 'interpolation slerp', 'transition 30', 'status', 'quit'. Ctrl-C stops",
                 "cleanly (the output video is finished)."})
 final class RunCommand implements Callable<Integer> {
     @Spec
@@ -89,7 +90,7 @@ final class RunCommand implements Callable<Integer> {
             throw e;
         }
         try (StreamDiffusion stream = Cli.builder(rc, options).mode(Mode.IMG2IMG).warmStart(warmStart).build()) {
-            stream.prepare(rc.prompt(), rc.negativePrompt(), rc.numInferenceSteps(), rc.guidanceScale(), rc.delta());
+            stream.prepare(rc.promptBlend(), rc.negativePrompt(), rc.numInferenceSteps(), rc.guidanceScale(), rc.delta());
             warmup.warm("run", stream, err);
             StreamEngine engine = new StreamEngine(stream, src, out,
                     new StreamEngine.Options(inputPolicy, outputPolicy, 4));

@@ -3,8 +3,12 @@ package io.streamdiffusion4j.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.config.BlendSyntax;
 import io.streamdiffusion4j.config.ConfigException;
 import io.streamdiffusion4j.config.RunConfig;
+import io.streamdiffusion4j.pipeline.WeightedPrompt;
+import io.streamdiffusion4j.pipeline.WeightedSeed;
+import io.streamdiffusion4j.random.TorchSeed;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -65,6 +69,18 @@ final class RunOptions {
     @Option(names = "--use-tiny-vae", arity = "1", paramLabel = "true|false", description = "Overrides use_tiny_vae.")
     Boolean useTinyVae;
     @Option(names = "--seed", description = "Overrides seed (-1: random).") Long seed;
+    @Option(names = "--prompt-blend", paramLabel = "TEXT[:WEIGHT]",
+            description = {"A prompt of a blend (repeatable; sets prompt_list instead of prompt). The weight follows the last",
+                    "':' when that is a number (else the weight is 1), e.g. --prompt-blend 'a cat:0.7' --prompt-blend 'a dog:0.3'."})
+    List<String> promptBlend = new ArrayList<>();
+    @Option(names = "--interpolation", paramLabel = "linear|slerp", description = "Overrides interpolation (of the prompt blend).")
+    String interpolation;
+    @Option(names = "--seed-blend", paramLabel = "SEED[:WEIGHT]",
+            description = "A seed of a noise blend (repeatable; sets seed_list instead of seed), e.g. --seed-blend 2:0.5 --seed-blend 7:0.5.")
+    List<String> seedBlend = new ArrayList<>();
+    @Option(names = "--prompt-transition", paramLabel = "N",
+            description = "Overrides prompt_transition_frames: live prompt changes are spread over N frames (0: at once).")
+    Integer promptTransition;
     @Option(names = "--similar-image-filter", arity = "1", paramLabel = "true|false",
             description = "Overrides similar_image_filter.enabled.") Boolean ssfEnabled;
     @Option(names = "--similar-image-filter-threshold", description = "Overrides similar_image_filter.threshold.")
@@ -88,11 +104,42 @@ final class RunOptions {
     /** Things the user should know about the resolved configuration. */
     final List<String> warnings = new ArrayList<>();
 
+    private static <T> T blendEntry(String option, java.util.function.Supplier<T> parse) throws ConfigException {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(option + ": " + e.getMessage());
+        }
+    }
+
     /** The configuration file with the command-line overrides applied, validated. */
     RunConfig resolve(String mode) throws ConfigException, IOException {
         ObjectNode root = config != null ? RunConfig.readJson(config) : JsonNodeFactory.instance.objectNode();
         String source = config != null ? config.toString() : "configuration";
-        if (prompt != null) root.put("prompt", prompt);
+        if (prompt != null && !promptBlend.isEmpty()) throw new ConfigException("give --prompt or --prompt-blend, not both");
+        if (seed != null && !seedBlend.isEmpty()) throw new ConfigException("give --seed or --seed-blend, not both");
+        if (prompt != null) {
+            root.put("prompt", prompt);
+            root.remove("prompt_list");
+        }
+        if (!promptBlend.isEmpty()) {
+            ArrayNode list = root.putArray("prompt_list");
+            for (String entry : promptBlend) {
+                WeightedPrompt p = blendEntry("--prompt-blend", () -> BlendSyntax.prompt(entry));
+                list.addArray().add(p.text()).add(p.weight());
+            }
+            root.remove("prompt");
+        }
+        if (!seedBlend.isEmpty()) {
+            ArrayNode list = root.putArray("seed_list");
+            for (String entry : seedBlend) {
+                WeightedSeed s = blendEntry("--seed-blend", () -> BlendSyntax.seed(entry));
+                list.addArray().add(TorchSeed.unsigned(s.seed())).add(s.weight());
+            }
+            root.remove("seed");
+        }
+        if (interpolation != null) root.put("interpolation", interpolation);
+        if (promptTransition != null) root.put("prompt_transition_frames", promptTransition);
         if (negativePrompt != null) root.put("negative_prompt", negativePrompt);
         if (width != null) root.put("width", width);
         if (height != null) root.put("height", height);
@@ -108,7 +155,10 @@ final class RunOptions {
         if (useDenoisingBatch != null) root.put("use_denoising_batch", useDenoisingBatch);
         if (doAddNoise != null) root.put("do_add_noise", doAddNoise);
         if (useTinyVae != null) root.put("use_tiny_vae", useTinyVae);
-        if (seed != null) root.put("seed", seed);
+        if (seed != null) {
+            root.put("seed", seed);
+            root.remove("seed_list");
+        }
         if (ssfEnabled != null || ssfThreshold != null || ssfMaxSkip != null) {
             ObjectNode f = root.get("similar_image_filter") instanceof ObjectNode o ? o : root.putObject("similar_image_filter");
             if (ssfEnabled != null) f.put("enabled", ssfEnabled);

@@ -184,9 +184,16 @@ final class ServeCommand implements Callable<Integer> {
 
     /** Loads the models once, starts the server, and returns it running. */
     Running start(PrintWriter err) throws Exception {
-        if (options.prompt == null && options.config == null) options.extra.put("prompt", DEFAULT_PROMPT);
+        if (options.prompt == null && options.config == null && options.promptBlend.isEmpty()) {
+            options.extra.put("prompt", DEFAULT_PROMPT);
+        }
         RunConfig rc = options.resolve(Mode.IMG2IMG.key());
         options.warnings.forEach(w -> err.println("warning: " + w));
+        if (!rc.promptBlend().isSingle() || rc.seedBlend() != null) {
+            // the sessions' starting settings hold one prompt and one seed; pages and clients send their own blends
+            err.println("warning: serve starts each session with the first prompt and seed of prompt_list / seed_list;"
+                    + " clients blend with their own settings (prompt_list, seed_list)");
+        }
         if (rc.frameBufferSize() != 1) {
             throw new ConfigException("serve streams frame by frame: frame_buffer_size must be 1, found " + rc.frameBufferSize());
         }

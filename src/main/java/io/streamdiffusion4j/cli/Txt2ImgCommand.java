@@ -52,7 +52,7 @@ final class Txt2ImgCommand implements Callable<Integer> {
         options.warnings.forEach(w -> spec.commandLine().getErr().println("warning: " + w));
         FrameWriter writer = new FrameWriter(output, saveNpy);
         try (StreamDiffusion stream = Cli.builder(rc, options).mode(Mode.TXT2IMG).build()) {
-            stream.prepare(rc.prompt(), rc.negativePrompt(), rc.numInferenceSteps(), rc.guidanceScale(), rc.delta());
+            stream.prepare(rc.promptBlend(), rc.negativePrompt(), rc.numInferenceSteps(), rc.guidanceScale(), rc.delta());
             boolean sdTurbo = rc.txt2imgMethod() == RunConfig.Txt2ImgMethod.SD_TURBO;
             Warmup.Shape shape = Warmup.Shape.of(stream);
             // the sd_turbo path decodes every batch row, the stream path frame_buffer_size of them

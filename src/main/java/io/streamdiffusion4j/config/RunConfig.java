@@ -7,9 +7,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamdiffusion4j.files.InputFileException;
 import io.streamdiffusion4j.files.InputFiles;
 import io.streamdiffusion4j.pipeline.CfgType;
+import io.streamdiffusion4j.pipeline.Interpolation;
+import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
 import io.streamdiffusion4j.pipeline.Mode;
+import io.streamdiffusion4j.pipeline.PromptBlend;
+import io.streamdiffusion4j.pipeline.SeedBlend;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.pipeline.StreamConfig;
+import io.streamdiffusion4j.pipeline.WeightedPrompt;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,6 +35,12 @@ import java.util.Set;
  *  "mode": "img2img", "use_tiny_vae": true, "seed": 2, "txt2img_method": "txt2img", "num_outputs": 1,
  *  "similar_image_filter": {"enabled": false, "threshold": 0.98, "max_skip_frame": 10}}
  * }</pre>
+ *
+ * <p>Blending (the livepeer fork's lists): {@code "prompt_list": [["a cat", 0.7], ["a dog", 0.3]]}
+ * instead of {@code prompt}, {@code "interpolation": "linear"|"slerp"},
+ * {@code "seed_list": [[2, 0.5], [7, 0.5]]} instead of {@code seed}, and
+ * {@code "prompt_transition_frames": N} for live prompt changes. {@link #promptBlend} is always
+ * set (a single prompt is a one-entry blend); {@link #seedBlend} is null without a seed_list.
  */
 public record RunConfig(
         String prompt,
@@ -49,7 +60,10 @@ public record RunConfig(
         SimilarityFilterSettings similarImageFilter,
         long seed,
         Txt2ImgMethod txt2imgMethod,
-        int numOutputs) {
+        int numOutputs,
+        PromptBlend promptBlend,
+        SeedBlend seedBlend,
+        int promptTransitionFrames) {
 
     /** Which txt2img path: through the stream batch, or sd-turbo's one step per row. */
     public enum Txt2ImgMethod {
@@ -69,7 +83,8 @@ public record RunConfig(
 
     private static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "width", "height", "t_index_list",
             "num_inference_steps", "guidance_scale", "delta", "cfg_type", "frame_buffer_size", "use_denoising_batch",
-            "do_add_noise", "mode", "use_tiny_vae", "similar_image_filter", "seed", "txt2img_method", "num_outputs");
+            "do_add_noise", "mode", "use_tiny_vae", "similar_image_filter", "seed", "txt2img_method", "num_outputs",
+            "prompt_list", "interpolation", "seed_list", "prompt_transition_frames");
     private static final Set<String> FILTER_KEYS = Set.of("enabled", "threshold", "max_skip_frame");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -131,8 +146,23 @@ public record RunConfig(
             case "sd_turbo" -> Txt2ImgMethod.SD_TURBO;
             default -> throw new ConfigException(source + ": txt2img_method must be \"txt2img\" or \"sd_turbo\", found \"" + m + "\"");
         };
+        Interpolation interpolation;
+        try {
+            interpolation = Interpolation.parse(r.string("interpolation", "linear"));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(source + ": " + e.getMessage());
+        }
+        if (r.get("prompt_list") != null && r.get("prompt") != null) {
+            throw new ConfigException(source + ": give prompt or prompt_list, not both");
+        }
+        if (r.get("seed_list") != null && r.get("seed") != null) {
+            throw new ConfigException(source + ": give seed or seed_list, not both");
+        }
+        PromptBlend promptBlend = r.get("prompt_list") != null ? r.promptList(interpolation)
+                : new PromptBlend(List.of(new WeightedPrompt(r.string("prompt", ""), 1)), interpolation);
+        SeedBlend seedBlend = r.seedList();
         return new RunConfig(
-                r.string("prompt", ""),
+                promptBlend.primaryText(),
                 r.string("negative_prompt", ""),
                 width, height, tIndex, steps,
                 r.number("guidance_scale", 1.2),
@@ -144,9 +174,12 @@ public record RunConfig(
                 mode,
                 r.bool("use_tiny_vae", true),
                 filter,
-                r.seed(),
+                seedBlend != null ? seedBlend.primarySeed() : r.seed(),
                 method,
-                r.integer("num_outputs", 1, 1, Integer.MAX_VALUE));
+                r.integer("num_outputs", 1, 1, Integer.MAX_VALUE),
+                promptBlend,
+                seedBlend,
+                r.integer("prompt_transition_frames", 0, 0, LiveSettingsLimits.MAX_TRANSITION_FRAMES));
     }
 
     /** The stream shape this configuration asks for. */
@@ -162,6 +195,30 @@ public record RunConfig(
 
     /** Typed access with errors that name the key. */
     private record Reader(ObjectNode root, String source) {
+        /** [[text, weight], ...]: 1 to MAX_BLEND_ENTRIES pairs (texts of any length, as "prompt"). */
+        PromptBlend promptList(Interpolation interpolation) throws ConfigException {
+            try {
+                return new PromptBlend(BlendJson.prompts(get("prompt_list"), text -> text), interpolation);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(source + ": " + e.getMessage());
+            }
+        }
+
+        /** [[seed, weight], ...], each seed in [0, 4294967295] as "seed"; null when absent. */
+        SeedBlend seedList() throws ConfigException {
+            if (get("seed_list") == null) return null;
+            try {
+                return new SeedBlend(BlendJson.seeds(get("seed_list"), s -> {
+                    if (!s.isIntegralNumber() || !s.canConvertToLong() || s.longValue() < 0 || s.longValue() > 0xFFFFFFFFL) {
+                        throw new IllegalArgumentException("seed must be an integer in [0, 4294967295], found " + s);
+                    }
+                    return s.longValue();
+                }));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(source + ": " + e.getMessage());
+            }
+        }
+
         private JsonNode get(String key) {
             JsonNode v = root.get(key);
             return v == null || v.isNull() ? null : v;

@@ -1,11 +1,17 @@
 package io.streamdiffusion4j.engine;
 
+import io.streamdiffusion4j.config.BlendSyntax;
+import io.streamdiffusion4j.pipeline.Interpolation;
 import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
+import io.streamdiffusion4j.pipeline.PromptBlend;
+import io.streamdiffusion4j.pipeline.SeedBlend;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import io.streamdiffusion4j.pipeline.WeightedPrompt;
 import io.streamdiffusion4j.random.TorchSeed;
 import java.math.BigInteger;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
 
@@ -16,8 +22,13 @@ import java.util.function.Consumer;
  *   guidance 1.4 [DELTA]            delta 0.8
  *   t_index 22,32,45                seed 7
  *   filter on [THRESHOLD [MAX_SKIP]] | filter off
+ *   prompt_blend a cat:0.7 | a dog:0.3        seed_blend 2:0.5, 7:0.5
+ *   interpolation slerp             transition 30
  *   status                          quit
  * </pre>
+ * Blend entries are written as {@link BlendSyntax} says ({@code TEXT[:WEIGHT]} separated by
+ * {@code |}, {@code SEED[:WEIGHT]} separated by commas); {@code interpolation} changes how the
+ * current prompt blend is combined; {@code transition N} spreads later prompt changes over N frames.
  * Every value is checked when the line is parsed, against {@link LiveSettingsLimits} (the web's
  * bounds too) and the running stream's num_inference_steps: a bad command is refused before it
  * is acknowledged, so the change applied at the next frame cannot fail.
@@ -28,7 +39,9 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
 
     public static final String HELP = String.join("\n",
             "commands: prompt TEXT | negative TEXT | guidance G [DELTA] | delta D | t_index I,J,...",
-            "          seed N | filter on [THRESHOLD [MAX_SKIP]] | filter off | status | quit");
+            "          seed N | filter on [THRESHOLD [MAX_SKIP]] | filter off | status | quit",
+            "          prompt_blend TEXT:W | TEXT:W ... | seed_blend SEED:W, SEED:W ... | interpolation linear|slerp",
+            "          transition N (spread later prompt changes over N frames)");
 
     /**
      * Parses and checks one line for a stream of {@code numInferenceSteps} scheduler steps; a
@@ -106,6 +119,27 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
                             maxSkip != null ? maxSkip : cur.maxSkipFrame()));
                 });
             }
+            case "prompt_blend": {
+                List<WeightedPrompt> entries = BlendSyntax.prompts(rest);
+                for (WeightedPrompt p : entries) LiveSettingsLimits.checkPrompt("prompt_blend text", p.text());
+                new PromptBlend(entries, Interpolation.LINEAR); // checked now: the change at the next frame cannot fail
+                return change("prompt blend: " + describe(entries), st -> st.updatePromptBlend(
+                        new PromptBlend(entries, st.promptBlend().interpolation())));
+            }
+            case "seed_blend": {
+                SeedBlend blend = new SeedBlend(BlendSyntax.seeds(rest));
+                return change("seed blend: " + blend.seeds().stream()
+                        .map(x -> TorchSeed.unsigned(x.seed()) + ":" + x.weight()).toList(), st -> st.updateSeedBlend(blend));
+            }
+            case "interpolation": {
+                Interpolation i = Interpolation.parse(rest);
+                return change("interpolation " + i.key(), st -> st.updatePromptBlend(new PromptBlend(st.promptBlend().prompts(), i)));
+            }
+            case "transition":
+            case "prompt_transition_frames": {
+                int frames = LiveSettingsLimits.checkTransitionFrames(numbers(verb, rest, 1, 1)[0]);
+                return change("prompt changes spread over " + frames + " frame(s)", st -> st.updatePromptTransitionFrames(frames));
+            }
             case "status":
                 return new ControlCommand(Kind.STATUS, "status", null);
             case "quit":
@@ -118,6 +152,10 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
             default:
                 throw new IllegalArgumentException("unknown command '" + verb + "'\n" + HELP);
         }
+    }
+
+    private static String describe(List<WeightedPrompt> entries) {
+        return String.join(" | ", entries.stream().map(p -> p.text() + ":" + p.weight()).toList());
     }
 
     private static ControlCommand change(String description, Consumer<StreamDiffusion> c) {

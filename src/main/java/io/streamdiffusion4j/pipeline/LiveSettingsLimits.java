@@ -19,6 +19,10 @@ public final class LiveSettingsLimits {
     public static final Range DELTA = new Range("delta", 0, 5);
     public static final Range FILTER_THRESHOLD = new Range("similar_image_filter.threshold", 0, 1);
     public static final int MAX_SKIP_FRAME = 100;
+    /** At most this many entries in a prompt_list or seed_list (each prompt is a text-encoder run, each seed a noise draw). */
+    public static final int MAX_BLEND_ENTRIES = 8;
+    /** A prompt change may be spread over at most this many frames. */
+    public static final int MAX_TRANSITION_FRAMES = 1000;
 
     private LiveSettingsLimits() {}
 
@@ -84,6 +88,35 @@ public final class LiveSettingsLimits {
                     + format(maxSkipFrame));
         }
         return (int) maxSkipFrame;
+    }
+
+    /** One weight of a prompt_list or seed_list: finite and >= 0. */
+    public static double checkBlendWeight(String name, double weight) {
+        if (!(weight >= 0) || !Double.isFinite(weight)) {
+            throw new IllegalArgumentException(name + " weights must be finite and >= 0, found " + weight);
+        }
+        return weight;
+    }
+
+    /** A prompt_list or seed_list: 1 to {@link #MAX_BLEND_ENTRIES} entries whose weights are not all 0. */
+    public static void checkBlendSize(String name, int entries, double[] weights) {
+        if (entries < 1 || entries > MAX_BLEND_ENTRIES) {
+            throw new IllegalArgumentException(name + " must have 1 to " + MAX_BLEND_ENTRIES + " entries, found " + entries);
+        }
+        double sum = 0;
+        for (double w : weights) sum += checkBlendWeight(name, w);
+        if (!(sum > 0) || !Double.isFinite(sum)) {
+            throw new IllegalArgumentException(name + " weights must not all be 0 (and their sum must be finite)");
+        }
+    }
+
+    /** prompt_transition_frames: a whole number in [0, {@link #MAX_TRANSITION_FRAMES}] (0: change at once). */
+    public static int checkTransitionFrames(double frames) {
+        if (!(frames >= 0 && frames <= MAX_TRANSITION_FRAMES) || frames != Math.rint(frames)) {
+            throw new IllegalArgumentException("prompt_transition_frames must be a whole number in [0, " + MAX_TRANSITION_FRAMES
+                    + "], found " + format(frames));
+        }
+        return (int) frames;
     }
 
     private static String format(double d) {

@@ -59,6 +59,11 @@ public final class StreamDiffusion implements AutoCloseable {
 
     private StreamBatch streamBatch;
     private String prompt;
+    private PromptBlend promptBlend;
+    private FloatTensor positive;              // the blended embedding of promptBlend
+    private PromptTransition transition;       // non-null while a prompt change is spread over frames
+    private int promptTransitionFrames;
+    private SeedBlend seedBlend;
     private String negativePrompt;
     private int numInferenceSteps;
     private Guidance guidance;
@@ -80,7 +85,10 @@ public final class StreamDiffusion implements AutoCloseable {
         this.prompts = new PromptEncoder(models.tokenizer(), models.textEncoder());
         this.preprocessor = new ImagePreprocessor(config.width(), config.height());
         this.replayedDraws = b.similarityDraws;
-        this.seed = config.seed() >= 0 ? config.seed() : new SplittableRandom().nextInt(1_000_000);
+        this.seed = b.seedBlend != null ? b.seedBlend.primarySeed()
+                : config.seed() >= 0 ? config.seed() : new SplittableRandom().nextInt(1_000_000);
+        this.seedBlend = b.seedBlend != null ? b.seedBlend : SeedBlend.of(seed);
+        this.promptTransitionFrames = b.promptTransitionFrames;
         this.warmStart = b.warmStart;
         this.generator = new TorchGenerator(seed);
         this.globalGenerator = new TorchGenerator(seed);
@@ -97,6 +105,14 @@ public final class StreamDiffusion implements AutoCloseable {
      * @param negativePrompt used by cfg full and initialize when guidance_scale > 1
      */
     public void prepare(String prompt, String negativePrompt, int numInferenceSteps, double guidanceScale, double delta) {
+        prepare(PromptBlend.of(Objects.requireNonNull(prompt, "prompt")), negativePrompt, numInferenceSteps, guidanceScale, delta);
+    }
+
+    /**
+     * {@link #prepare(String, String, int, double, double)} with a blend of prompts; a one-entry
+     * blend is exactly the single prompt.
+     */
+    public void prepare(PromptBlend prompt, String negativePrompt, int numInferenceSteps, double guidanceScale, double delta) {
         Objects.requireNonNull(prompt, "prompt");
         LcmCoefficients coefficients = LcmCoefficients.compute(scheduler, numInferenceSteps, config.tIndexList());
         Guidance g = Guidance.of(config.cfgType(), guidanceScale, delta);
@@ -105,7 +121,8 @@ public final class StreamDiffusion implements AutoCloseable {
         similarityFilter = config.similarFilter().enabled()
                 ? new SimilarityFilter(config.similarFilter(), replayedDraws != null ? replayedDraws : new PythonRandom(seed))
                 : null;
-        this.prompt = prompt;
+        setPromptBlend(prompt);
+        this.transition = null;
         this.negativePrompt = negativePrompt == null ? "" : negativePrompt;
         this.numInferenceSteps = numInferenceSteps;
         this.guidance = g;
@@ -133,10 +150,62 @@ public final class StreamDiffusion implements AutoCloseable {
 
     /** Changes prompt and negative prompt at the next frame; embeddings are cached per text. */
     public void updatePrompt(String prompt, String negativePrompt) {
+        updatePromptBlend(PromptBlend.of(Objects.requireNonNull(prompt, "prompt")), negativePrompt);
+    }
+
+    /**
+     * Changes the prompt blend at the next frame, keeping the negative prompt. With
+     * {@link #updatePromptTransitionFrames prompt_transition_frames} N > 0 the change is spread
+     * over the next N generated frames (see {@link PromptTransition}); otherwise it is immediate.
+     */
+    public void updatePromptBlend(PromptBlend blend) {
+        updatePromptBlend(blend, negativePrompt);
+    }
+
+    /** Changes the prompt blend and the negative prompt (the negative prompt changes at once). */
+    public void updatePromptBlend(PromptBlend blend, String negativePrompt) {
         requirePrepared();
-        this.prompt = Objects.requireNonNull(prompt, "prompt");
+        Objects.requireNonNull(blend, "blend");
+        FloatTensor from = currentPositive();
+        boolean changed = !blend.equals(promptBlend);
+        setPromptBlend(blend);
+        transition = changed && promptTransitionFrames > 0
+                ? new PromptTransition(from, positive, promptTransitionFrames, blend.interpolation())
+                : null;
         this.negativePrompt = negativePrompt == null ? "" : negativePrompt;
         streamBatch.setConditioning(guidance, conditioning());
+    }
+
+    /**
+     * Over how many frames later prompt changes are spread (0: at once, the default). A
+     * transition under way finishes as it started.
+     */
+    public void updatePromptTransitionFrames(int frames) {
+        promptTransitionFrames = LiveSettingsLimits.checkTransitionFrames(frames);
+    }
+
+    private void setPromptBlend(PromptBlend blend) {
+        this.promptBlend = blend;
+        this.prompt = blend.primaryText();
+        List<WeightedPrompt> entries = blend.effective();
+        if (entries.size() == 1) {
+            positive = prompts.encode(entries.getFirst().text()); // exactly the single-prompt path
+        } else {
+            positive = Blending.embeddings(entries.stream().map(p -> prompts.encode(p.text())).toList(),
+                    entries.stream().mapToDouble(WeightedPrompt::weight).toArray(), blend.interpolation());
+        }
+    }
+
+    private FloatTensor currentPositive() {
+        return transition != null ? transition.current() : positive;
+    }
+
+    /** At the start of a generated frame: the next step of a prompt transition, if one is under way. */
+    private void advanceTransition() {
+        if (transition == null) return;
+        transition.advance();
+        streamBatch.setConditioning(guidance, conditioning());
+        if (transition.done()) transition = null;
     }
 
     // ---- live control: effective at the next frame, without reloading models -------------------
@@ -181,8 +250,18 @@ public final class StreamDiffusion implements AutoCloseable {
      * the livepeer fork's update_stream_params); the latent buffer keeps the stream's content.
      */
     public void updateSeed(long newSeed) {
+        updateSeedBlend(SeedBlend.of(newSeed));
+    }
+
+    /**
+     * Changes the seeds whose noise is blended into the fixed noise (see {@link Blending#noise}),
+     * as {@link #updateSeed}; the first weighted seed becomes the stream's seed.
+     */
+    public void updateSeedBlend(SeedBlend blend) {
         requirePrepared();
         // any 64 bits: a negative long is a seed of 2^63 or more (see TorchSeed), as torch.manual_seed takes it
+        long newSeed = blend.primarySeed();
+        seedBlend = blend;
         seed = newSeed;
         config = config.toBuilder().seed(newSeed).build();
         generator.manualSeed(newSeed);
@@ -201,9 +280,19 @@ public final class StreamDiffusion implements AutoCloseable {
                 : null;
     }
 
+    /**
+     * The fixed noise: drawn from the seeded generator (which goes on to draw the VAE posterior
+     * samples), blended with the other seeds' draws when there are several.
+     */
     private FloatTensor drawInitNoise() {
-        return generator.randn(config.batchSize(), models.unet().latentChannels(), config.latentHeight(),
-                config.latentWidth());
+        int[] shape = {config.batchSize(), models.unet().latentChannels(), config.latentHeight(), config.latentWidth()};
+        FloatTensor first = generator.randn(shape);
+        List<WeightedSeed> entries = seedBlend.effective();
+        if (entries.size() == 1) return first;
+        List<FloatTensor> draws = new java.util.ArrayList<>();
+        draws.add(first);
+        for (WeightedSeed s : entries.subList(1, entries.size())) draws.add(new TorchGenerator(s.seed()).randn(shape));
+        return Blending.noise(draws, entries.stream().mapToDouble(WeightedSeed::weight).toArray());
     }
 
     /**
@@ -232,7 +321,7 @@ public final class StreamDiffusion implements AutoCloseable {
     }
 
     private FloatTensor conditioning() {
-        FloatTensor positive = prompts.encode(prompt);
+        FloatTensor positive = currentPositive();
         FloatTensor negative = guidance.hasNegativeRows() ? prompts.encode(negativePrompt) : null;
         return PromptEncoder.conditioning(positive, negative, guidance, config.batchSize(), config.frameBufferSize());
     }
@@ -280,6 +369,7 @@ public final class StreamDiffusion implements AutoCloseable {
             return;
         }
         lastSkipped = false;
+        advanceTransition();
         long t0 = System.nanoTime();
         encodeInto(images, b);
         if (warmStart && streamFresh) fillBufferFrom(b.latents);
@@ -357,6 +447,7 @@ public final class StreamDiffusion implements AutoCloseable {
      */
     public FloatTensor txt2img() {
         requirePrepared();
+        advanceTransition();
         FloatTensor x = globalGenerator.randn(config.frameBufferSize(), models.unet().latentChannels(),
                 config.latentHeight(), config.latentWidth());
         long t1 = System.nanoTime();
@@ -375,6 +466,7 @@ public final class StreamDiffusion implements AutoCloseable {
      */
     public FloatTensor txt2imgSdTurbo() {
         requirePrepared();
+        advanceTransition();
         FloatTensor x = globalGenerator.randn(config.batchSize(), models.unet().latentChannels(),
                 config.latentHeight(), config.latentWidth());
         long t1 = System.nanoTime();
@@ -415,6 +507,25 @@ public final class StreamDiffusion implements AutoCloseable {
 
     public String prompt() {
         return prompt;
+    }
+
+    /** The prompt blend in use (a single prompt is a one-entry blend). */
+    public PromptBlend promptBlend() {
+        return promptBlend;
+    }
+
+    /** The seed blend of the fixed noise (a single seed is a one-entry blend). */
+    public SeedBlend seedBlend() {
+        return seedBlend;
+    }
+
+    public int promptTransitionFrames() {
+        return promptTransitionFrames;
+    }
+
+    /** The positive embedding the next UNet call is conditioned on (mid-transition: the current step). */
+    public FloatTensor conditioningEmbedding() {
+        return currentPositive();
     }
 
     public String negativePrompt() {
@@ -484,6 +595,8 @@ public final class StreamDiffusion implements AutoCloseable {
         private boolean useTinyVae = true;
         private UniformSource similarityDraws;
         private boolean warmStart;
+        private SeedBlend seedBlend;
+        private int promptTransitionFrames;
         private OnnxModelLoader.Options onnxOptions = OnnxModelLoader.Options.defaults();
 
         public Builder models(StableDiffusionModels v) {
@@ -557,6 +670,20 @@ public final class StreamDiffusion implements AutoCloseable {
 
         public Builder seed(long v) {
             config.seed(v);
+            seedBlend = null;
+            return this;
+        }
+
+        /** Blends the fixed noise of several seeds; the first weighted seed is the stream's seed. */
+        public Builder seedBlend(SeedBlend v) {
+            seedBlend = v;
+            config.seed(v.primarySeed());
+            return this;
+        }
+
+        /** Spreads live prompt changes over this many frames (0, the default: at once). */
+        public Builder promptTransitionFrames(int v) {
+            promptTransitionFrames = LiveSettingsLimits.checkTransitionFrames(v);
             return this;
         }
 

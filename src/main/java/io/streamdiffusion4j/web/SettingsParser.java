@@ -2,8 +2,14 @@ package io.streamdiffusion4j.web;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.config.BlendJson;
+import io.streamdiffusion4j.pipeline.Interpolation;
 import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
+import io.streamdiffusion4j.pipeline.PromptBlend;
+import io.streamdiffusion4j.pipeline.SeedBlend;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
+import io.streamdiffusion4j.pipeline.WeightedPrompt;
+import io.streamdiffusion4j.pipeline.WeightedSeed;
 import io.streamdiffusion4j.random.TorchSeed;
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -21,7 +27,7 @@ import java.util.Set;
 final class SettingsParser {
 
     private static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "strength", "t_index_list", "guidance_scale",
-            "delta", "seed", "similar_image_filter");
+            "delta", "seed", "similar_image_filter", "prompt_list", "interpolation", "seed_list", "prompt_transition_frames");
     private static final Set<String> FILTER_KEYS = Set.of("enabled", "threshold", "max_skip_frame");
 
     private final int numInferenceSteps;
@@ -81,7 +87,68 @@ final class SettingsParser {
         long seed = o.has("seed") && !(lenient && o.get("seed").isNull()) ? seed(o.get("seed"), lenient) : current.seed();
         SimilarityFilterSettings filter = current.filter();
         if (o.has("similar_image_filter")) filter = filter(o.get("similar_image_filter"), filter, lenient);
-        return new StreamSettings(prompt, negative, tIndex, guidance, delta, seed, filter);
+        // blending: a message's prompt_list replaces the blend, a plain prompt (without one) ends it; seeds alike
+        if (has(o, "prompt_list", lenient) && has(o, "prompt", lenient)) throw bad("give prompt or prompt_list, not both");
+        if (has(o, "seed_list", lenient) && has(o, "seed", lenient)) throw bad("give seed or seed_list, not both");
+        Interpolation interpolation = current.interpolation();
+        if (has(o, "interpolation", lenient)) {
+            JsonNode v = o.get("interpolation");
+            if (!v.isTextual()) throw bad("interpolation must be \"linear\" or \"slerp\", found " + abbreviate(v.toString()));
+            try {
+                interpolation = Interpolation.parse(v.textValue());
+            } catch (IllegalArgumentException e) {
+                throw bad(abbreviate(e.getMessage()));
+            }
+        }
+        List<WeightedPrompt> promptList = has(o, "prompt", lenient) ? List.of() : current.promptList();
+        if (has(o, "prompt_list", lenient)) {
+            promptList = promptList(o.get("prompt_list"));
+            prompt = new PromptBlend(promptList, interpolation).primaryText();
+        }
+        List<WeightedSeed> seedList = has(o, "seed", lenient) ? List.of() : current.seedList();
+        if (has(o, "seed_list", lenient)) {
+            seedList = seedList(o.get("seed_list"));
+            seed = new SeedBlend(seedList).primarySeed();
+        }
+        int transition = current.promptTransitionFrames();
+        if (has(o, "prompt_transition_frames", lenient)) {
+            double frames = number(o, "prompt_transition_frames", 0, 0, LiveSettingsLimits.MAX_TRANSITION_FRAMES, lenient);
+            try {
+                transition = LiveSettingsLimits.checkTransitionFrames(frames);
+            } catch (IllegalArgumentException e) {
+                throw bad(e.getMessage());
+            }
+        }
+        return new StreamSettings(prompt, negative, tIndex, guidance, delta, seed, filter, promptList, interpolation, seedList,
+                transition);
+    }
+
+    private static boolean has(ObjectNode o, String key, boolean lenient) {
+        return o.has(key) && !(lenient && o.get(key).isNull());
+    }
+
+    /** [[text, weight], ...] (see {@link BlendJson}), each text within the live prompt limit. */
+    private static List<WeightedPrompt> promptList(JsonNode v) throws ProtocolException {
+        try {
+            return BlendJson.prompts(v, text -> LiveSettingsLimits.checkPrompt("text", text));
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage());
+        }
+    }
+
+    /** [[seed, weight], ...], each seed in torch's range as "seed" is. */
+    private static List<WeightedSeed> seedList(JsonNode v) throws ProtocolException {
+        try {
+            return BlendJson.seeds(v, n -> {
+                try {
+                    return seed(n, false);
+                } catch (ProtocolException e) {
+                    throw new IllegalArgumentException(e.getMessage());
+                }
+            });
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage());
+        }
     }
 
     /**
@@ -215,6 +282,7 @@ final class SettingsParser {
                 "guidance_scale", List.of(LiveSettingsLimits.GUIDANCE_SCALE.min(), LiveSettingsLimits.GUIDANCE_SCALE.max()),
                 "delta", List.of(LiveSettingsLimits.DELTA.min(), LiveSettingsLimits.DELTA.max()),
                 "seed", List.of(TorchSeed.MIN, TorchSeed.MAX), "t_index_list_entries", LiveSettingsLimits.MAX_STEPS,
-                "num_inference_steps", numInferenceSteps);
+                "num_inference_steps", numInferenceSteps, "blend_entries", LiveSettingsLimits.MAX_BLEND_ENTRIES,
+                "prompt_transition_frames", LiveSettingsLimits.MAX_TRANSITION_FRAMES);
     }
 }

@@ -2,8 +2,13 @@ package io.streamdiffusion4j.web;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.pipeline.Interpolation;
+import io.streamdiffusion4j.pipeline.PromptBlend;
+import io.streamdiffusion4j.pipeline.SeedBlend;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import io.streamdiffusion4j.pipeline.WeightedPrompt;
+import io.streamdiffusion4j.pipeline.WeightedSeed;
 import io.streamdiffusion4j.random.TorchSeed;
 import java.util.List;
 import java.util.Objects;
@@ -11,6 +16,10 @@ import java.util.Objects;
 /**
  * What one session's pipeline generates with: everything a client may change while it streams.
  * Sizes, models and files are not here: the server decides those.
+ *
+ * @param promptList a prompt blend, or empty for the single {@code prompt} (whose text is then
+ *                   the blend's first weighted text)
+ * @param seedList   a seed blend, or empty for the single {@code seed} (the blend's first weighted seed)
  */
 public record StreamSettings(
         String prompt,
@@ -19,7 +28,11 @@ public record StreamSettings(
         double guidanceScale,
         double delta,
         long seed,
-        SimilarityFilterSettings filter) {
+        SimilarityFilterSettings filter,
+        List<WeightedPrompt> promptList,
+        Interpolation interpolation,
+        List<WeightedSeed> seedList,
+        int promptTransitionFrames) {
 
     public StreamSettings {
         Objects.requireNonNull(prompt, "prompt");
@@ -27,6 +40,25 @@ public record StreamSettings(
         tIndexList = List.copyOf(tIndexList);
         Objects.requireNonNull(filter, "filter");
         // seed: any 64 bits, a TorchSeed (a negative long is a seed of 2^63 or more)
+        promptList = List.copyOf(promptList);
+        Objects.requireNonNull(interpolation, "interpolation");
+        seedList = List.copyOf(seedList);
+    }
+
+    /** Settings without blends: one prompt, one seed, prompt changes at once. */
+    public StreamSettings(String prompt, String negativePrompt, List<Integer> tIndexList, double guidanceScale, double delta,
+                          long seed, SimilarityFilterSettings filter) {
+        this(prompt, negativePrompt, tIndexList, guidanceScale, delta, seed, filter, List.of(), Interpolation.LINEAR, List.of(), 0);
+    }
+
+    /** The prompt blend the stream uses (a single prompt is a one-entry blend). */
+    public PromptBlend promptBlend() {
+        return new PromptBlend(promptList.isEmpty() ? List.of(new WeightedPrompt(prompt, 1)) : promptList, interpolation);
+    }
+
+    /** The seed blend of the fixed noise (a single seed is a one-entry blend). */
+    public SeedBlend seedBlend() {
+        return seedList.isEmpty() ? SeedBlend.of(seed) : new SeedBlend(seedList);
     }
 
     public int[] tIndexArray() {
@@ -34,7 +66,8 @@ public record StreamSettings(
     }
 
     StreamSettings withSeed(long v) {
-        return new StreamSettings(prompt, negativePrompt, tIndexList, guidanceScale, delta, v, filter);
+        return new StreamSettings(prompt, negativePrompt, tIndexList, guidanceScale, delta, v, filter, promptList, interpolation,
+                seedList, promptTransitionFrames);
     }
 
     /**
@@ -45,10 +78,13 @@ public record StreamSettings(
         // t_index_list first: a different number of steps rebuilds the batch, later updates then act on it
         if (withTIndexList && !tIndexList.equals(previous.tIndexList)) stream.updateTIndexList(tIndexArray());
         if (guidanceScale != previous.guidanceScale || delta != previous.delta) stream.updateGuidance(guidanceScale, delta);
-        if (!prompt.equals(previous.prompt) || !negativePrompt.equals(previous.negativePrompt)) {
-            stream.updatePrompt(prompt, negativePrompt);
+        if (promptTransitionFrames != previous.promptTransitionFrames) stream.updatePromptTransitionFrames(promptTransitionFrames);
+        PromptBlend blend = promptBlend();
+        if (!blend.equals(previous.promptBlend()) || !negativePrompt.equals(previous.negativePrompt)) {
+            stream.updatePromptBlend(blend, negativePrompt);
         }
-        if (seed != previous.seed) stream.updateSeed(seed);
+        SeedBlend seeds = seedBlend();
+        if (!seeds.equals(previous.seedBlend())) stream.updateSeedBlend(seeds);
         if (!filter.equals(previous.filter)) stream.updateSimilarityFilter(filter);
     }
 
@@ -67,6 +103,17 @@ public record StreamSettings(
         f.put("enabled", filter.enabled());
         f.put("threshold", filter.threshold());
         f.put("max_skip_frame", filter.maxSkipFrame());
+        if (!promptList.isEmpty()) {
+            var list = o.putArray("prompt_list");
+            promptList.forEach(p -> list.addArray().add(p.text()).add(p.weight()));
+        }
+        // the blending keys only when used, so a plain session's settings read as before
+        if (!promptList.isEmpty() || interpolation != Interpolation.LINEAR) o.put("interpolation", interpolation.key());
+        if (!seedList.isEmpty()) {
+            var list = o.putArray("seed_list");
+            seedList.forEach(x -> list.addArray().add(TorchSeed.unsigned(x.seed())).add(x.weight()));
+        }
+        if (promptTransitionFrames > 0) o.put("prompt_transition_frames", promptTransitionFrames);
         return o;
     }
 }

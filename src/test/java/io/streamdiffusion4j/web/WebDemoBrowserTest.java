@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
@@ -75,6 +76,21 @@ class WebDemoBrowserTest {
                 wait(driver, d -> s.events.applied.getOrDefault(sessionA, List.of()).stream()
                         .anyMatch(x -> x.prompt().equals("tab A: an owl made of copper")) ? true : null);
                 assertThat(script(driver, "return window.demo.accepted.prompt")).isEqualTo("tab A: an owl made of copper");
+
+                // a second prompt on the page blends with the first (weights from the blend slider, 0.5 each)
+                WebElement blendPrompt = driver.findElement(By.id("blend-prompt"));
+                blendPrompt.sendKeys("tab A: a glass vase");
+                wait(driver, d -> s.events.applied.getOrDefault(sessionA, List.of()).stream()
+                        .anyMatch(x -> x.promptList().size() == 2 && x.promptList().get(1).text().equals("tab A: a glass vase")
+                                && x.promptList().get(1).weight() == 0.5) ? true : null);
+                assertThat(script(driver, "return window.demo.accepted.prompt_list.length")).isEqualTo(2L);
+                blendPrompt.clear();
+                blendPrompt.sendKeys(" ");
+                blendPrompt.sendKeys(Keys.BACK_SPACE); // an empty second prompt ends the blend
+                wait(driver, d -> {
+                    List<StreamSettings> applied = s.events.applied.getOrDefault(sessionA, List.of());
+                    return !applied.isEmpty() && applied.getLast().promptList().isEmpty() ? true : null;
+                });
 
                 // tab B, its own prompt and seed
                 driver.switchTo().newWindow(WindowType.WINDOW);
