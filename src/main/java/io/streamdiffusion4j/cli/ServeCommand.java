@@ -189,11 +189,6 @@ final class ServeCommand implements Callable<Integer> {
         }
         RunConfig rc = options.resolve(Mode.IMG2IMG.key());
         options.warnings.forEach(w -> err.println("warning: " + w));
-        if (!rc.promptBlend().isSingle() || rc.seedBlend() != null) {
-            // the sessions' starting settings hold one prompt and one seed; pages and clients send their own blends
-            err.println("warning: serve starts each session with the first prompt and seed of prompt_list / seed_list;"
-                    + " clients blend with their own settings (prompt_list, seed_list)");
-        }
         if (rc.frameBufferSize() != 1) {
             throw new ConfigException("serve streams frame by frame: frame_buffer_size must be 1, found " + rc.frameBufferSize());
         }
@@ -233,7 +228,8 @@ final class ServeCommand implements Callable<Integer> {
             StreamFactory factory;
             try {
                 factory = new StreamFactory(owner.models(), rc.streamConfig(), steps, txt2img, rc.prompt(), rc.negativePrompt(),
-                        rc.guidanceScale(), rc.delta(), rc.seed(), warmup.enabled ? Warmup.RUNS : 0);
+                        rc.guidanceScale(), rc.delta(), rc.seed(), warmup.enabled ? Warmup.RUNS : 0)
+                        .startingBlends(rc.promptBlend(), rc.seedBlend(), rc.promptTransitionFrames());
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(e.getMessage());
             }

@@ -1,10 +1,15 @@
 package io.streamdiffusion4j.web;
 
 import io.streamdiffusion4j.model.StableDiffusionModels;
+import io.streamdiffusion4j.pipeline.Interpolation;
 import io.streamdiffusion4j.pipeline.Mode;
+import io.streamdiffusion4j.pipeline.PromptBlend;
+import io.streamdiffusion4j.pipeline.SeedBlend;
 import io.streamdiffusion4j.pipeline.StreamConfig;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import io.streamdiffusion4j.pipeline.Warmup;
+import io.streamdiffusion4j.pipeline.WeightedPrompt;
+import io.streamdiffusion4j.pipeline.WeightedSeed;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.Arrays;
@@ -24,8 +29,8 @@ public final class StreamFactory {
     private final StreamConfig base;
     private final int numInferenceSteps;
     private final int[] txt2imgTIndexList;
-    private final StreamSettings defaults;
-    private final boolean randomSeed;
+    private volatile StreamSettings defaults; // set again only by startingBlends, before sessions
+    private volatile boolean randomSeed;
     private final StrengthPresets presets;
     private final Warmup warmup;
 
@@ -67,6 +72,23 @@ public final class StreamFactory {
                 delta, randomSeed ? 0 : seedOrRandom, base.similarFilter());
     }
 
+    /**
+     * Sessions start from these blends (the server's {@code prompt_list} / {@code seed_list} and
+     * transition) instead of the single prompt and seed; null or empty lists keep those. Call
+     * before the server takes sessions. A seed blend fixes every session's noise, random seed or not.
+     */
+    public StreamFactory startingBlends(PromptBlend prompts, SeedBlend seeds, int promptTransitionFrames) {
+        List<WeightedPrompt> promptList = prompts == null || prompts.isSingle() ? List.of() : prompts.prompts();
+        Interpolation interpolation = prompts == null ? Interpolation.LINEAR : prompts.interpolation();
+        List<WeightedSeed> seedList = seeds == null || seeds.isSingle() ? List.of() : seeds.seeds();
+        long seed = seeds != null ? seeds.primarySeed() : defaults.seed();
+        if (!seedList.isEmpty()) randomSeed = false;
+        defaults = new StreamSettings(prompts != null ? prompts.primaryText() : defaults.prompt(), defaults.negativePrompt(),
+                defaults.tIndexList(), defaults.guidanceScale(), defaults.delta(), seed, defaults.filter(), promptList,
+                interpolation, seedList, promptTransitionFrames);
+        return this;
+    }
+
     /** The settings a new session starts with (its own random seed when the server's seed is random). */
     StreamSettings initialSettings() {
         return randomSeed ? defaults.withSeed(SEEDS.nextInt(Integer.MAX_VALUE)) : defaults;
@@ -88,8 +110,10 @@ public final class StreamFactory {
         StreamDiffusion stream = StreamDiffusion.builder().models(models).config(base).mode(mode).tIndexList(tIndex)
                 .seed(highSeed ? 0 : s.seed()).warmStart(mode == Mode.IMG2IMG).build();
         try {
-            stream.prepare(s.prompt(), s.negativePrompt(), numInferenceSteps, s.guidanceScale(), s.delta());
+            stream.prepare(s.promptBlend(), s.negativePrompt(), numInferenceSteps, s.guidanceScale(), s.delta());
             if (highSeed) stream.updateSeed(s.seed());
+            if (!s.seedList().isEmpty()) stream.updateSeedBlend(s.seedBlend());
+            if (s.promptTransitionFrames() > 0) stream.updatePromptTransitionFrames(s.promptTransitionFrames());
             stream.updateSimilarityFilter(s.filter());
             warmup.ensure(stream);
             return stream;

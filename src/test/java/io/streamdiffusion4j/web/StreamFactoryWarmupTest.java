@@ -3,8 +3,13 @@ package io.streamdiffusion4j.web;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamdiffusion4j.model.StableDiffusionModels;
+import io.streamdiffusion4j.pipeline.Interpolation;
+import io.streamdiffusion4j.pipeline.PromptBlend;
+import io.streamdiffusion4j.pipeline.SeedBlend;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import io.streamdiffusion4j.pipeline.Warmup;
+import io.streamdiffusion4j.pipeline.WeightedPrompt;
+import io.streamdiffusion4j.pipeline.WeightedSeed;
 import io.streamdiffusion4j.testing.Recording;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -68,6 +73,31 @@ class StreamFactoryWarmupTest {
             factory.applyLive(d, threeSteps, stream, true);
             assertThat(rec.unetCalls).as("both shapes warm now: no more runs").hasSize(before + Warmup.RUNS);
         }
+    }
+
+    /** serve's prompt_list / seed_list / transition: every session starts from them, through the live-update path's own types. */
+    @Test
+    void sessionsStartFromTheServersBlends() throws Exception {
+        PromptBlend prompts = new PromptBlend(List.of(new WeightedPrompt("a cat", 0.7), new WeightedPrompt("a dog", 0.3)),
+                Interpolation.SLERP);
+        SeedBlend seeds = new SeedBlend(List.of(new WeightedSeed(2, 0.5), new WeightedSeed(7, 0.5)));
+        StreamFactory factory = new StreamFactory(tiny, TestServer.config(), 50, new int[] {0, 16, 32, 45}, TestServer.PROMPT, "",
+                TestServer.GUIDANCE_SCALE, TestServer.DELTA, -1, 0).startingBlends(prompts, seeds, 5);
+        StreamSettings initial = factory.initialSettings();
+        assertThat(initial.promptBlend()).isEqualTo(prompts);
+        assertThat(initial.seedBlend()).isEqualTo(seeds);
+        assertThat(initial.seed()).as("a seed blend fixes the noise even when the server's seed is random").isEqualTo(2);
+        assertThat(initial.promptTransitionFrames()).isEqualTo(5);
+        try (StreamDiffusion stream = factory.img2img(initial)) {
+            assertThat(stream.promptBlend()).isEqualTo(prompts);
+            assertThat(stream.seedBlend()).isEqualTo(seeds);
+        }
+        // without blends the sessions keep the single prompt
+        StreamFactory plain = new StreamFactory(tiny, TestServer.config(), 50, new int[] {0, 16, 32, 45}, TestServer.PROMPT, "",
+                TestServer.GUIDANCE_SCALE, TestServer.DELTA, 3, 0).startingBlends(PromptBlend.of(TestServer.PROMPT), null, 0);
+        assertThat(plain.initialSettings().promptList()).isEmpty();
+        assertThat(plain.initialSettings().seedList()).isEmpty();
+        assertThat(plain.initialSettings().seed()).isEqualTo(3);
     }
 
     @Test
