@@ -136,7 +136,7 @@ final class BenchCommand implements Callable<Integer> {
 
         Benchmark bench = new Benchmark(rc, models.model(), models.taesd(), loader, settings, m -> err.println("bench: " + m));
         if (settings.experiments().contains(Experiment.INT8)) {
-            if (options.quantize.resolve(options.fp16) != Quantization.NONE) {
+            if (options.quantize.resolve(options.fp16, options.runtime.device) != Quantization.NONE) {
                 throw new ConfigException("bench --experiments int8 compares the int8 copy with float32 itself: drop --quantize");
             }
             try (Progress p = new Progress("quantize", System.err)) {

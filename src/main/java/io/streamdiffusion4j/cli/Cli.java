@@ -45,7 +45,7 @@ final class Cli {
         try (Progress p = new Progress("prepare model", System.err);
              ConsoleDownloadProgress downloads = new ConsoleDownloadProgress(System.err)) {
             // LoRAs may be Hub ids too: fetched (with a progress bar) before the model is converted with them
-            Quantization quantize = options.quantize.resolve(options.fp16);
+            Quantization quantize = options.quantize.resolve(options.fp16, options.runtime.device);
             List<LoraMerge.LoraFile> loras = new ArrayList<>();
             for (String l : options.loras) loras.add(store.lora(l, downloads));
             models = store.resolve(options.model, rc.useTinyVae() ? options.taesd : null,

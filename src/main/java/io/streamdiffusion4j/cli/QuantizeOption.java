@@ -18,4 +18,17 @@ final class QuantizeOption {
         q.requireCompatible(half);
         return q;
     }
+
+    /**
+     * {@link #resolve(boolean)}, also checked against {@code --device}: the int8 forms are ONNX
+     * Runtime's CPU kernels, which a GPU provider would hand back to the CPU node by node.
+     */
+    Quantization resolve(boolean half, String device) {
+        Quantization q = resolve(half);
+        if (q != Quantization.NONE && !device.equalsIgnoreCase("cpu") && !device.equalsIgnoreCase("auto")) {
+            throw new IllegalArgumentException("--quantize " + q.label() + " makes a model for ONNX Runtime's CPU int8 kernels,"
+                    + " not for --device " + device + " (it would run those layers on the CPU); on a GPU use --fp16");
+        }
+        return q;
+    }
 }

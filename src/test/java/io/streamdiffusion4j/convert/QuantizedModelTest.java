@@ -122,8 +122,9 @@ class QuantizedModelTest {
     }
 
     @Test
-    void theCommandLineRefusesABadValueAndFp16WithInt8(@TempDir Path dir) {
-        for (List<String> args : List.of(List.of("--quantize", "int4"), List.of("--quantize", "int8", "--fp16"))) {
+    void theCommandLineRefusesABadValueAndFp16WithInt8AndAGpuDevice(@TempDir Path dir) {
+        for (List<String> args : List.of(List.of("--quantize", "int4"), List.of("--quantize", "int8", "--fp16"),
+                List.of("--quantize", "int8-unet", "--device", "cuda"))) {
             StringWriter err = new StringWriter();
             List<String> all = new java.util.ArrayList<>(List.of("img2img", "--model", Fixtures.onnxModel().toString(),
                     "--taesd", Fixtures.taesd().toString(), "--input", Fixtures.frames().toString(),
