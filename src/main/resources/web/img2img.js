@@ -9,7 +9,7 @@ const startButton = $('start');
 
 // Debug state, readable from the console (and by the end-to-end test): the session, the frames
 // received (number, input frame, SHA-256), the settings the server accepted, its messages.
-const demo = { state: 'idle', session: null, frames: [], accepted: null, messages: [], hello: null };
+const demo = { state: 'idle', session: null, frames: [], accepted: null, messages: [], hello: null, reconnects: 0 };
 window.demo = demo;
 
 const MAX_IN_FLIGHT = 2; // frames sent and not yet answered: one in the model, one waiting
@@ -27,6 +27,9 @@ let pendingHeader = null;
 let lastBlob = null;
 let latency = null;
 let sticky = false;      // a full/ended message was shown: keep it
+let movingOn = false;    // the server is draining and asked this page to reconnect
+let reconnectTries = 0;  // reconnections since the last session that said hello
+const RECONNECT_TRIES = 5;
 const sentAt = new Map();
 const fps = new FpsMeter();
 const canvas = document.createElement('canvas');
@@ -154,17 +157,35 @@ async function start() {
     return;
   }
   running = true;
-  demo.state = 'connecting';
-  sentSeq = 0; answeredSeq = 0; pendingHeader = null; latency = null; sentAt.clear();
+  reconnectTries = 0;
   startButton.textContent = 'Stop';
-  ws = new WebSocket(socketUrl('/ws'));
-  ws.binaryType = 'arraybuffer';
-  ws.onmessage = (e) => (typeof e.data === 'string' ? onText(JSON.parse(e.data)) : onImage(e.data));
-  ws.onclose = (e) => {
+  connect();
+  pump();
+}
+
+/** Opens a session for the running page (at start, and again after a server that drains asked us to move). */
+function connect() {
+  demo.state = 'connecting';
+  sentSeq = 0; answeredSeq = 0; pendingHeader = null; latency = null; sentAt.clear(); server = null; demo.hello = null;
+  movingOn = false;
+  const socket = new WebSocket(socketUrl('/ws'));
+  ws = socket;
+  socket.binaryType = 'arraybuffer';
+  socket.onmessage = (e) => (typeof e.data === 'string' ? onText(JSON.parse(e.data)) : onImage(e.data));
+  socket.onclose = (e) => {
+    if (ws !== socket) return; // a socket this page already left
+    ws = null;
+    // A draining server said where to go (any server behind the same address), or the first tries to get
+    // there failed while the proxy still sent us to the stopping one: try again, a few times, a moment apart.
+    if (running && (movingOn || (reconnectTries > 0 && !demo.hello)) && reconnectTries < RECONNECT_TRIES) {
+      reconnectTries += 1;
+      demo.state = 'reconnecting';
+      setTimeout(() => { if (running && !ws) connect(); }, 500 * reconnectTries + Math.random() * 500);
+      return;
+    }
     if (!sticky && running) showMessage(closeReason(e), e.code === 1000 ? 'info' : 'error', true);
     stop();
   };
-  pump();
 }
 
 function stop() {
@@ -190,6 +211,8 @@ function onText(m) {
       demo.hello = m;
       demo.session = m.session;
       demo.state = 'running';
+      if (reconnectTries > 0) showMessage('Reconnected.', 'info');
+      reconnectTries = 0;
       fillStrengths(Object.keys(m.strengths), $('strength').value || m.settings.strength);
       sendSettings(); // the page's controls are the truth from now on
       break;
@@ -206,8 +229,17 @@ function onText(m) {
     case 'error':
       showMessage(m.message, 'error');
       break;
-    case 'full':
     case 'ended':
+      if (m.reconnect && running) {
+        // the server is shutting down: keep the camera, and start a new session where the address now leads
+        movingOn = true;
+        demo.state = 'reconnecting';
+        demo.reconnects += 1;
+        showMessage('This server is shutting down. Reconnecting…', 'info', true);
+        break;
+      }
+    // falls through
+    case 'full':
       sticky = true;
       demo.state = m.type;
       showMessage(m.message, m.type === 'full' ? 'error' : 'info', true);

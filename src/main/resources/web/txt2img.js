@@ -2,11 +2,14 @@
 import { socketUrl, showMessage, serverDefaults, FpsMeter, debounce, closeReason } from './common.js';
 
 const $ = (id) => document.getElementById(id);
-const demo = { state: 'connecting', session: null, frames: 0, accepted: null };
+const demo = { state: 'connecting', session: null, frames: 0, accepted: null, reconnects: 0 };
 window.demo = demo;
 const fps = new FpsMeter();
 let ws = null;
 let ended = false;
+let movingOn = false;     // the server is draining and asked this page to reconnect
+let reconnectTries = 0;   // reconnections since the last session that said hello
+const RECONNECT_TRIES = 5;
 let latest = null;
 
 function settings() {
@@ -24,7 +27,11 @@ $('seed').addEventListener('change', send);
 $('dice').addEventListener('click', () => { $('seed').value = Math.floor(Math.random() * 2 ** 31); send(); });
 
 function connect() {
-  ws = new WebSocket(socketUrl('/ws/txt2img'));
+  movingOn = false;
+  demo.state = 'connecting';
+  const socket = new WebSocket(socketUrl('/ws/txt2img'));
+  ws = socket;
+  let greeted = false;
   ws.binaryType = 'arraybuffer';
   ws.onmessage = (e) => {
     if (typeof e.data !== 'string') {
@@ -39,13 +46,22 @@ function connect() {
     }
     const m = JSON.parse(e.data);
     if (m.type === 'hello') {
+      greeted = true;
       demo.session = m.session;
       demo.state = 'running';
+      if (reconnectTries > 0) showMessage('Reconnected.', 'info');
+      reconnectTries = 0;
       send();
     } else if (m.type === 'settings') {
       demo.accepted = m.settings;
     } else if (m.type === 'error') {
       showMessage(m.message, 'error');
+    } else if (m.type === 'ended' && m.reconnect) {
+      // the server is shutting down: start a new session where the address now leads
+      movingOn = true;
+      demo.state = 'reconnecting';
+      demo.reconnects += 1;
+      showMessage('This server is shutting down. Reconnecting…', 'info', true);
     } else if (m.type === 'full' || m.type === 'ended') {
       ended = true;
       demo.state = m.type;
@@ -53,6 +69,13 @@ function connect() {
     }
   };
   ws.onclose = (e) => {
+    if (ws !== socket) return;
+    // moving on from a draining server, or the first tries to get to another one failed: try again, a moment apart
+    if ((movingOn || (reconnectTries > 0 && !greeted)) && reconnectTries < RECONNECT_TRIES) {
+      reconnectTries += 1;
+      setTimeout(connect, 500 * reconnectTries + Math.random() * 500);
+      return;
+    }
     if (!ended) showMessage(closeReason(e), 'error', true);
     if (!ended) demo.state = 'closed';
     $('overlay').textContent = 'disconnected';

@@ -28,4 +28,12 @@ record Scrape(String text) {
         }
         throw new AssertionError("no sample " + series + " in\n" + text);
     }
+
+    /** {@link #value}, or {@code absent} where there is no such sample (a counter nothing has touched yet). */
+    double valueOr(String series, double absent) {
+        for (String line : text.split("\n")) {
+            if (line.startsWith(series + " ")) return Double.parseDouble(line.substring(series.length() + 1).trim());
+        }
+        return absent;
+    }
 }

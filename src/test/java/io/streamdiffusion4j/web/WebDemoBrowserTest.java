@@ -38,19 +38,13 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * server is full. Needs Debian's chromium and chromium-driver (.ci/run installs them).
  */
 class WebDemoBrowserTest {
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-
     @Test
     void theCameraPageEndToEnd(@TempDir Path dir) throws Exception {
-        assertThat(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER))
-                .as("the browser test needs %s and %s: apt-get install chromium chromium-driver (.ci/run does)", CHROMIUM,
-                        CHROMEDRIVER)
-                .isTrue();
-        Path camera = fakeCamera(dir);
+        HeadlessChromium.requireInstalled();
+        Path camera = HeadlessChromium.fakeCamera(dir);
         try (StableDiffusionModels models = TestServer.loadModels();
              TestServer s = new TestServer(models, WebServerOptions.defaults().withMaxSessions(2))) {
-            WebDriver driver = chromium(camera);
+            WebDriver driver = HeadlessChromium.start(camera);
             try {
                 String page = s.http("/").toString();
                 // tab A
@@ -189,42 +183,16 @@ class WebDemoBrowserTest {
     }
 
     private static Object script(WebDriver driver, String js) {
-        return ((JavascriptExecutor) driver).executeScript(js);
+        return HeadlessChromium.script(driver, js);
     }
 
     private static <T> T wait(WebDriver driver, java.util.function.Function<WebDriver, T> condition) {
-        return new WebDriverWait(driver, Duration.ofSeconds(40)).until(condition::apply);
+        return HeadlessChromium.waitFor(driver, condition);
     }
 
     private static Set<String> digests(List<byte[]> images) throws Exception {
         assertThat(images).isNotNull();
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         return images.stream().map(b -> HexFormat.of().formatHex(sha.digest(b))).collect(Collectors.toSet());
-    }
-
-    /** A moving test pattern as the camera: Chromium loops the file. */
-    private static Path fakeCamera(Path dir) throws Exception {
-        Path y4m = dir.resolve("camera.y4m");
-        Process p = new ProcessBuilder("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=15:duration=2",
-                "-pix_fmt", "yuv420p", y4m.toString()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("ffmpeg: " + out).isZero();
-        return y4m;
-    }
-
-    private static WebDriver chromium(Path camera) {
-        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File(CHROMEDRIVER.toString()))
-                .usingAnyFreePort().build();
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(CHROMIUM.toString()); // with both paths given, Selenium Manager never goes online
-        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                "--use-file-for-fake-video-capture=" + camera.toAbsolutePath(),
-                // the tabs are separate windows; none may be throttled as a background page
-                "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows",
-                "--disable-renderer-backgrounding", "--window-size=1200,900");
-        return new ChromeDriver(service, options);
     }
 }
