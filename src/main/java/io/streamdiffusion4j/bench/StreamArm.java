@@ -36,7 +36,7 @@ final class StreamArm implements Arm {
                 models.schedulerConfig(), models.description());
         StreamDiffusion s = null;
         try {
-            s = StreamDiffusion.builder().models(counted).config(config).build();
+            s = run.streamBuilder().models(counted).config(config).build();
             s.prepare(run.promptBlend(), run.negativePrompt(), run.numInferenceSteps(), run.guidanceScale(), run.delta());
         } catch (IOException | RuntimeException e) {
             if (s != null) s.close();

@@ -36,7 +36,7 @@ final class StreamRunner {
             throws IOException {
         int f = config.frameBufferSize();
         List<FrameSample> samples = new ArrayList<>(frames);
-        try (StreamDiffusion stream = StreamDiffusion.builder().models(models).config(config).build()) {
+        try (StreamDiffusion stream = run.streamBuilder().models(models).config(config).build()) {
             stream.prepare(run.promptBlend(), run.negativePrompt(), run.numInferenceSteps(), run.guidanceScale(), run.delta());
             int next = 0;
             // one output tensor for the whole run, as the real-time engine recycles its own

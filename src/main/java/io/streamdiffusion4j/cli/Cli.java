@@ -25,10 +25,7 @@ final class Cli {
     /** Resolves the models (building or converting them once if needed) and prepares a stream builder. */
     static StreamDiffusion.Builder builder(RunConfig rc, RunOptions options) throws IOException, ConfigException {
         ModelStore.Resolved models = resolveModels(rc, options);
-        StreamDiffusion.Builder b = StreamDiffusion.builder();
-        if (rc.seedBlend() != null) b.seedBlend(rc.seedBlend());
-        return b.config(rc.streamConfig())
-                .promptTransitionFrames(rc.promptTransitionFrames())
+        return rc.streamBuilder()
                 .model(models.model())
                 .taesd(models.taesd())
                 .useTinyVae(rc.useTinyVae())

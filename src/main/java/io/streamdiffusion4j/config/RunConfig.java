@@ -14,6 +14,7 @@ import io.streamdiffusion4j.pipeline.PromptBlend;
 import io.streamdiffusion4j.pipeline.SeedBlend;
 import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.pipeline.StreamConfig;
+import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import io.streamdiffusion4j.pipeline.WeightedPrompt;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -186,6 +187,17 @@ public record RunConfig(
     public StreamConfig streamConfig() {
         return new StreamConfig(tIndexList, width, height, frameBufferSize, doAddNoise, useDenoisingBatch, cfgType, seed,
                 similarImageFilter);
+    }
+
+    /**
+     * A stream builder with everything of this configuration that is fixed when a stream is built:
+     * its {@link #streamConfig()}, the seed blend and the prompt transition. The caller gives the
+     * models (and may give another stream shape, as the bench's arms do; the blend stays).
+     */
+    public StreamDiffusion.Builder streamBuilder() {
+        StreamDiffusion.Builder b = StreamDiffusion.builder();
+        if (seedBlend != null) b.seedBlend(seedBlend);
+        return b.config(streamConfig()).promptTransitionFrames(promptTransitionFrames);
     }
 
     @Override

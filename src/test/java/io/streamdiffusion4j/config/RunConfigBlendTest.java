@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamdiffusion4j.pipeline.Interpolation;
+import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import io.streamdiffusion4j.pipeline.WeightedPrompt;
 import io.streamdiffusion4j.pipeline.WeightedSeed;
+import io.streamdiffusion4j.testing.StandInModels;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
@@ -25,6 +27,21 @@ class RunConfigBlendTest {
         assertThat(c.seed()).isEqualTo(7);
         assertThat(c.streamConfig().seed()).isEqualTo(7);
         assertThat(c.promptTransitionFrames()).isEqualTo(12);
+    }
+
+    @Test
+    void everyStreamMadeFromTheConfigurationGetsItsSeedBlendAndTransition() throws Exception {
+        // the CLI and the bench build their streams through streamBuilder (the bench once ignored seed_list)
+        RunConfig c = RunConfig.parse("""
+                {"prompt": "a cat", "seed_list": [[7, 1], [9, 2.5]], "prompt_transition_frames": 5,
+                 "width": 64, "height": 64}""", "test");
+        StandInModels standIn = StandInModels.create();
+        try (StreamDiffusion stream = c.streamBuilder().models(standIn.models(false, 1f))
+                .config(c.streamConfig()).build()) {
+            assertThat(stream.seedBlend()).isEqualTo(c.seedBlend());
+            assertThat(stream.seed()).isEqualTo(7);
+            assertThat(stream.promptTransitionFrames()).isEqualTo(5);
+        }
     }
 
     @Test
