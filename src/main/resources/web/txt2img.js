@@ -13,7 +13,13 @@ const RECONNECT_TRIES = 5;
 let latest = null;
 
 function settings() {
-  return { type: 'settings', prompt: $('prompt').value, guidance_scale: Number($('guidance').value), seed: Number($('seed').value) };
+  const s = { type: 'settings', guidance_scale: Number($('guidance').value), seed: Number($('seed').value),
+    interpolation: $('interpolation').value };
+  // a second prompt turns the prompt into a two-entry blend weighted by the blend slider
+  const blend = Number($('blend').value);
+  if ($('blend-prompt').value.trim() !== '') s.prompt_list = [[$('prompt').value, 1 - blend], [$('blend-prompt').value, blend]];
+  else s.prompt = $('prompt').value;
+  return s;
 }
 
 function send() {
@@ -22,6 +28,10 @@ function send() {
 const sendSoon = debounce(send, 150);
 
 $('prompt').addEventListener('input', sendSoon);
+$('blend-prompt').addEventListener('input', sendSoon);
+$('blend').addEventListener('input', () => { $('blend').nextElementSibling.textContent = Number($('blend').value).toFixed(2); sendSoon(); });
+$('interpolation').addEventListener('change', send);
+$('blend').nextElementSibling.textContent = Number($('blend').value).toFixed(2);
 $('guidance').addEventListener('input', () => { $('guidance').nextElementSibling.textContent = Number($('guidance').value).toFixed(2); sendSoon(); });
 $('seed').addEventListener('change', send);
 $('dice').addEventListener('click', () => { $('seed').value = Math.floor(Math.random() * 2 ** 31); send(); });

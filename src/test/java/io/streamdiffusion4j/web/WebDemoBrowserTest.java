@@ -152,6 +152,20 @@ class WebDemoBrowserTest {
                     return null;
                 });
                 wait(driver, d -> s.events.sentSources.get(txt).contains(version) ? true : null);
+                // a second prompt on the txt2img page blends with the first, as on the camera page
+                driver.findElement(By.id("blend-prompt")).sendKeys("a ship in a bottle");
+                long blended = wait(driver, d -> {
+                    List<StreamSettings> applied = s.events.applied.getOrDefault(txt, List.of());
+                    for (int i = 0; i < applied.size(); i++) {
+                        List<io.streamdiffusion4j.pipeline.WeightedPrompt> list = applied.get(i).promptList();
+                        if (list.size() == 2 && list.get(0).text().equals("a lighthouse in a storm")
+                                && list.get(1).text().equals("a ship in a bottle") && list.get(1).weight() == 0.5) {
+                            return (long) i + 1;
+                        }
+                    }
+                    return null;
+                });
+                wait(driver, d -> s.events.sentSources.get(txt).contains(blended) ? true : null);
             } finally {
                 driver.quit();
             }
