@@ -22,6 +22,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * next call makes it present again. So a stream that stops calling costs the others at most
  * one full window, once.
  *
+ * <p>A call that makes its participant present (its first, or its first after an absence) does
+ * not wait for the others when it leads: they may have just been served without it, and would
+ * only come back a frame later. Waiting then would cost it the window, mark the others absent,
+ * and make the streams take turns waiting for each other instead of falling into step; run at
+ * once, it is in step from its next call.
+ *
  * @param <W> the work of one call, handed to the batch runner as submitted
  */
 final class Gatherer<W> {
@@ -97,7 +103,7 @@ final class Gatherer<W> {
             Lane<W> lane = lanes.computeIfAbsent(laneKey, k -> new Lane<>(lock.newCondition()));
             Object previous = laneOf.put(participant, laneKey);
             if (previous != null && !previous.equals(laneKey)) leaveLane(participant, previous);
-            lane.present.add(participant);
+            boolean arriving = lane.present.add(participant); // new here, or back after an absence
             mine = new Pending<>(participant, work, lock.newCondition());
             lane.pending.add(mine);
             if (lane.leading) {
@@ -111,7 +117,7 @@ final class Gatherer<W> {
             lane.leading = true;
             long start = System.nanoTime();
             long deadline = start + windowNanos;
-            while (!lane.complete()) {
+            while (!arriving && !lane.complete()) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) break;
                 try {
@@ -121,7 +127,7 @@ final class Gatherer<W> {
                     break;
                 }
             }
-            boolean timedOut = !lane.complete();
+            boolean timedOut = !arriving && !lane.complete();
             gathered = new Gathered(System.nanoTime() - start, timedOut);
             batch = new ArrayList<>(lane.pending);
             lane.pending.clear();

@@ -82,15 +82,16 @@ class BatchingUnetTest {
         try (BatchingUnet unet = new BatchingUnet(model, LONG)) {
             Stream a = stream(unet, 2, 1, 4, 4);
             Stream b = stream(unet, 3, 2, 4, 4);
-            // a's first call: nobody else is present, so it runs alone at once
+            // first calls: a stream's first call never waits (the others may have just been served), and runs alone
             assertThat(call(unet, a)).containsExactly(alone(a));
-            assertThat(model.calls).hasSize(1);
+            assertThat(call(unet, b)).containsExactly(alone(b));
+            assertThat(model.calls).hasSize(2);
 
-            float[][] both = together(unet, b, a); // b, new, waits for a, which is present
-            assertThat(both[0]).containsExactly(alone(b));
-            assertThat(both[1]).containsExactly(alone(a));
-            assertThat(model.calls).as("one model call for both").hasSize(2);
-            StandInUnet.Call stacked = model.calls.get(1);
+            float[][] both = together(unet, a, b); // a waits for b, which is present now
+            assertThat(both[0]).containsExactly(alone(a));
+            assertThat(both[1]).containsExactly(alone(b));
+            assertThat(model.calls).as("one model call for both").hasSize(3);
+            StandInUnet.Call stacked = model.calls.get(2);
             assertThat(stacked.sample().rows()).isEqualTo(5);
             assertThat(stacked.timesteps()).as("each stream's own timesteps, in participant order")
                     .containsExactly(999 - 1, 899 - 1, 999 - 2, 899 - 2, 799 - 2);
@@ -98,9 +99,9 @@ class BatchingUnetTest {
             assertThat(stacked.sample().data()).containsExactly(FloatTensor.concatRows(a.sample, b.sample).data());
 
             BatchStats st = unet.stats();
-            assertThat(st.streamCalls()).isEqualTo(3);
-            assertThat(st.modelCalls()).isEqualTo(2);
-            assertThat(st.rows()).isEqualTo(2 + 5);
+            assertThat(st.streamCalls()).isEqualTo(4);
+            assertThat(st.modelCalls()).isEqualTo(3);
+            assertThat(st.rows()).isEqualTo(2 + 3 + 5);
             assertThat(st.timeouts()).isZero();
         }
     }
@@ -112,8 +113,9 @@ class BatchingUnetTest {
             Stream a = stream(unet, 1, 1, 4, 4);
             Stream b = stream(unet, 1, 2, 4, 4);
             call(unet, a);
-            together(unet, b, a);
-            assertThat(model.calls).hasSize(2);
+            call(unet, b);
+            together(unet, a, b);
+            assertThat(model.calls).hasSize(3);
             b.conditioning.close(); // b's session changed its settings (new conditioning) or ended
             // with b gone, a's call must not wait the 20 s window: it runs alone at once
             assertThat(callAsync(unet, a).get(10, TimeUnit.SECONDS)).containsExactly(alone(a));
@@ -123,7 +125,7 @@ class BatchingUnetTest {
             assertThat(callAsync(unet, a).get(10, TimeUnit.SECONDS)).as("a does not wait for a stream of another size")
                     .containsExactly(alone(a));
             assertThat(unet.stats().timeouts()).isZero();
-            assertThat(model.calls.subList(2, model.calls.size())).allSatisfy(c -> assertThat(c.sample().rows()).isEqualTo(1));
+            assertThat(model.calls.subList(3, model.calls.size())).allSatisfy(c -> assertThat(c.sample().rows()).isEqualTo(1));
             assertThatThrownBy(() -> call(unet, b)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
         }
     }
@@ -136,7 +138,7 @@ class BatchingUnetTest {
             Stream a = stream(unet, 1, 1, 4, 4);
             Stream b = stream(unet, 1, 2, 4, 4);
             call(unet, a);
-            together(unet, b, a); // both present now; then b skips frames (similarity filter) or stalls
+            call(unet, b); // both present now; then b skips frames (similarity filter) or stalls
             BatchStats before = unet.stats();
             for (int i = 0; i < 5; i++) assertThat(call(unet, a)).containsExactly(alone(a));
             BatchStats five = unet.stats().since(before);
@@ -144,9 +146,11 @@ class BatchingUnetTest {
             assertThat(five.timeouts()).as("only the first call waited the window for b").isEqualTo(1);
             assertThat(five.waitNanos()).as("the one wait lasted the window").isGreaterThanOrEqualTo(window.toNanos());
 
-            float[][] back = together(unet, b, a); // b comes back: present again, and batched with a
-            assertThat(back[0]).containsExactly(alone(b));
-            assertThat(back[1]).containsExactly(alone(a));
+            // b comes back: its first call runs at once (no wait for a), then it is present and in step again
+            assertThat(call(unet, b)).containsExactly(alone(b));
+            float[][] back = together(unet, a, b);
+            assertThat(back[0]).containsExactly(alone(a));
+            assertThat(back[1]).containsExactly(alone(b));
             assertThat(unet.stats().since(before).timeouts()).isEqualTo(1);
             assertThat(model.calls.getLast().sample().rows()).isEqualTo(2);
         }
@@ -161,10 +165,11 @@ class BatchingUnetTest {
             Stream a = stream(unet, 2, 1, 4, 4);
             Stream b = stream(unet, 1, 2, 4, 4);
             call(unet, a);
-            together(unet, b, a);
+            call(unet, b);
             together(unet, a, b);
+            together(unet, b, a);
         }
-        assertThat(seen).containsExactly(new int[] {1, 2, 0}, new int[] {2, 3, 0}, new int[] {2, 3, 0});
+        assertThat(seen).containsExactly(new int[] {1, 2, 0}, new int[] {1, 1, 0}, new int[] {2, 3, 0}, new int[] {2, 3, 0});
     }
 
     @Test
@@ -174,8 +179,9 @@ class BatchingUnetTest {
         Stream a = stream(unet, 1, 1, 4, 4);
         Stream b = stream(unet, 1, 2, 4, 4);
         call(unet, a);
-        together(unet, b, a);
+        call(unet, b);
         together(unet, a, b);
+        together(unet, b, a);
         assertThat(model.prepared).as("a's, b's and the stacked one").isEqualTo(3);
         b.conditioning.close();
         assertThat(model.released).as("b's own and the stacked one").isEqualTo(2);
