@@ -28,6 +28,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * and make the streams take turns waiting for each other instead of falling into step; run at
  * once, it is in step from its next call.
  *
+ * <p>Nor does a leader wait for a present participant that is not due: one that has called at
+ * least twice, and whose last call is more than twice its last interval between calls (plus the
+ * window) ago. A thread that made a few quick calls once (a warm-up) or a stream paused for a
+ * while is not waited for at all.
+ *
  * @param <W> the work of one call, handed to the batch runner as submitted
  */
 final class Gatherer<W> {
@@ -59,22 +64,34 @@ final class Gatherer<W> {
         }
     }
 
-    private static final class Lane<W> {
+    /** When a participant last called, and the interval before that call (0 until it has called twice). */
+    private static final class Timing {
+        long last;
+        long interval;
+    }
+
+    private final class Lane<W2> {
         final Condition arrived;
         final Set<Object> present = new HashSet<>();
-        final List<Pending<W>> pending = new ArrayList<>();
+        final List<Pending<W2>> pending = new ArrayList<>();
         boolean leading;
 
         Lane(Condition arrived) {
             this.arrived = arrived;
         }
 
-        boolean complete() {
-            if (pending.size() < present.size()) return false;
+        /** Whether every present participant that is due has a call pending. */
+        boolean complete(long now) {
             Set<Object> in = new HashSet<>();
-            for (Pending<W> p : pending) in.add(p.participant);
-            return in.containsAll(present);
+            for (Pending<W2> p : pending) in.add(p.participant);
+            for (Object p : present) if (!in.contains(p) && due(p, now)) return false;
+            return true;
         }
+    }
+
+    private boolean due(Object participant, long now) {
+        Timing t = timings.get(participant);
+        return t == null || t.interval == 0 || now - t.last <= 2 * t.interval + windowNanos;
     }
 
     private final long windowNanos;
@@ -82,6 +99,7 @@ final class Gatherer<W> {
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<Object, Lane<W>> lanes = new HashMap<>();
     private final Map<Object, Object> laneOf = new HashMap<>(); // present participants -> their lane
+    private final Map<Object, Timing> timings = new HashMap<>(); // participants that have called, until they leave
 
     Gatherer(long windowNanos, Runner<W> runner) {
         if (windowNanos < 0) throw new IllegalArgumentException("the gather window must be >= 0, found " + windowNanos + " ns");
@@ -104,6 +122,10 @@ final class Gatherer<W> {
             Object previous = laneOf.put(participant, laneKey);
             if (previous != null && !previous.equals(laneKey)) leaveLane(participant, previous);
             boolean arriving = lane.present.add(participant); // new here, or back after an absence
+            long now = System.nanoTime();
+            Timing timing = timings.computeIfAbsent(participant, k -> new Timing());
+            if (timing.last != 0) timing.interval = now - timing.last;
+            timing.last = now;
             mine = new Pending<>(participant, work, lock.newCondition());
             lane.pending.add(mine);
             if (lane.leading) {
@@ -117,7 +139,7 @@ final class Gatherer<W> {
             lane.leading = true;
             long start = System.nanoTime();
             long deadline = start + windowNanos;
-            while (!arriving && !lane.complete()) {
+            while (!arriving && !lane.complete(System.nanoTime())) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) break;
                 try {
@@ -127,12 +149,12 @@ final class Gatherer<W> {
                     break;
                 }
             }
-            boolean timedOut = !arriving && !lane.complete();
+            boolean timedOut = !arriving && !lane.complete(System.nanoTime());
             gathered = new Gathered(System.nanoTime() - start, timedOut);
             batch = new ArrayList<>(lane.pending);
             lane.pending.clear();
             lane.leading = false;
-            if (timedOut) markMissingAbsent(lane, batch);
+            markMissingAbsent(lane, batch, timedOut);
         } finally {
             lock.unlock();
         }
@@ -164,6 +186,7 @@ final class Gatherer<W> {
         lock.lock();
         try {
             Object lane = laneOf.remove(participant);
+            timings.remove(participant);
             if (lane != null) leaveLane(participant, lane);
         } finally {
             lock.unlock();
@@ -200,14 +223,20 @@ final class Gatherer<W> {
         if (lane.present.isEmpty() && lane.pending.isEmpty() && !lane.leading) lanes.remove(laneKey);
     }
 
-    private void markMissingAbsent(Lane<W> lane, List<Pending<W>> batch) {
+    /**
+     * Participants not in {@code batch} that were not due are absent now (and forgotten: a thread
+     * that called once does not stay counted); when the window passed, those that were due too.
+     */
+    private void markMissingAbsent(Lane<W> lane, List<Pending<W>> batch, boolean timedOut) {
         Set<Object> in = new HashSet<>();
         for (Pending<W> p : batch) in.add(p.participant);
         List<Object> missing = new ArrayList<>();
-        for (Object p : lane.present) if (!in.contains(p)) missing.add(p);
+        long now = System.nanoTime();
+        for (Object p : lane.present) if (!in.contains(p) && (timedOut || !due(p, now))) missing.add(p);
         for (Object p : missing) {
             lane.present.remove(p);
             laneOf.remove(p);
+            timings.remove(p);
         }
     }
 

@@ -156,6 +156,48 @@ class BatchingUnetTest {
         }
     }
 
+    /** A thread that made two quick calls long ago (a warm-up) is not waited for at all. */
+    @Test
+    void aParticipantThatIsNotDueIsNotWaitedFor() throws Exception {
+        StandInUnet model = new StandInUnet(StandInModels.LATENT_CHANNELS, StandInModels.HIDDEN);
+        try (BatchingUnet unet = new BatchingUnet(model, Duration.ofMillis(100))) {
+            Stream a = stream(unet, 1, 1, 4, 4);
+            Stream b = stream(unet, 1, 2, 4, 4);
+            call(unet, b);
+            call(unet, b); // two calls a moment apart: b's interval is tiny
+            Thread.sleep(1000); // far more than twice that interval plus the window: b is not due
+            call(unet, a);
+            call(unet, a);
+            assertThat(unet.stats().timeouts()).isZero();
+            assertThat(unet.stats().waitNanos()).as("nobody waited").isLessThan(Duration.ofMillis(100).toNanos());
+        }
+    }
+
+    /** Two streams whose VAE and UNet calls are all batched each make exactly the frames they make alone. */
+    @Test
+    void twoStreamsWithBatchedVaeAndUnetGiveTheirOwnFrames() throws Exception {
+        StableDiffusionModels am = StandInModels.create().models(true, 0.5f); // variational: the std is split too
+        float[] expectedSelf = frames(am, CfgType.SELF);
+        float[] expectedFull = frames(am, CfgType.FULL);
+        StableDiffusionModels shared = StandInModels.create().models(true, 0.5f);
+        try (CrossSessionBatching batching = CrossSessionBatching.of(shared, LONG)) {
+            // text encoders of their own (the stand-in records calls, not thread-safe); UNet and VAE shared and batched
+            StableDiffusionModels forSelf = StandInModels.create().models(true, 0.5f);
+            StableDiffusionModels forFull = StandInModels.create().models(true, 0.5f);
+            StableDiffusionModels m1 = new StableDiffusionModels(forSelf.tokenizer(), forSelf.textEncoder(), batching.unet(),
+                    batching.models().vae(), forSelf.schedulerConfig(), "self");
+            StableDiffusionModels m2 = new StableDiffusionModels(forFull.tokenizer(), forFull.textEncoder(), batching.unet(),
+                    batching.models().vae(), forFull.schedulerConfig(), "full");
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+            CompletableFuture<float[]> self = CompletableFuture.supplyAsync(() -> frames(m1, CfgType.SELF, start), pool);
+            CompletableFuture<float[]> full = CompletableFuture.supplyAsync(() -> frames(m2, CfgType.FULL, start), pool);
+            assertThat(self.get(60, TimeUnit.SECONDS)).containsExactly(expectedSelf);
+            assertThat(full.get(60, TimeUnit.SECONDS)).containsExactly(expectedFull);
+            assertThat(batching.vae().encodeCalls()).as("some encodes were stacked").isLessThan(24);
+            assertThat(batching.vae().decodeCalls()).as("some decodes were stacked").isLessThan(24);
+        }
+    }
+
     @Test
     void theObserverSeesEachModelCall() throws Exception {
         StandInUnet model = new StandInUnet(StandInModels.LATENT_CHANNELS, StandInModels.HIDDEN);
