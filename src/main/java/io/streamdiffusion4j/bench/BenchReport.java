@@ -174,6 +174,65 @@ public final class BenchReport {
         return o;
     }
 
+    /**
+     * One arm of the sessions experiment over its measured rounds.
+     *
+     * @param roundNanos the rounds' total time (each round: every session makes one frame)
+     * @param latency every session's frames, from the round's start to its image
+     * @param modelCalls UNet calls made to the model (a batched call counts once)
+     * @param batching what the batcher did, or null for separate calls
+     */
+    record SessionsRow(String name, int sessions, int rounds, long roundNanos, Percentiles latency, long modelCalls,
+                       io.streamdiffusion4j.batching.BatchStats batching) {
+        double totalFramesPerSecond() {
+            return sessions * rounds / (roundNanos / 1e9);
+        }
+
+        double perSessionFramesPerSecond() {
+            return rounds / (roundNanos / 1e9);
+        }
+
+        double modelCallsPerFrame() {
+            return modelCalls / (double) (sessions * rounds);
+        }
+    }
+
+    /** The sessions experiment's throughput and latency table for one session count (after its comparison). */
+    void sessions(int sessions, java.time.Duration window, List<SessionsRow> rows) {
+        ArrayNode a = root.withObjectProperty("sessions").putArray(sessions + "_sessions");
+        md.append(String.format(Locale.ROOT, "%d concurrent session(s), every session given each frame at the same moment;"
+                + " batched arms gather for at most %s ms.%n%n", sessions, number(window.toNanos() / 1e6)));
+        md.append("| configuration | frames/s total | frames/s per session | latency p50 | p95 | UNet calls/frame"
+                + " | sessions per UNet call | gather wait per call (mean) | windows that passed |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|\n");
+        for (SessionsRow r : rows) {
+            ObjectNode o = a.addObject();
+            o.put("name", r.name());
+            o.put("sessions", r.sessions());
+            o.put("rounds", r.rounds());
+            o.put("frames_per_second_total", r.totalFramesPerSecond());
+            o.put("frames_per_second_per_session", r.perSessionFramesPerSecond());
+            o.set("latency_ms", percentiles(r.latency()));
+            o.put("unet_model_calls_per_frame", r.modelCallsPerFrame());
+            String perCall = "1";
+            String wait = "";
+            String passed = "";
+            if (r.batching() != null) {
+                o.put("sessions_per_unet_call", r.batching().streamsPerCall());
+                double waitMs = r.batching().modelCalls() == 0 ? Double.NaN : r.batching().waitNanos() / 1e6 / r.batching().modelCalls();
+                o.put("gather_wait_ms_mean", waitMs);
+                o.put("gather_windows_passed", r.batching().timeouts());
+                perCall = number(r.batching().streamsPerCall());
+                wait = ms(waitMs);
+                passed = r.batching().timeouts() + " of " + r.batching().modelCalls();
+            }
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.name(),
+                    number(r.totalFramesPerSecond()), number(r.perSessionFramesPerSecond()), ms(r.latency().p50()),
+                    ms(r.latency().p95()), number(r.modelCallsPerFrame()), perCall, wait, passed));
+        }
+        md.append('\n');
+    }
+
     void similarityFilter(RunSummary still, RunSummary moving) {
         ObjectNode s = root.putObject("similarity_filter");
         md.append("### Stochastic Similarity Filter\n\n").append(still.config()).append(".\n\n");

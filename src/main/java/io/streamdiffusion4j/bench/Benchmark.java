@@ -20,6 +20,7 @@ import io.streamdiffusion4j.pipeline.StreamBatch;
 import io.streamdiffusion4j.pipeline.StreamConfig;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,6 +43,9 @@ public final class Benchmark {
     private final RunConfig run;
     private final Path modelDir;
     private final Path taesdDir;
+    /** The gather window of the sessions experiment's batched arms. */
+    public static final Duration DEFAULT_GATHER_WINDOW = Duration.ofMillis(50);
+    private Duration gatherWindow = DEFAULT_GATHER_WINDOW;
     private Path int8ModelDir;
     private Path int8TaesdDir;
     private final OnnxModelLoader.Options options;
@@ -64,6 +68,13 @@ public final class Benchmark {
     public Benchmark withInt8Model(Path dir, Path taesd) {
         this.int8ModelDir = dir;
         this.int8TaesdDir = taesd;
+        return this;
+    }
+
+    /** The gather window of the batched arms of the sessions experiment. */
+    public Benchmark withGatherWindow(Duration window) {
+        if (window.isNegative()) throw new IllegalArgumentException("the gather window must be >= 0, found " + window);
+        this.gatherWindow = window;
         return this;
     }
 
@@ -116,6 +127,7 @@ public final class Benchmark {
             }
             if (settings.experiments().contains(Experiment.PRECOMPUTE)) precompute(models, tiny, main, input, report);
             if (settings.experiments().contains(Experiment.INT8)) int8(models, tiny, main, input, report);
+            if (settings.experiments().contains(Experiment.SESSIONS)) sessions(models, report);
         }
         return report;
     }
@@ -353,6 +365,46 @@ public final class Benchmark {
             progress.accept("naive per-frame img2img");
             RunSummary naive = new NaiveImg2Img(withKl, run).measure(input, settings.warmup(), settings.frames());
             report.naive(naive, stream);
+        }
+    }
+
+    /** The session counts of the sessions experiment. */
+    static final int[] SESSION_COUNTS = {1, 2, 4};
+
+    /**
+     * 1, 2 and 4 concurrent streams of the configured stream at the sweep size on one model, each count with its
+     * UNet calls batched across the sessions against separate calls (the baseline, and again as
+     * the control), alternated round by round; then per arm the total and per-session frames/s,
+     * the sessions' latency percentiles and the model calls per frame.
+     */
+    private void sessions(StableDiffusionModels models, BenchReport report) {
+        StreamConfig config = sweep(run.tIndexList(), run.cfgType(), true);
+        for (int k : SESSION_COUNTS) {
+            progress.accept(k + " session(s), batched against separate calls, alternated");
+            List<SessionsArm> arms = new ArrayList<>();
+            try {
+                arms.add(new SessionsArm(k + " separate", models, config, run, k, null));
+                arms.add(new SessionsArm(k + " separate (control)", models, config, run, k, null));
+                arms.add(new SessionsArm(k + " batched", models, config, run, k, gatherWindow));
+                String loadBefore = MachineFacts.loadAverage();
+                List<List<ArmFrame>> measured = Interleaved.run(arms, sweepInput(), settings.warmup(), settings.compareFrames(),
+                        settings.order(), settings.seed());
+                report.comparison(Comparison.of(k + " concurrent session(s): batched against separate UNet calls",
+                        "batched / separate (frame: the round until every session has its image)", arms, measured, true),
+                        loadBefore, MachineFacts.loadAverage());
+                List<BenchReport.SessionsRow> rows = new ArrayList<>();
+                for (int a = 0; a < arms.size(); a++) {
+                    SessionsArm arm = arms.get(a);
+                    List<ArmFrame> m = measured.get(a);
+                    long roundNanos = m.stream().mapToLong(ArmFrame::frameNanos).sum();
+                    long calls = m.stream().mapToLong(ArmFrame::calls).sum();
+                    rows.add(new BenchReport.SessionsRow(arm.name(), k, m.size(), roundNanos,
+                            Percentiles.ofNanos(arm.latencies(m.size())), calls, arm.batchStats(m.size())));
+                }
+                report.sessions(k, gatherWindow, rows);
+            } finally {
+                arms.forEach(SessionsArm::close);
+            }
         }
     }
 

@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * A UNet that counts what the pipeline really asks of the model: every call, its batch rows
  * and the time it took, measured at the model interface (so rows and calls per frame are
- * observed, never derived from the configuration). One stream at a time.
+ * observed, never derived from the configuration). Calls are counted one at a time, so streams on
+ * several threads may share it (the models take turns on their buffers anyway).
  */
 final class CountingUnet implements Unet {
     private final Unet delegate;
@@ -25,21 +26,21 @@ final class CountingUnet implements Unet {
     /** What has been counted so far; subtract an earlier tally to get one frame's calls. */
     record Tally(int calls, long nanos) {}
 
-    Tally tally() {
+    synchronized Tally tally() {
         return new Tally(rowsOfCalls.size(), nanos);
     }
 
     /** The batch rows of each call made since {@code earlier}, in call order. */
-    int[] rowsSince(Tally earlier) {
+    synchronized int[] rowsSince(Tally earlier) {
         return rowsOfCalls.subList(earlier.calls(), rowsOfCalls.size()).stream().mapToInt(Integer::intValue).toArray();
     }
 
-    long nanosSince(Tally earlier) {
+    synchronized long nanosSince(Tally earlier) {
         return nanos - earlier.nanos();
     }
 
     @Override
-    public FloatTensor predictNoise(FloatTensor sample, long[] timesteps, FloatTensor encoderHiddenStates) {
+    public synchronized FloatTensor predictNoise(FloatTensor sample, long[] timesteps, FloatTensor encoderHiddenStates) {
         long t0 = System.nanoTime();
         FloatTensor out = delegate.predictNoise(sample, timesteps, encoderHiddenStates);
         count(sample, t0);
@@ -47,7 +48,7 @@ final class CountingUnet implements Unet {
     }
 
     @Override
-    public void predictNoiseInto(FloatTensor sample, long[] timesteps, FloatTensor encoderHiddenStates, float[] eps) {
+    public synchronized void predictNoiseInto(FloatTensor sample, long[] timesteps, FloatTensor encoderHiddenStates, float[] eps) {
         long t0 = System.nanoTime();
         delegate.predictNoiseInto(sample, timesteps, encoderHiddenStates, eps);
         count(sample, t0);
@@ -59,13 +60,13 @@ final class CountingUnet implements Unet {
     }
 
     @Override
-    public void predictNoiseInto(FloatTensor sample, Conditioning conditioning, float[] eps) {
+    public synchronized void predictNoiseInto(FloatTensor sample, Conditioning conditioning, float[] eps) {
         long t0 = System.nanoTime();
         delegate.predictNoiseInto(sample, conditioning, eps);
         count(sample, t0);
     }
 
-    private void count(FloatTensor sample, long startNanos) {
+    private synchronized void count(FloatTensor sample, long startNanos) {
         nanos += System.nanoTime() - startNanos;
         rowsOfCalls.add(sample.rows());
     }

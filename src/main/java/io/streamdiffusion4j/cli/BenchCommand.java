@@ -84,13 +84,18 @@ final class BenchCommand implements Callable<Integer> {
     int filterFrames;
 
     @Option(names = "--experiments", defaultValue = "all", paramLabel = "LIST",
-            description = "all, or some of pipeline,static-shapes,stream-batch,rcfg,ssf,naive,precompute (default ${DEFAULT-VALUE}).")
+            description = "all, or some of pipeline,static-shapes,stream-batch,rcfg,ssf,naive,precompute,int8,sessions"
+                    + " (default ${DEFAULT-VALUE}).")
     String experiments;
 
     @Option(names = "--compare-static-shapes", arity = "1", defaultValue = "true", paramLabel = "true|false",
             description = "Also load sessions with the configured stream's static shapes: the pipeline runs on them and"
                     + " static-shapes compares them with dynamic ones (default ${DEFAULT-VALUE}).")
     boolean staticShapes;
+
+    @Option(names = "--gather-window-ms", paramLabel = "MS", defaultValue = "50",
+            description = "Gather window of the batched arms of the sessions experiment (default ${DEFAULT-VALUE}).")
+    double gatherWindowMs;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Write bench.json and bench.md there.")
     Path out;
@@ -134,7 +139,11 @@ final class BenchCommand implements Callable<Integer> {
         facts.put("size", rc.width() + "x" + rc.height() + " (sweeps " + sweep[0] + "x" + sweep[1] + ")");
         facts.put("device", options.runtime.device);
 
-        Benchmark bench = new Benchmark(rc, models.model(), models.taesd(), loader, settings, m -> err.println("bench: " + m));
+        if (!(gatherWindowMs >= 0 && gatherWindowMs <= 1000)) {
+            throw new ConfigException("--gather-window-ms must be in [0, 1000], found " + gatherWindowMs);
+        }
+        Benchmark bench = new Benchmark(rc, models.model(), models.taesd(), loader, settings, m -> err.println("bench: " + m))
+                .withGatherWindow(java.time.Duration.ofNanos(Math.round(gatherWindowMs * 1e6)));
         if (settings.experiments().contains(Experiment.INT8)) {
             if (options.quantize.resolve(options.fp16, options.runtime.device) != Quantization.NONE) {
                 throw new ConfigException("bench --experiments int8 compares the int8 copy with float32 itself: drop --quantize");

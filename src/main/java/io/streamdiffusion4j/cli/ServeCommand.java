@@ -1,8 +1,10 @@
 package io.streamdiffusion4j.cli;
 
+import io.streamdiffusion4j.batching.CrossSessionBatching;
 import io.streamdiffusion4j.config.ConfigException;
 import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.image.ImageSizeLimit;
+import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.pipeline.Mode;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import io.streamdiffusion4j.pipeline.Warmup;
@@ -43,6 +45,8 @@ final class ServeCommand implements Callable<Integer> {
     private static final int[] TXT2IMG_STEPS_AT_50 = {0, 16, 32, 45}; // the original txt2img demo's
     /** Exit code when sessions did not finish within --drain-timeout and the process stopped without them. */
     static final int EXIT_DRAIN_TIMEOUT = 3;
+    /** A longer gather window would hold frames back longer than a frame takes: batching would only add latency. */
+    static final int MAX_GATHER_WINDOW_MS = 1000;
 
     @Spec
     CommandSpec spec;
@@ -115,12 +119,19 @@ final class ServeCommand implements Callable<Integer> {
                     "the process manager's own grace period, 30 s on Kubernetes)"})
     long drainTimeout;
 
+    @Option(names = "--gather-window-ms", paramLabel = "MS", defaultValue = "0",
+            description = {"cross-session batching: stack the UNet calls of sessions of the same size into one call,",
+                    "waiting at most this long for the other sessions' calls (default: ${DEFAULT-VALUE}, off; helps on",
+                    "a GPU, see docs/DEPLOY.md). A session alone never waits."})
+    double gatherWindowMs;
+
     @Option(names = "--txt2img-t-index-list", split = ",", paramLabel = "N",
             description = "denoising steps of txt2img sessions (default: 0,16,32,45 at 50 inference steps, scaled)")
     int[] txt2imgTIndexList;
 
-    /** The server and the stream that owns the shared models. */
-    record Running(WebServer server, StreamDiffusion modelOwner, String token) implements AutoCloseable {
+    /** The server, the stream that owns the shared models, and the batching UNet on them (null when off). */
+    record Running(WebServer server, StreamDiffusion modelOwner, CrossSessionBatching batching, String token)
+            implements AutoCloseable {
         /**
          * What SIGTERM does: drains the server (see {@link WebServer#drain}), then stops it.
          *
@@ -145,7 +156,11 @@ final class ServeCommand implements Callable<Integer> {
             try {
                 server.close();
             } finally {
-                modelOwner.close();
+                try {
+                    if (batching != null) batching.close();
+                } finally {
+                    modelOwner.close();
+                }
             }
         }
     }
@@ -207,6 +222,9 @@ final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
         }
+        if (!(gatherWindowMs >= 0 && gatherWindowMs <= MAX_GATHER_WINDOW_MS)) {
+            throw new ConfigException("--gather-window-ms must be in [0, " + MAX_GATHER_WINDOW_MS + "], found " + gatherWindowMs);
+        }
         if (drainTimeout < 1 || drainTimeout > 3600) {
             throw new ConfigException("--drain-timeout must be in [1, 3600] seconds, found " + drainTimeout);
         }
@@ -224,10 +242,18 @@ final class ServeCommand implements Callable<Integer> {
 
     private Running load(RunConfig rc, int steps, int[] txt2img, WebServer server, String token, PrintWriter err) throws Exception {
         StreamDiffusion owner = Cli.builder(rc, options).mode(Mode.IMG2IMG).build();
+        CrossSessionBatching batching = null;
         try {
+            StableDiffusionModels models = owner.models();
+            if (gatherWindowMs > 0 && maxSessions > 1) {
+                batching = CrossSessionBatching.of(models, Duration.ofNanos(Math.round(gatherWindowMs * 1e6)));
+                models = batching.models();
+                err.printf("serve: cross-session batching: the sessions' UNet, VAE encoder and decoder calls are stacked,"
+                        + " gathered for at most %s ms%n", gatherWindowMs);
+            }
             StreamFactory factory;
             try {
-                factory = new StreamFactory(owner.models(), rc.streamConfig(), steps, txt2img, rc.prompt(), rc.negativePrompt(),
+                factory = new StreamFactory(models, rc.streamConfig(), steps, txt2img, rc.prompt(), rc.negativePrompt(),
                         rc.guidanceScale(), rc.delta(), rc.seed(), warmup.enabled ? Warmup.RUNS : 0)
                         .startingBlends(rc.promptBlend(), rc.seedBlend(), rc.promptTransitionFrames());
             } catch (IllegalArgumentException e) {
@@ -239,8 +265,9 @@ final class ServeCommand implements Callable<Integer> {
                         factory.width(), factory.height(), warmed.calls(), warmed.seconds());
             }
             server.ready(factory);
-            return new Running(server, owner, token);
+            return new Running(server, owner, batching, token);
         } catch (Exception | Error e) {
+            if (batching != null) batching.close();
             owner.close();
             throw e;
         }

@@ -26,6 +26,14 @@ public record StableDiffusionModels(
         }
     }
 
+    /**
+     * The same parts with {@code other} as the UNet (a decorator, such as cross-session batching).
+     * Both records close the same parts: close only one of them.
+     */
+    public StableDiffusionModels withUnet(Unet other) {
+        return new StableDiffusionModels(tokenizer, textEncoder, other, vae, schedulerConfig, description);
+    }
+
     @Override
     public void close() {
         try (TextEncoder t = textEncoder; Unet u = unet; Vae v = vae) {

@@ -6,18 +6,20 @@ import io.micrometer.core.instrument.binder.BaseUnits;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.streamdiffusion4j.batching.GatherObserver;
 import io.streamdiffusion4j.engine.EngineObserver;
 import io.streamdiffusion4j.engine.ProcessMemory;
 
 /**
  * Everything {@code GET /metrics} answers, in one registry (Micrometer's, written in the
  * Prometheus text format): sessions open and their limit, the frame totals of all sessions
- * ({@link FrameMetrics}), what the server refused, dropped and ended ({@link ServerCounters}),
+ * ({@link FrameMetrics}), cross-session batching ({@link GatherMetrics}), what the server refused, dropped and ended ({@link ServerCounters}),
  * the JVM's memory pools and the process's resident memory (heap, ONNX Runtime and the rest).
  */
 public final class ServerMetrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final FrameMetrics frames = new FrameMetrics(registry);
+    private final GatherMetrics gathering = new GatherMetrics(registry);
 
     ServerMetrics(SessionRegistry sessions) {
         Gauge.builder("sd4j.sessions", sessions, SessionRegistry::active).description("Sessions open now").register(registry);
@@ -36,6 +38,11 @@ public final class ServerMetrics {
     /** Told of every session pipeline's frames and stage times. */
     EngineObserver frames() {
         return frames;
+    }
+
+    /** Told of every batched UNet call (cross-session batching). */
+    GatherObserver gathering() {
+        return gathering;
     }
 
     /** Frames dropped outside a pipeline: {@link FrameMetrics#REPLACED}, {@link FrameMetrics#RATE_LIMITED}, {@link FrameMetrics#NOT_SENT}. */

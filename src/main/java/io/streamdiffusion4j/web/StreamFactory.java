@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.web;
 
+import io.streamdiffusion4j.batching.BatchingUnet;
 import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.pipeline.Interpolation;
 import io.streamdiffusion4j.pipeline.Mode;
@@ -15,6 +16,7 @@ import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Builds one prepared stream per session on models loaded once: every session has its own
@@ -153,6 +155,14 @@ public final class StreamFactory {
             }
         }
         return new Warmup.Report(calls, nanos);
+    }
+
+    /**
+     * The batching UNet the sessions share when the models were given with one (cross-session
+     * batching, {@code serve --gather-window-ms}), else empty.
+     */
+    public Optional<BatchingUnet> batching() {
+        return models.unet() instanceof BatchingUnet b ? Optional.of(b) : Optional.empty();
     }
 
     public int width() {

@@ -170,6 +170,7 @@ public final class WebServer implements AutoCloseable {
 
     /** The models are loaded and warmed up: sessions may start, and {@code /readyz} says so. */
     public void ready(StreamFactory factory) {
+        factory.batching().ifPresent(b -> b.observe(metrics.gathering()));
         state.ready(factory);
     }
 

@@ -41,7 +41,8 @@ class BenchCommandTest {
         assertThat(main.get("run").get("unet_rows_per_frame").asDouble()).isEqualTo(2.0);
         assertThat(main.get("pipeline_over_raw_model_calls").asDouble()).isPositive();
         JsonNode comparisons = json.get("comparisons");
-        assertThat(comparisons.size()).as("static shapes, stream batch n = 1, 2, 4, RCFG n = 5, precompute, int8").isEqualTo(7);
+        assertThat(comparisons.size()).as("static shapes, stream batch n = 1, 2, 4, RCFG n = 5, precompute, int8, sessions 1, 2, 4")
+                .isEqualTo(10);
         JsonNode precompute = comparisons.get(5).get("arms");
         assertThat(precompute.get(0).get("name").asText()).isEqualTo("pre-computed conditioning");
         assertThat(precompute.get(2).get("name").asText()).isEqualTo("conditioning every frame");
@@ -70,6 +71,41 @@ class BenchCommandTest {
         assertThat(json.get("similarity_filter").get("still_input").get("skipped").asInt()).isPositive();
         assertThat(json.get("naive_baseline").get("naive").get("unet_rows_per_frame").asDouble()).isEqualTo(4.0);
         assertThat(Files.readString(out.resolve("bench.md"))).contains("| frames/s |");
+    }
+
+    /**
+     * The sessions experiment: 1, 2 and 4 concurrent streams, batched against separate calls. With
+     * a window far longer than a frame, every round's calls are stacked into one (the calls per
+     * frame are counted at the model, not derived).
+     */
+    @Test
+    void runsTheSessionsExperimentOnTheTinyModel(@TempDir Path out) throws Exception {
+        CliTest.Result r = run("bench", "--model", "tiny", "--config", "examples/img2img.json", "--size", "64x64",
+                "--warmup", "1", "--compare-frames", "3", "--experiments", "sessions", "--gather-window-ms", "1000",
+                "--optimized-model-cache", "false", "--out", out.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("4 concurrent session(s): batched against separate UNet calls")
+                .contains("| frames/s total | frames/s per session | latency p50 | p95 | UNet calls/frame");
+        JsonNode json = new ObjectMapper().readTree(Files.readString(out.resolve("bench.json")));
+        JsonNode comparisons = json.get("comparisons");
+        assertThat(comparisons.size()).isEqualTo(3);
+        for (int i = 0; i < 3; i++) {
+            int k = new int[] {1, 2, 4}[i];
+            JsonNode arms = comparisons.get(i).get("arms");
+            assertThat(arms.get(0).get("name").asText()).isEqualTo(k + " separate");
+            assertThat(arms.get(1).get("role").asText()).isEqualTo("control");
+            assertThat(arms.get(2).get("name").asText()).isEqualTo(k + " batched");
+            assertThat(arms.get(0).get("unet_calls_per_frame").asDouble()).as("a round: k separate calls").isEqualTo(k);
+            assertThat(arms.get(2).get("unet_calls_per_frame").asDouble()).as("a round: one stacked call").isEqualTo(1.0);
+            JsonNode rows = json.get("sessions").get(k + "_sessions");
+            assertThat(rows.size()).isEqualTo(3);
+            assertThat(rows.get(0).get("unet_model_calls_per_frame").asDouble()).isEqualTo(1.0);
+            assertThat(rows.get(2).get("unet_model_calls_per_frame").asDouble()).isEqualTo(1.0 / k);
+            assertThat(rows.get(2).get("sessions_per_unet_call").asDouble()).isEqualTo(k);
+            assertThat(rows.get(2).get("gather_windows_passed").asInt()).isZero();
+            assertThat(rows.get(2).get("frames_per_second_total").asDouble()).isPositive();
+            assertThat(rows.get(2).get("latency_ms").get("count").asInt()).isEqualTo(3 * k);
+        }
     }
 
     @Test

@@ -83,6 +83,26 @@ class ServeCommandTest {
         assertThat(log.toString()).contains("session").contains("(img2img) started");
     }
 
+    /** --gather-window-ms turns cross-session batching on: the sessions share a batching UNet, and /metrics shows it. */
+    @Test
+    void crossSessionBatchingIsAnOption() throws Exception {
+        ServeCommand cmd = parse("--model", "tiny", "--width", "64", "--height", "64", "--port", "0", "--max-sessions", "2",
+                "--gather-window-ms", "20");
+        StringWriter log = new StringWriter();
+        try (ServeCommand.Running running = cmd.start(new PrintWriter(log, true))) {
+            assertThat(running.batching()).isNotNull();
+            assertThat(running.batching().unet().window()).isEqualTo(java.time.Duration.ofMillis(20));
+            String metrics = HTTP.send(HttpRequest.newBuilder(running.server().uri().resolve("metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertThat(metrics).contains("sd4j_unet_gather_wait_seconds_count 0").contains("sd4j_unet_model_calls_total 0.0");
+        }
+        assertThat(log.toString()).contains("cross-session batching").contains("at most 20.0 ms");
+        try (ServeCommand.Running running = parse("--model", "tiny", "--width", "64", "--height", "64", "--port", "0")
+                .start(new PrintWriter(new StringWriter(), true))) {
+            assertThat(running.batching()).as("off by default").isNull();
+        }
+    }
+
     @Test
     void anExposedServerGetsAGeneratedTokenUnlessOneIsGiven() throws Exception {
         ServeCommand cmd = parse("--model", "tiny", "--width", "64", "--height", "64", "--host", "0.0.0.0", "--port", "0");
@@ -173,6 +193,9 @@ class ServeCommandTest {
         r = CliTest.run("serve", "--model", "tiny", "--drain-timeout", "0");
         assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.err()).contains("--drain-timeout must be in [1, 3600] seconds, found 0");
+        r = CliTest.run("serve", "--model", "tiny", "--gather-window-ms", "-1");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("--gather-window-ms must be in [0, 1000], found -1.0");
         r = CliTest.run("serve", "--model", "tiny", "--txt2img-t-index-list", "0,60");
         assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.err()).contains("txt2img t_index_list entry 60 is outside [0, 49]");

@@ -1,0 +1,282 @@
+package io.streamdiffusion4j.batching;
+
+import io.streamdiffusion4j.model.Unet;
+import io.streamdiffusion4j.tensor.FloatTensor;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A UNet shared by several streams that stacks their calls into one (cross-session batching).
+ *
+ * <p>Every stream {@link #prepare}s its own conditioning (its prompt embeddings, timesteps and
+ * rows, which differ with its guidance): that makes it a participant. Its per-frame calls go to a
+ * {@link Gatherer}, which waits at most the gather window for the other participants whose
+ * latents have the same shape, then makes ONE call to the wrapped UNet on their rows stacked in
+ * participant order, and hands each stream its own rows of the prediction. The stacked call's
+ * conditioning is the wrapped UNet's {@code prepare} of the members' own timesteps and
+ * embeddings stacked the same way, made once per set of members and kept while they last
+ * (a member that re-prepares is a new participant). So each stream keeps its own noise, buffers,
+ * prompt, guidance and filter; only the model call is shared.
+ *
+ * <p>A call that gathers no one else runs on the wrapped UNet with the participant's own
+ * conditioning, prepared exactly as without batching, and its arrays as they are: a stream alone
+ * gets bit for bit the frames it gets unbatched. A stream whose shape changes (another size)
+ * simply moves to another lane; one that stops calling is waited for once (see {@link Gatherer}).
+ * The calls without prepared conditioning (warm-up) go straight to the wrapped UNet.
+ *
+ * <p>This does not own the wrapped UNet: closing it frees only the stacked conditionings.
+ */
+public final class BatchingUnet implements Unet {
+    /** Sets of members whose stacked conditioning is kept (the least recently used beyond are freed). */
+    private static final int KEPT_GROUPS = 16;
+
+    private final Unet unet;
+    private final Duration window;
+    private final Gatherer<Call> gatherer;
+    private final Object modelLock = new Object(); // the wrapped calls and the conditionings they use
+    private final Map<List<Member>, Group> groups = new LinkedHashMap<>(16, 0.75f, true);
+    private final AtomicLong ids = new AtomicLong();
+    private final AtomicLong streamCalls = new AtomicLong();
+    private final AtomicLong modelCalls = new AtomicLong();
+    private final AtomicLong rows = new AtomicLong();
+    private final AtomicLong timeouts = new AtomicLong();
+    private final AtomicLong waitNanos = new AtomicLong();
+    private volatile GatherObserver observer = GatherObserver.NONE;
+    private boolean closed;
+
+    /**
+     * @param window how long the first call waits for the other streams' (0: stack only calls
+     *     that happen to be waiting already)
+     */
+    public BatchingUnet(Unet unet, Duration window) {
+        this.unet = Objects.requireNonNull(unet, "unet");
+        if (window.isNegative()) throw new IllegalArgumentException("the gather window must be >= 0, found " + window);
+        this.window = window;
+        this.gatherer = new Gatherer<>(window.toNanos(), this::run);
+    }
+
+    /** Reports each batched call to {@code observer} from now on (the server's metrics). */
+    public void observe(GatherObserver observer) {
+        this.observer = Objects.requireNonNull(observer, "observer");
+    }
+
+    public Duration window() {
+        return window;
+    }
+
+    /** The wrapped UNet, which makes the calls. */
+    public Unet wrapped() {
+        return unet;
+    }
+
+    public BatchStats stats() {
+        return new BatchStats(streamCalls.get(), modelCalls.get(), rows.get(), timeouts.get(), waitNanos.get());
+    }
+
+    /** Calls of streams waiting to be gathered or run now (for tests that order calls). */
+    int pendingCalls() {
+        return gatherer.pending();
+    }
+
+    @Override
+    public FloatTensor predictNoise(FloatTensor sample, long[] timesteps, FloatTensor encoderHiddenStates) {
+        return unet.predictNoise(sample, timesteps, encoderHiddenStates);
+    }
+
+    @Override
+    public void predictNoiseInto(FloatTensor sample, long[] timesteps, FloatTensor encoderHiddenStates, float[] eps) {
+        unet.predictNoiseInto(sample, timesteps, encoderHiddenStates, eps);
+    }
+
+    /** Makes the stream a participant, with its own conditioning prepared by the wrapped UNet as without batching. */
+    @Override
+    public Conditioning prepare(int[] sampleShape, long[] timesteps, FloatTensor encoderHiddenStates) {
+        Embeddings.of(sampleShape, timesteps, encoderHiddenStates); // checks the rows
+        Member m = new Member(ids.incrementAndGet(), sampleShape.clone(), timesteps.clone(), encoderHiddenStates.copy());
+        synchronized (modelLock) {
+            if (closed) throw new IllegalStateException("the batching UNet was closed");
+            m.own = unet.prepare(sampleShape, timesteps, encoderHiddenStates);
+        }
+        return m;
+    }
+
+    @Override
+    public void predictNoiseInto(FloatTensor sample, Conditioning conditioning, float[] eps) {
+        if (!(conditioning instanceof Member m) || m.owner() != this) {
+            throw new IllegalArgumentException("this UNet cannot use conditioning prepared elsewhere: " + conditioning);
+        }
+        if (!sample.hasShape(m.shape)) {
+            throw new IllegalArgumentException("conditioning prepared for samples of " + Arrays.toString(m.shape) + ", given " + sample);
+        }
+        if (eps.length != sample.size()) {
+            throw new IllegalArgumentException("the noise prediction of " + sample + " needs " + sample.size()
+                    + " values, found room for " + eps.length);
+        }
+        if (m.isClosed()) throw new IllegalStateException("the conditioning was closed");
+        streamCalls.incrementAndGet();
+        gatherer.submit(m.lane, m, new Call(m, sample, eps));
+    }
+
+    /** One gathered batch: alone, the wrapped UNet on the stream's own arrays; else stacked, once. */
+    private void run(List<Call> calls, Gatherer.Gathered gathered) {
+        List<Call> ordered = new ArrayList<>(calls);
+        ordered.sort(Comparator.comparingLong(c -> c.member.id));
+        int batchRows = 0;
+        for (Call c : ordered) batchRows += c.sample.rows();
+        synchronized (modelLock) {
+            for (Call c : ordered) {
+                if (c.member.closed) throw new IllegalStateException("a stream's conditioning was closed during its call");
+            }
+            if (ordered.size() == 1) {
+                Call c = ordered.getFirst();
+                unet.predictNoiseInto(c.sample, c.member.own, c.eps);
+            } else {
+                Group g = groupOf(ordered);
+                float[] x = g.sample.data();
+                int off = 0;
+                for (Call c : ordered) {
+                    System.arraycopy(c.sample.data(), 0, x, off, c.sample.size());
+                    off += c.sample.size();
+                }
+                unet.predictNoiseInto(g.sample, g.conditioning, g.eps);
+                off = 0;
+                for (Call c : ordered) {
+                    System.arraycopy(g.eps, off, c.eps, 0, c.eps.length);
+                    off += c.eps.length;
+                }
+            }
+        }
+        modelCalls.incrementAndGet();
+        rows.addAndGet(batchRows);
+        waitNanos.addAndGet(gathered.waitNanos());
+        if (gathered.timedOut()) timeouts.incrementAndGet();
+        observer.batch(ordered.size(), batchRows, gathered.waitNanos(), gathered.timedOut());
+    }
+
+    /** The stacked conditioning and arrays of these members (called holding {@link #modelLock}). */
+    private Group groupOf(List<Call> ordered) {
+        List<Member> members = ordered.stream().map(c -> c.member).toList();
+        Group g = groups.get(members);
+        if (g != null) return g;
+        FloatTensor[] samples = new FloatTensor[members.size()];
+        FloatTensor[] hidden = new FloatTensor[members.size()];
+        long[] t = new long[0];
+        for (int i = 0; i < members.size(); i++) {
+            Member m = members.get(i);
+            samples[i] = ordered.get(i).sample;
+            hidden[i] = m.embeddings;
+            long[] all = Arrays.copyOf(t, t.length + m.timesteps.length);
+            System.arraycopy(m.timesteps, 0, all, t.length, m.timesteps.length);
+            t = all;
+        }
+        FloatTensor hiddenStacked = FloatTensor.concatRows(hidden);
+        int sampleRows = 0;
+        for (FloatTensor s : samples) sampleRows += s.rows();
+        FloatTensor stacked = FloatTensor.zeros(samples[0].shapeWithRows(sampleRows));
+        g = new Group(members, unet.prepare(stacked.shape(), t, hiddenStacked), stacked, new float[stacked.size()]);
+        groups.put(members, g);
+        if (groups.size() > KEPT_GROUPS) {
+            Iterator<Group> eldest = groups.values().iterator();
+            Group old = eldest.next();
+            eldest.remove();
+            old.conditioning.close();
+        }
+        return g;
+    }
+
+    /** Frees the stacked conditionings (the streams' own ones are theirs to close); the wrapped UNet stays open. */
+    @Override
+    public void close() {
+        synchronized (modelLock) {
+            closed = true;
+            for (Group g : groups.values()) g.conditioning.close();
+            groups.clear();
+        }
+    }
+
+    @Override
+    public int latentChannels() {
+        return unet.latentChannels();
+    }
+
+    @Override
+    public int crossAttentionDim() {
+        return unet.crossAttentionDim();
+    }
+
+    /** Stacked members, their conditioning and reused arrays. */
+    private record Group(List<Member> members, Conditioning conditioning, FloatTensor sample, float[] eps) {}
+
+    /** One stream's call, waiting to be gathered. */
+    private record Call(Member member, FloatTensor sample, float[] eps) {}
+
+    /** A stream's conditioning: a participant of the batching, with its own prepared conditioning for calls alone. */
+    private final class Member implements Conditioning {
+        final long id;
+        final int[] shape;
+        final long[] timesteps;
+        final FloatTensor embeddings;
+        final List<Integer> lane; // the shape of one latent row: calls that can be stacked
+        Conditioning own;
+        boolean closed; // guarded by modelLock
+
+        Member(long id, int[] shape, long[] timesteps, FloatTensor embeddings) {
+            this.id = id;
+            this.shape = shape;
+            this.timesteps = timesteps;
+            this.embeddings = embeddings;
+            this.lane = Arrays.stream(shape, 1, shape.length).boxed().toList();
+        }
+
+        BatchingUnet owner() {
+            return BatchingUnet.this;
+        }
+
+        boolean isClosed() {
+            synchronized (modelLock) {
+                return closed;
+            }
+        }
+
+        @Override
+        public int[] sampleShape() {
+            return shape.clone();
+        }
+
+        @Override
+        public boolean fits(long[] t, FloatTensor sample) {
+            return !isClosed() && Arrays.equals(timesteps, t) && sample.hasShape(shape);
+        }
+
+        /** Leaves the batching: nobody waits for it, and the stacked conditionings it was part of are freed. */
+        @Override
+        public void close() {
+            gatherer.leave(this);
+            synchronized (modelLock) {
+                if (closed) return;
+                closed = true;
+                for (Iterator<Group> it = groups.values().iterator(); it.hasNext(); ) {
+                    Group g = it.next();
+                    if (g.members.contains(this)) {
+                        it.remove();
+                        g.conditioning.close();
+                    }
+                }
+                own.close();
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "batched stream " + id + " (samples of " + Arrays.toString(shape) + " at timesteps " + Arrays.toString(timesteps) + ")";
+        }
+    }
+}
