@@ -38,9 +38,7 @@ public record ControlNetConfig(UnetConfig unet, int[] conditioningEmbeddingOutCh
 
     /** Number of down residuals: conv_in, one per down-block resnet, one per downsampler. */
     public int downResidualCount() {
-        int n = 1;
-        for (int i = 0; i < unet.blockCount(); i++) n += unet.layersPerBlock()[i] + (i < unet.blockCount() - 1 ? 1 : 0);
-        return n;
+        return UnetControlInputs.skipCount(unet);
     }
 
     /** Channels of each down residual, in order (those of the matching UNet skip connections). */
