@@ -185,6 +185,32 @@ class ControlNetGraphTest {
         }
     }
 
+    /** float16 graphs: the residual inputs stay float32 and are cast inside, like the other inputs. */
+    @Test
+    void halfGraphsTakeFloat32ResidualsAndStayCloseToFloat32() throws Exception {
+        Path cn = dir.resolve("onnx-cn-half");
+        Path plain = dir.resolve("onnx-unet-half");
+        try (var w = WeightFiles.openFolder(dir.resolve("cn"))) {
+            OnnxWriter.write(ControlNetGraph.build(w, ControlNetConfig.read(dir.resolve("cn/config.json")), true), cn, null);
+        }
+        Path unet = dir.resolve("tiny/unet");
+        try (var w = WeightFiles.openFolder(unet)) {
+            OnnxWriter.write(UnetGraph.build(w, UnetConfig.read(unet.resolve("config.json")), true), plain, null);
+        }
+        Files.copy(unet.resolve("config.json"), plain.resolve("config.json"));
+        Path variant = dir.resolve("onnx-unet-control-half");
+        assertThat(UnetControlInputs.writeVariant(plain, variant)).isEqualTo(DOWN);
+
+        Map<String, FloatTensor> residuals = OrtRunner.run(cn.resolve("model.onnx"), controlNetInputs(SCALE));
+        for (var e : referenceResiduals("linear").entrySet()) assertClose(e.getKey(), residuals.get(e.getKey()), e.getValue(), 5e-2);
+        FloatTensor out = OrtRunner.run(variant.resolve("model.onnx"), unetInputs(residuals)).get("out_sample");
+        assertClose("half controlled UNet", out, reference("linear_unet_controlled"), 5e-2);
+        Map<String, FloatTensor> zeros = new LinkedHashMap<>();
+        residuals.forEach((k, v) -> zeros.put(k, FloatTensor.zeros(v.shape())));
+        assertThat(OrtRunner.run(variant.resolve("model.onnx"), unetInputs(zeros)).get("out_sample").data())
+                .containsExactly(OrtRunner.run(plain.resolve("model.onnx"), unetInputs(Map.of())).get("out_sample").data());
+    }
+
     @Test
     void conditioningScaleScalesEveryResidualAndZeroDisables() throws Exception {
         Map<String, FloatTensor> one = OrtRunner.run(dir.resolve("onnx-cn-linear/model.onnx"), controlNetInputs(1f));
