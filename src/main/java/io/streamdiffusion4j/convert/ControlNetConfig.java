@@ -43,14 +43,31 @@ public record ControlNetConfig(UnetConfig unet, int[] conditioningEmbeddingOutCh
 
     /** Channels of each down residual, in order (those of the matching UNet skip connections). */
     public int[] downResidualChannels() {
-        int[] out = new int[downResidualCount()];
-        int k = 0;
+        int[][] shapes = residualShapes(1, 1, 1);
+        int[] out = new int[shapes.length - 1];
+        for (int i = 0; i < out.length; i++) out[i] = shapes[i][1];
+        return out;
+    }
+
+    /**
+     * The shapes of the residuals for a latent of {@code rows} x C x h x w: down residuals 0 .. N-1
+     * in order, then the mid one. Each downsampler (3x3, stride 2, padding 1) takes a side s to
+     * ceil(s / 2). For sizing inputs (static shapes, zero residuals) without running the graph.
+     */
+    public int[][] residualShapes(int rows, int h, int w) {
         int[] ch = unet.blockOutChannels();
-        out[k++] = ch[0];
+        int[][] out = new int[downResidualCount() + 1][];
+        int k = 0;
+        out[k++] = new int[] {rows, ch[0], h, w};
         for (int i = 0; i < unet.blockCount(); i++) {
-            for (int j = 0; j < unet.layersPerBlock()[i]; j++) out[k++] = ch[i];
-            if (i < unet.blockCount() - 1) out[k++] = ch[i];
+            for (int j = 0; j < unet.layersPerBlock()[i]; j++) out[k++] = new int[] {rows, ch[i], h, w};
+            if (i < unet.blockCount() - 1) {
+                h = (h + 1) / 2;
+                w = (w + 1) / 2;
+                out[k++] = new int[] {rows, ch[i], h, w};
+            }
         }
+        out[k] = new int[] {rows, ch[ch.length - 1], h, w};
         return out;
     }
 

@@ -46,6 +46,11 @@ class ModelsCreateControlNetTest {
         assertThat(Files.mismatch(dir.resolve("cn/diffusion_pytorch_model.safetensors"),
                 dir.resolve("again/diffusion_pytorch_model.safetensors"))).isEqualTo(-1L);
 
+        CliTest.Result convert = CliTest.run("convert", "--from", dir.resolve("cn").toString(), "--to", dir.resolve("onnx").toString());
+        assertThat(convert.exitCode()).as(convert.err()).isZero();
+        assertThat(dir.resolve("onnx/model.onnx")).exists();
+        assertThat(dir.resolve("onnx/config.json")).hasSameBinaryContentAs(dir.resolve("cn/config.json"));
+
         CliTest.Result bad = CliTest.run("models", "create", "--config", "sd99-controlnet", "--to", dir.resolve("x").toString());
         assertThat(bad.exitCode()).isEqualTo(2);
         assertThat(bad.err()).contains("unknown model configuration 'sd99-controlnet'").contains("tiny-controlnet");

@@ -240,6 +240,19 @@ class ControlNetGraphTest {
             assertThat(out.get(ControlNetNames.downResidual(k)).shape()).containsExactly(2, ch, sides[k], sides[k]);
         }
         assertThat(out.get(ControlNetNames.MID_RESIDUAL).shape()).containsExactly(2, 32, 1, 1);
+        int[][] shapes = c.residualShapes(2, 8, 8);
+        List<String> names = ControlNetNames.residuals(DOWN);
+        for (int k = 0; k < names.size(); k++) assertThat(out.get(names.get(k)).shape()).as(names.get(k)).isEqualTo(shapes[k]);
+        // odd sides: the stride-2 convolutions round up
+        Map<String, Object> odd = controlNetInputs(1f);
+        TorchGenerator gen = new TorchGenerator(5);
+        odd.put(ControlNetNames.SAMPLE, gen.randn(1, 4, 5, 3));
+        odd.put(ControlNetNames.TIMESTEP, new long[] {500});
+        odd.put(ControlNetNames.ENCODER_HIDDEN_STATES, gen.randn(1, 77, 16));
+        odd.put(ControlNetNames.CONTROLNET_COND, gen.randn(1, 3, 40, 24));
+        Map<String, FloatTensor> oddOut = OrtRunner.run(dir.resolve("onnx-cn-linear/model.onnx"), odd);
+        int[][] oddShapes = c.residualShapes(1, 5, 3);
+        for (int k = 0; k < names.size(); k++) assertThat(oddOut.get(names.get(k)).shape()).as(names.get(k)).isEqualTo(oddShapes[k]);
     }
 
     @Test

@@ -66,6 +66,23 @@ class UnetControlSplitTest {
         }
     }
 
+    /**
+     * The ControlNet graph has the UNet's conditioning inputs, so the same split pre-computes its
+     * time embedding and cross-attention K/V; the conditioning image and scale stay per frame.
+     */
+    @Test
+    void controlNetSplitsTheSameWay(@TempDir Path dir) throws Exception {
+        RandomModels.createControlNet(io.streamdiffusion4j.convert.ControlNetPreset.TINY, 3, dir.resolve("cn"), null);
+        Path out = dir.resolve("onnx");
+        io.streamdiffusion4j.convert.DiffusersConverter.convertControlNet(dir.resolve("cn"), out, false,
+                io.streamdiffusion4j.convert.DiffusersConverter.Progress.NONE);
+        Path file = out.resolve("model.onnx");
+        UnetConditioningSplit split = UnetConditioningSplit.plan(Files.readAllBytes(file), file, ControlNetNames.SAMPLE,
+                ControlNetNames.TIMESTEP, ControlNetNames.ENCODER_HIDDEN_STATES).orElseThrow();
+        assertThat(split.conditioningInputs()).doesNotContain(ControlNetNames.CONTROLNET_COND, ControlNetNames.CONDITIONING_SCALE);
+        assertThat(split.conditioningNodeNames()).anyMatch(n -> n.contains("MatMul"));
+    }
+
     private static void run(UnetConditioningSplit split, OrtSession.SessionOptions so, OrtSession all, int down,
                             List<String> residuals) throws Exception {
         TorchGenerator gen = new TorchGenerator(4);
