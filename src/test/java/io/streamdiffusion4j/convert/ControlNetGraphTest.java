@@ -211,6 +211,50 @@ class ControlNetGraphTest {
                 .containsExactly(OrtRunner.run(plain.resolve("model.onnx"), unetInputs(Map.of())).get("out_sample").data());
     }
 
+    /**
+     * The variant made from an Optimum (torch) export agrees with the one made from the project's
+     * own conversion of the same diffusers weights, and with zero residuals equals its plain export
+     * bit for bit: the skip connections are found in any UNet graph.
+     */
+    @Test
+    void variantOfAnOptimumExportMatchesTheConvertedOne() throws Exception {
+        Path exported = io.streamdiffusion4j.testing.Fixtures.onnxModel().resolve("unet");
+        Path diffusers = io.streamdiffusion4j.testing.Fixtures.dir().resolve("models/tiny-sd-turbo/unet");
+        Path fromExport = dir.resolve("fixture-export-control");
+        assertThat(UnetControlInputs.writeVariant(exported, fromExport)).isEqualTo(DOWN);
+        Path converted = dir.resolve("fixture-converted");
+        UnetConfig config = UnetConfig.read(diffusers.resolve("config.json"));
+        try (var w = WeightFiles.openFolder(diffusers)) {
+            OnnxWriter.write(UnetGraph.build(w, config, false), converted, null);
+        }
+        Files.copy(diffusers.resolve("config.json"), converted.resolve("config.json"));
+        Path fromConverted = dir.resolve("fixture-converted-control");
+        UnetControlInputs.writeVariant(converted, fromConverted);
+
+        TorchGenerator gen = new TorchGenerator(9);
+        Map<String, Object> in = new LinkedHashMap<>();
+        in.put("sample", gen.randn(2, 4, 8, 8));
+        in.put("timestep", new long[] {999, 259});
+        in.put("encoder_hidden_states", gen.randn(2, 77, config.crossAttentionDim()));
+        int[][] shapes = new ControlNetConfig(config, new int[] {16, 32, 96, 256}, 3, false).residualShapes(2, 8, 8);
+        List<String> names = ControlNetNames.residuals(DOWN);
+        Map<String, Object> zeros = new LinkedHashMap<>(in);
+        for (int k = 0; k < names.size(); k++) {
+            in.put(names.get(k), gen.randn(shapes[k]));
+            zeros.put(names.get(k), FloatTensor.zeros(shapes[k]));
+        }
+        FloatTensor a = OrtRunner.run(fromExport.resolve("model.onnx"), in).get("out_sample");
+        FloatTensor b = OrtRunner.run(fromConverted.resolve("model.onnx"), in).get("out_sample");
+        double diff = assertClose("variant of the Optimum export vs of the conversion", a, b, 1e-4);
+        Map<String, Object> plainIn = new LinkedHashMap<>(zeros);
+        plainIn.keySet().removeAll(names);
+        assertThat(OrtRunner.run(fromExport.resolve("model.onnx"), zeros).get("out_sample").data())
+                .containsExactly(OrtRunner.run(exported.resolve("model.onnx"), plainIn).get("out_sample").data());
+        assertThat(TensorAssert.maxAbsDiff(a.data(), OrtRunner.run(exported.resolve("model.onnx"), plainIn).get("out_sample").data()))
+                .isGreaterThan(0.01);
+        System.out.printf("UNet variant, Optimum export vs conversion: max |diff| %.3g%n", diff);
+    }
+
     @Test
     void conditioningScaleScalesEveryResidualAndZeroDisables() throws Exception {
         Map<String, FloatTensor> one = OrtRunner.run(dir.resolve("onnx-cn-linear/model.onnx"), controlNetInputs(1f));
