@@ -71,6 +71,30 @@ public record ControlNetConfig(UnetConfig unet, int[] conditioningEmbeddingOutCh
         return out;
     }
 
+    /**
+     * Checks that this ControlNet's residuals fit the UNet of {@code unetConfig} (same latent
+     * channels, prompt width, block widths and layers, so every residual meets a skip connection of
+     * its shape), with an error naming both config files and the values that differ.
+     */
+    public void requireFits(UnetConfig unetConfig, Path controlNetFile, Path unetFile) throws IOException {
+        String why = null;
+        if (unet.inChannels() != unetConfig.inChannels()) {
+            why = "in_channels " + unet.inChannels() + " vs " + unetConfig.inChannels();
+        } else if (unet.crossAttentionDim() != unetConfig.crossAttentionDim()) {
+            why = "cross_attention_dim " + unet.crossAttentionDim() + " vs " + unetConfig.crossAttentionDim();
+        } else if (!Arrays.equals(unet.blockOutChannels(), unetConfig.blockOutChannels())) {
+            why = "block_out_channels " + Arrays.toString(unet.blockOutChannels()) + " vs " + Arrays.toString(unetConfig.blockOutChannels());
+        } else if (!Arrays.equals(unet.layersPerBlock(), unetConfig.layersPerBlock())) {
+            why = "layers_per_block " + Arrays.toString(unet.layersPerBlock()) + " vs " + Arrays.toString(unetConfig.layersPerBlock());
+        } else if (unetConfig.midBlockType() == null) {
+            why = "the UNet has no mid block";
+        }
+        if (why != null) {
+            throw new InputFileException("the ControlNet " + controlNetFile + " does not fit the UNet " + unetFile + ": " + why
+                    + " (an SD 1.x ControlNet needs an SD 1.x model, an SD 2.x one an SD 2.x model)");
+        }
+    }
+
     public static ControlNetConfig read(Path file) throws IOException {
         return parse(ConfigFiles.read(file), file);
     }

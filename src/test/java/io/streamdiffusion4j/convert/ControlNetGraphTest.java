@@ -314,6 +314,19 @@ class ControlNetGraphTest {
         assertThat(RandomModels.parameterCount(ControlNetPreset.SD15)).isEqualTo(361_279_120L);
         assertThat(RandomModels.parameterCount(ControlNetPreset.SD_TURBO)).isEqualTo(364_228_240L);
         assertThat(ControlNetPreset.find("tiny")).isNull();
+        // each fits its own model, not another family's
+        Path cnFile = Path.of("cn/config.json");
+        Path unetFile = Path.of("unet/config.json");
+        for (ControlNetPreset p : ControlNetPreset.values()) {
+            ControlNetConfig c = ControlNetConfig.parse(p.config(), cnFile);
+            c.requireFits(UnetConfig.parse(p.model().architecture().unet(), unetFile), cnFile, unetFile);
+        }
+        ControlNetConfig sd15 = ControlNetConfig.parse(ControlNetPreset.SD15.config(), cnFile);
+        assertThatThrownBy(() -> sd15.requireFits(UnetConfig.parse(ModelPreset.SD_TURBO.architecture().unet(), unetFile), cnFile, unetFile))
+                .isInstanceOf(InputFileException.class).hasMessageContaining("cross_attention_dim 768 vs 1024")
+                .hasMessageContaining(cnFile.toString()).hasMessageContaining(unetFile.toString());
+        assertThatThrownBy(() -> sd15.requireFits(UnetConfig.parse(ModelPreset.TINY.architecture().unet(), unetFile), cnFile, unetFile))
+                .isInstanceOf(InputFileException.class).hasMessageContaining("cross_attention_dim");
     }
 
     @Test
