@@ -28,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 class HubControlNetTest {
     static final String CONTROLNET = "fake/tiny-controlnet";
     static final String NOT_CONTROLNET = "fake/taesd";
+    static final String CONTROLNET_ONNX = "fake/tiny-controlnet-onnx";
 
     @TempDir
     static Path shared;
@@ -40,7 +41,9 @@ class HubControlNetTest {
     static void startHub() throws Exception {
         RandomModels.createControlNet(ControlNetPreset.TINY, 3, shared.resolve("cn"), null);
         RandomModels.create(ModelPreset.TINY, 3, shared.resolve("model"), null);
-        hub = new FakeHub().addRepo(CONTROLNET, shared.resolve("cn")).addRepo(NOT_CONTROLNET, shared.resolve("model/taesd"));
+        DiffusersConverter.convertControlNet(shared.resolve("cn"), shared.resolve("cn-onnx"), false, DiffusersConverter.Progress.NONE);
+        hub = new FakeHub().addRepo(CONTROLNET, shared.resolve("cn")).addRepo(NOT_CONTROLNET, shared.resolve("model/taesd"))
+                .addRepo(CONTROLNET_ONNX, shared.resolve("cn-onnx"));
     }
 
     @AfterAll
@@ -81,6 +84,15 @@ class HubControlNetTest {
         assertThat(store().controlNet(converted.toString(), DiffusersConverter.Progress.NONE)).isEqualTo(converted);
         assertThatThrownBy(() -> store().controlNet(converted.toString(), true, DiffusersConverter.Progress.NONE, DownloadProgress.NONE))
                 .isInstanceOf(InputFileException.class).hasMessageContaining("already an ONNX ControlNet");
+    }
+
+    @Test
+    void onnxRepositoriesAreUsedDirectly() throws Exception {
+        Path p = store().controlNet(CONTROLNET_ONNX, DiffusersConverter.Progress.NONE);
+        assertThat(p).startsWith(dir.resolve("hf-cache/models--fake--tiny-controlnet-onnx/snapshots"));
+        assertThat(Files.mismatch(p.resolve("model.onnx_data"), shared.resolve("cn-onnx/model.onnx_data"))).isEqualTo(-1L);
+        assertThat(p.resolve("config.json")).exists();
+        assertThat(dir.resolve("cache/converted")).doesNotExist();
     }
 
     @Test
