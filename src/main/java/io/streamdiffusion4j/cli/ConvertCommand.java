@@ -15,7 +15,8 @@ import picocli.CommandLine.Spec;
 /** {@code convert}: a diffusers folder to the ONNX layout the pipeline loads, in Java. */
 @Command(name = "convert", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Converts a diffusers Stable Diffusion folder (safetensors) into ONNX (Optimum layout),",
-                "merging LoRAs on the way. A taesd/ subfolder (AutoencoderTiny) is converted too."})
+                "merging LoRAs on the way. A taesd/ subfolder (AutoencoderTiny) is converted too.",
+                "A diffusers ControlNetModel folder (config.json + safetensors) becomes model.onnx + config.json."})
 final class ConvertCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -42,6 +43,16 @@ final class ConvertCommand implements Callable<Integer> {
         List<LoraMerge.LoraFile> files = new ArrayList<>();
         for (String l : loras) files.add(LoraMerge.LoraFile.parse(l));
         long start = System.nanoTime();
+        if (DiffusersConverter.isControlNetFolder(from)) {
+            if (!files.isEmpty() || quantization.unet()) {
+                throw new IllegalArgumentException(from + " is a ControlNet: --lora and --quantize apply to Stable Diffusion models");
+            }
+            try (Progress p = new Progress("convert", System.err)) {
+                DiffusersConverter.convertControlNet(from, to, fp16, p);
+            }
+            spec.commandLine().getErr().printf("converted ControlNet %s -> %s in %.1f s%n", from, to, (System.nanoTime() - start) / 1e9);
+            return 0;
+        }
         try (Progress p = new Progress("convert", System.err)) {
             DiffusersConverter.convert(from, to, new DiffusersConverter.Options(fp16, files, quantization), p);
         }

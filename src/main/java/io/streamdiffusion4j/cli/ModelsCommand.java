@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.cli;
 
+import io.streamdiffusion4j.convert.ControlNetPreset;
 import io.streamdiffusion4j.convert.ModelPreset;
 import io.streamdiffusion4j.convert.RandomModels;
 import java.nio.file.Path;
@@ -28,12 +29,15 @@ final class ModelsCommand implements Runnable {
                     "in taesd/): tiny (seconds, for tests and demos), sd-turbo or sd15 (full size, for benchmarks),",
                     "bk-sdm-tiny or sdxs (small one-step UNets, random weights; sdxs has its tiny VAE in vae/ and",
                     "the full one in vae_large/, as the published repository does).",
-                    "Use the folder as --model directly (it is converted to ONNX once) or with convert."})
+                    "Use the folder as --model directly (it is converted to ONNX once) or with convert.",
+                    "tiny-controlnet, sd15-controlnet, sd-turbo-controlnet: a ControlNetModel folder (config.json and",
+                    "safetensors) with random weights, zero convs included, matching tiny, sd15 or sd-turbo."})
     static final class Create implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--config", required = true, paramLabel = "tiny|sd-turbo|sd15|bk-sdm-tiny|sdxs", description = "architecture")
+        @Option(names = "--config", required = true, paramLabel = "tiny|sd-turbo|sd15|bk-sdm-tiny|sdxs|tiny-controlnet|sd15-controlnet|sd-turbo-controlnet",
+                description = "architecture")
         String config;
 
         @Option(names = "--seed", defaultValue = "0", description = "seed of the random weights (default ${DEFAULT-VALUE})")
@@ -44,7 +48,15 @@ final class ModelsCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            ModelPreset preset = ModelPreset.parse(config);
+            ControlNetPreset controlNet = ControlNetPreset.find(config);
+            if (controlNet != null) return createControlNet(controlNet);
+            ModelPreset preset;
+            try {
+                preset = ModelPreset.parse(config);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("unknown model configuration '" + config + "'; expected one of "
+                        + ModelPreset.names() + ", " + ControlNetPreset.names(), e);
+            }
             long start = System.nanoTime();
             try (Progress p = new Progress("create " + preset.key(), System.err)) {
                 p.start(RandomModels.parameterCount(preset));
@@ -52,6 +64,17 @@ final class ModelsCommand implements Runnable {
             }
             spec.commandLine().getErr().printf("created %s (%,d weights, seed %d) in %s in %.1f s%n", preset.key(),
                     RandomModels.parameterCount(preset), seed, to, (System.nanoTime() - start) / 1e9);
+            return 0;
+        }
+
+        private int createControlNet(ControlNetPreset preset) throws Exception {
+            long start = System.nanoTime();
+            try (Progress p = new Progress("create " + preset.key(), System.err)) {
+                p.start(RandomModels.parameterCount(preset));
+                RandomModels.createControlNet(preset, seed, to, p::advance);
+            }
+            spec.commandLine().getErr().printf("created %s (%,d weights, seed %d, for %s) in %s in %.1f s%n", preset.key(),
+                    RandomModels.parameterCount(preset), seed, preset.model().key(), to, (System.nanoTime() - start) / 1e9);
             return 0;
         }
     }

@@ -185,6 +185,41 @@ public final class DiffusersConverter {
         CacheEntry.commit(tmp, to);
     }
 
+    /** True when {@code dir} is a diffusers ControlNetModel folder (config.json with that _class_name). */
+    public static boolean isControlNetFolder(Path dir) {
+        Path config = dir.resolve("config.json");
+        if (!Files.isRegularFile(config)) return false;
+        try {
+            return ControlNetConfig.CLASS_NAME.equals(ConfigFiles.text(ConfigFiles.read(config), "_class_name", ""));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Converts a diffusers ControlNetModel folder (config.json + safetensors weights) into a
+     * ControlNet ONNX folder: {@code model.onnx} (+ {@code model.onnx_data}) and the config.json,
+     * with the inputs and outputs of {@link io.streamdiffusion4j.model.ControlNetNames}.
+     */
+    public static void convertControlNet(Path from, Path to, boolean half, Progress progress) throws IOException {
+        if (!isControlNetFolder(from)) {
+            throw new InputFileException(from + " is not a diffusers ControlNetModel folder (config.json with _class_name "
+                    + ControlNetConfig.CLASS_NAME + ")");
+        }
+        requireEmptyTarget(to);
+        Path tmp = temporarySibling(to);
+        Path configFile = from.resolve("config.json");
+        try (WeightSource w = WeightFiles.openFolder(from)) {
+            ControlNetConfig c = ControlNetConfig.read(configFile);
+            WeightShapes.require(w, WeightSpecs.controlNet(c), configFile);
+            runJobs(List.of(new Job("", ControlNetGraph.build(w, c, half), configFile)), tmp, progress);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+        CacheEntry.commit(tmp, to);
+    }
+
     /**
      * Where a diffusers folder keeps its VAEs. Usually {@code vae/} is the AutoencoderKL and an
      * optional {@code taesd/} (this project's models) the tiny one. Repositories such as

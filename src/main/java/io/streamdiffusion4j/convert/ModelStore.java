@@ -289,6 +289,103 @@ public final class ModelStore {
         return target;
     }
 
+    /**
+     * A ControlNet as a converted ONNX folder ({@code model.onnx}, external data, the diffusers
+     * config.json) with the inputs and outputs of {@link io.streamdiffusion4j.model.ControlNetNames}.
+     * {@code spec} is a local folder (a diffusers ControlNetModel, converted once into the cache
+     * and keyed by its files' digest, or an already converted one, used as it is) or a Hub id
+     * ({@code org/name[@revision]}: a repository with the ControlNetModel in its root, such as
+     * lllyasviel/sd-controlnet-canny; keyed by the files' content hashes). A local path that
+     * exists wins over a Hub id.
+     */
+    public Path controlNet(String spec, boolean half, DiffusersConverter.Progress progress, DownloadProgress downloads)
+            throws IOException {
+        try (Session s = new Session(downloads)) {
+            Path dir = Path.of(spec);
+            if (!Files.exists(dir)) {
+                if (!RepoRef.looksLikeHubId(spec)) {
+                    throw new InputFileException("ControlNet not found: " + spec + " (give a diffusers ControlNetModel folder,"
+                            + " a converted one, or a Hugging Face Hub id such as lllyasviel/sd-controlnet-canny)");
+                }
+                RepoRef ref = RepoRef.parse(spec);
+                if (ref.file() != null) {
+                    throw new InputFileException(ref + ": a ControlNet is a repository (org/name) with config.json and its"
+                            + " weights in the root, not a file");
+                }
+                Snapshot snap = s.fetch(ref, RepoLayouts.controlNet(), "ControlNet");
+                if (snap.layout() == FileSelector.Layout.CONTROLNET_ONNX) {
+                    requireControlNetUsable(spec, half);
+                    return snap.dir();
+                }
+                if (!DiffusersConverter.isControlNetFolder(snap.dir())) {
+                    throw new InputFileException(ref + ": its config.json does not describe a ControlNetModel (_class_name),"
+                            + " so it is not a ControlNet");
+                }
+                return convertedControlNet(snap.dir(), "hub:" + snap.contentKey(), half, progress, s);
+            }
+            if (Files.isRegularFile(dir.resolve("model.onnx")) && Files.isRegularFile(dir.resolve("config.json"))) {
+                requireControlNetUsable(spec, half);
+                return dir;
+            }
+            if (DiffusersConverter.isControlNetFolder(dir)) return convertedControlNet(dir, s.digest.folder(dir), half, progress, s);
+            throw new InputFileException(dir + " is neither a diffusers ControlNetModel folder (config.json with _class_name"
+                    + " ControlNetModel and safetensors weights) nor a converted ControlNet (model.onnx and config.json)");
+        }
+    }
+
+    /** {@link #controlNet(String, boolean, DiffusersConverter.Progress, DownloadProgress)} in float32, no download progress. */
+    public Path controlNet(String spec, DiffusersConverter.Progress progress) throws IOException {
+        return controlNet(spec, false, progress, DownloadProgress.NONE);
+    }
+
+    private static void requireControlNetUsable(String what, boolean half) throws IOException {
+        if (half) throw new InputFileException(what + " is already an ONNX ControlNet; --fp16 applies when converting a diffusers one");
+    }
+
+    private Path convertedControlNet(Path dir, String sourceKey, boolean half, DiffusersConverter.Progress progress, Session s)
+            throws IOException {
+        String key = FORMAT + "|controlnet|" + sourceKey + "|" + (half ? "fp16" : "fp32");
+        s.digest.save();
+        Path target = root.resolve("converted").resolve("controlnet-" + ContentDigest.sha256(key).substring(0, 32));
+        if (reusable(target, progress)) return target;
+        try {
+            DiffusersConverter.convertControlNet(dir, target, half, progress);
+        } catch (IOException e) {
+            if (!finishedElsewhere(target)) throw e;
+        }
+        return target;
+    }
+
+    /**
+     * The UNet of the ONNX model folder {@code modelDir} (as {@link #resolve} gives it) with
+     * ControlNet inputs (see {@link UnetControlInputs}): a folder laid out like
+     * {@code modelDir/unet} (model.onnx, config.json, external data), made once and cached by the
+     * UNet's content. The plain {@code unet/} is not touched; a model used without ControlNet
+     * never makes one. The weights are the plain UNet's files, hard-linked where the file system
+     * allows (no extra disk), copied otherwise.
+     */
+    public Path unetWithControl(Path modelDir, DiffusersConverter.Progress progress) throws IOException {
+        Path unet = modelDir.resolve("unet");
+        if (!Files.isRegularFile(unet.resolve("model.onnx"))) {
+            throw new InputFileException(modelDir + " has no unet/model.onnx: not an ONNX model folder");
+        }
+        try (Session s = new Session(DownloadProgress.NONE)) {
+            String key = FORMAT + "|unet-control|" + UnetControlInputs.VERSION + "|" + s.digest.folder(unet);
+            s.digest.save();
+            Path target = root.resolve("converted").resolve("unet-control-" + ContentDigest.sha256(key).substring(0, 32));
+            if (reusable(target, progress)) return target;
+            Path tmp = CacheEntry.stage(target);
+            try {
+                UnetControlInputs.writeVariant(unet, tmp);
+            } catch (IOException | RuntimeException e) {
+                CacheEntry.deleteQuietly(tmp);
+                throw e;
+            }
+            CacheEntry.commit(tmp, target);
+            return target;
+        }
+    }
+
     /** An int8 copy of the ONNX model folder {@code onnx}, made once and cached (see {@link #resolve}). */
     public Path quantized(Path onnx, DiffusersConverter.Progress progress) throws IOException {
         try (Session s = new Session(DownloadProgress.NONE)) {

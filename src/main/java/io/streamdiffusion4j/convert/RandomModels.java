@@ -127,6 +127,52 @@ public final class RandomModels {
         pretty.writeValue(dir.resolve("streamdiffusion4j.json").toFile(), about);
     }
 
+    /** Total number of weights of a ControlNet preset. */
+    public static long parameterCount(ControlNetPreset p) throws IOException {
+        long n = 0;
+        for (Spec s : controlNetSpecs(p)) n += s.numel();
+        return n;
+    }
+
+    private static List<Spec> controlNetSpecs(ControlNetPreset p) throws IOException {
+        return WeightSpecs.controlNet(ControlNetConfig.parse(p.config(), Path.of("config.json")));
+    }
+
+    /**
+     * Writes a diffusers ControlNetModel folder (config.json, diffusion_pytorch_model.safetensors)
+     * into {@code dir} (created; must be empty or absent). The weights follow the same rules as a
+     * model's; the zero convs (controlnet_down_blocks, controlnet_mid_block, the conditioning
+     * embedding's conv_out), which training starts at zero, are random like any conv here, so
+     * the residuals are not zero and a random ControlNet changes the UNet's output.
+     */
+    public static void createControlNet(ControlNetPreset preset, long seed, Path dir, LongConsumer progress)
+            throws IOException {
+        if (Files.isDirectory(dir)) {
+            try (var s = Files.list(dir)) {
+                if (s.findAny().isPresent()) throw new IOException("target folder is not empty: " + dir);
+            }
+        }
+        List<Spec> specs = controlNetSpecs(preset);
+        Files.createDirectories(dir);
+        ObjectMapper json = new ObjectMapper();
+        var pretty = json.writerWithDefaultPrettyPrinter();
+        pretty.writeValue(dir.resolve("config.json").toFile(), preset.config());
+        long componentSeed = seed * 1_000_003L + "controlnet".hashCode();
+        long[] done = {0};
+        SafeTensors.write(dir.resolve("diffusion_pytorch_model.safetensors"), specs, spec -> {
+            float[] v = values(spec, componentSeed);
+            done[0] += v.length;
+            if (progress != null) progress.accept(done[0]);
+            return v;
+        }, Map.of("format", "pt"));
+        ObjectNode about = json.createObjectNode();
+        about.put("created_by", "streamdiffusion4j models create");
+        about.put("config", preset.key());
+        about.put("seed", seed);
+        about.put("note", "random weights (zero convs included): for tests and benchmarks with " + preset.model().key());
+        pretty.writeValue(dir.resolve("streamdiffusion4j.json").toFile(), about);
+    }
+
     private static ObjectNode modelIndex(ObjectMapper json, ModelPreset.Architecture a) {
         ObjectNode n = json.createObjectNode();
         n.put("_class_name", "StableDiffusionPipeline");
@@ -179,7 +225,7 @@ public final class RandomModels {
             }
         }
         double std;
-        if (name.contains("embedding")) {
+        if (name.contains("embedding") && !name.startsWith("controlnet_cond_embedding.")) {
             std = 0.5;
         } else if (shape.length >= 2) {
             long fanIn = 1;

@@ -32,10 +32,11 @@ public final class UnetGraph {
     private final OnnxGraph g;
     private final Layers nn;
     private final UnetConfig c;
-    private Value context;   // encoder_hidden_states (B, L, D)
-    private Value tembAct;   // silu(time embedding), shared by every resnet's time_emb_proj
+    // package-private, like the constructor and the time / down / mid methods: ControlNetGraph builds the same encoder
+    Value context;   // encoder_hidden_states (B, L, D)
+    Value tembAct;   // silu(time embedding), shared by every resnet's time_emb_proj
 
-    private UnetGraph(OnnxGraph g, WeightSource weights, UnetConfig c) {
+    UnetGraph(OnnxGraph g, WeightSource weights, UnetConfig c) {
         this.g = g;
         this.nn = new Layers(g, weights);
         this.c = c;
@@ -89,7 +90,7 @@ public final class UnetGraph {
      * ({@code timesteps.expand(sample.shape[0])}), cast to float, times a frequency vector, then
      * [sin, cos] (or [cos, sin] with flip_sin_to_cos). Always float32, as in diffusers.
      */
-    private Value timeProj(Value timestep, Value sample) {
+    Value timeProj(Value timestep, Value sample) {
         Value batch = g.op("Shape", List.of(sample), attr("start", 0L), attr("end", 1L));
         Value t = g.op("Expand", timestep, batch);
         Value tf = g.cast(g.op("Unsqueeze", t, g.longs(1)), TensorProto.DataType.FLOAT_VALUE);
@@ -142,7 +143,7 @@ public final class UnetGraph {
     }
 
     /** {@code TimestepEmbedding}: linear_1, silu, linear_2. */
-    private Value timeEmbedding(Value tEmb) {
+    Value timeEmbedding(Value tEmb) {
         Value h = nn.linear(tEmb, "time_embedding.linear_1");
         return nn.linear(nn.silu(h), "time_embedding.linear_2");
     }
@@ -150,7 +151,7 @@ public final class UnetGraph {
     // ---- blocks -----------------------------------------------------------------------------------
 
     /** {@code CrossAttnDownBlock2D} / {@code DownBlock2D}; appends its outputs to {@code skips}. */
-    private Value downBlock(Value x, int i, List<Value> skips) {
+    Value downBlock(Value x, int i, List<Value> skips) {
         String prefix = "down_blocks." + i;
         boolean attention = c.downBlockTypes()[i].equals(UnetConfig.CROSS_ATTN_DOWN);
         for (int j = 0; j < c.layersPerBlock()[i]; j++) {
@@ -166,7 +167,7 @@ public final class UnetGraph {
     }
 
     /** {@code UNetMidBlock2DCrossAttn} (one layer): resnet, then (attention, resnet). */
-    private Value midBlock(Value x) {
+    Value midBlock(Value x) {
         int last = c.blockCount() - 1;
         x = resnet(x, "mid_block.resnets.0", c.midBlockScaleFactor());
         x = transformer2d(x, "mid_block.attentions.0", c.attentionHeads()[last], c.transformerLayersPerBlock()[last]);

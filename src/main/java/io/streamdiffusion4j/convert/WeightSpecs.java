@@ -96,6 +96,34 @@ public final class WeightSpecs {
         return w.specs;
     }
 
+    // ---- ControlNetModel ------------------------------------------------------------------
+
+    /**
+     * The parameters of a diffusers ControlNetModel: the UNet's time embedding, conv_in, down
+     * blocks and mid block (same names), the conditioning embedding, and one 1x1 zero conv per
+     * down residual ({@code controlnet_down_blocks.i}) and for the mid block.
+     */
+    public static List<Spec> controlNet(ControlNetConfig c) {
+        WeightSpecs w = new WeightSpecs();
+        for (Spec s : unet(c.unet())) {
+            String n = s.name();
+            if (!n.startsWith("up_blocks.") && !n.startsWith("conv_norm_out.") && !n.startsWith("conv_out.")) w.specs.add(s);
+        }
+        int[] e = c.conditioningEmbeddingOutChannels();
+        String p = "controlnet_cond_embedding";
+        w.conv(p + ".conv_in", e[0], c.conditioningChannels(), 3, true);
+        for (int i = 0; i < e.length - 1; i++) {
+            w.conv(p + ".blocks." + (2 * i), e[i], e[i], 3, true);
+            w.conv(p + ".blocks." + (2 * i + 1), e[i + 1], e[i], 3, true);
+        }
+        int[] ch = c.unet().blockOutChannels();
+        w.conv(p + ".conv_out", ch[0], e[e.length - 1], 3, true);
+        int[] residuals = c.downResidualChannels();
+        for (int i = 0; i < residuals.length; i++) w.conv("controlnet_down_blocks." + i, residuals[i], residuals[i], 1, true);
+        w.conv("controlnet_mid_block", ch[ch.length - 1], ch[ch.length - 1], 1, true);
+        return w.specs;
+    }
+
     private void resnet(String p, int in, int out, int temb) {
         norm(p + ".norm1", in);
         conv(p + ".conv1", out, in, 3, true);

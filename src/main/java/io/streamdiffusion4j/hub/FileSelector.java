@@ -24,7 +24,11 @@ public interface FileSelector {
         /** one named file (a LoRA, a single-file checkpoint) */
         FILE,
         /** configuration files only (the base of a single-file checkpoint) */
-        CONFIG
+        CONFIG,
+        /** diffusers ControlNetModel in the repository root (config.json + safetensors) */
+        CONTROLNET_DIFFUSERS,
+        /** ControlNet as model.onnx (+ external data) and config.json in the repository root */
+        CONTROLNET_ONNX
     }
 
     /** The chosen files (paths inside the repository, '/'-separated) and what they make up. */

@@ -69,6 +69,33 @@ public final class RepoLayouts {
         };
     }
 
+    /**
+     * A ControlNet: a diffusers ControlNetModel in the repository root (config.json and its
+     * safetensors weights, as lllyasviel/sd-controlnet-canny has them), or one converted to ONNX
+     * ({@code model.onnx}, its external data and config.json in the root).
+     */
+    public static FileSelector controlNet() {
+        return (ref, files) -> {
+            List<String> out = new ArrayList<>();
+            List<String> missing = new ArrayList<>();
+            if (files.contains("model.onnx")) {
+                out.add("model.onnx");
+                require("config.json", files, out, missing);
+                for (String f : new TreeSet<>(files)) {
+                    String name = childOf("", f);
+                    if (name != null && (name.endsWith(".onnx_data") || name.endsWith(".onnx.data") || name.endsWith(".pb"))) out.add(f);
+                }
+                requireNone(ref, missing, "ControlNet in ONNX layout (model.onnx and config.json)");
+                return new Selection(Layout.CONTROLNET_ONNX, out);
+            }
+            require("config.json", files, out, missing);
+            weights("", files, out, missing);
+            requireNone(ref, missing, "ControlNet (a diffusers ControlNetModel: config.json and safetensors weights in the"
+                    + " repository root, or model.onnx and config.json)");
+            return new Selection(Layout.CONTROLNET_DIFFUSERS, out);
+        };
+    }
+
     /** A LoRA: {@code pytorch_lora_weights.safetensors} (the diffusers name), else the root's only {@code .safetensors}. */
     public static FileSelector lora() {
         return (ref, files) -> {
