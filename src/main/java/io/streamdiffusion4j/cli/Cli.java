@@ -27,12 +27,14 @@ final class Cli {
         ModelStore.Resolved models = resolveModels(rc, options);
         StreamDiffusion.Builder b = StreamDiffusion.builder();
         if (rc.seedBlend() != null) b.seedBlend(rc.seedBlend());
-        return b.config(rc.streamConfig())
+        b.config(rc.streamConfig())
                 .promptTransitionFrames(rc.promptTransitionFrames())
                 .model(models.model())
                 .taesd(models.taesd())
                 .useTinyVae(rc.useTinyVae())
                 .onnxOptions(loaderOptions(rc, options));
+        ControlNetModels.configure(b, rc, models.model());
+        return b;
     }
 
     /**
