@@ -18,7 +18,7 @@ import java.util.List;
  */
 public final class ControlNets implements AutoCloseable {
     private final List<ControlNet> nets;
-    private final float[] scales;
+    private final double[] scales;
     private final boolean owns;
     private ControlResiduals sum;
     private ControlResiduals zeros;
@@ -35,8 +35,8 @@ public final class ControlNets implements AutoCloseable {
             throw new IllegalArgumentException("at most " + LiveSettingsLimits.MAX_CONTROLNETS + " ControlNets, found " + nets.size());
         }
         this.nets = List.copyOf(nets);
-        this.scales = new float[scales.length];
-        for (int i = 0; i < scales.length; i++) this.scales[i] = (float) LiveSettingsLimits.CONTROLNET_SCALE.check(scales[i]);
+        this.scales = new double[scales.length];
+        for (int i = 0; i < scales.length; i++) this.scales[i] = LiveSettingsLimits.CONTROLNET_SCALE.check(scales[i]);
         this.owns = owns;
     }
 
@@ -51,15 +51,13 @@ public final class ControlNets implements AutoCloseable {
     }
 
     public double[] scales() {
-        double[] d = new double[scales.length];
-        for (int i = 0; i < d.length; i++) d[i] = scales[i];
-        return d;
+        return scales.clone();
     }
 
     /** Changes one ControlNet's scale from the next UNet call on (0: off, not run). */
     public void setScale(int index, double scale) {
         checkIndex(index);
-        scales[index] = (float) LiveSettingsLimits.CONTROLNET_SCALE.check(scale);
+        scales[index] = LiveSettingsLimits.CONTROLNET_SCALE.check(scale);
     }
 
     private void checkIndex(int index) {
@@ -70,7 +68,7 @@ public final class ControlNets implements AutoCloseable {
 
     /** Whether any ControlNet is on (scale not 0). */
     public boolean anyActive() {
-        for (float s : scales) if (s != 0f) return true;
+        for (double s : scales) if (s != 0) return true;
         return false;
     }
 
@@ -81,8 +79,8 @@ public final class ControlNets implements AutoCloseable {
     ControlResiduals residuals(FloatTensor sample, long[] timesteps, FloatTensor encoderHiddenStates, FloatTensor controlImages) {
         boolean first = true;
         for (int i = 0; i < nets.size(); i++) {
-            if (scales[i] == 0f) continue;
-            ControlResiduals r = nets.get(i).residuals(sample, timesteps, encoderHiddenStates, controlImages, scales[i]);
+            if (scales[i] == 0) continue;
+            ControlResiduals r = nets.get(i).residuals(sample, timesteps, encoderHiddenStates, controlImages, (float) scales[i]);
             calls++;
             if (first) {
                 if (sum == null || !sum.sameShapes(r)) sum = ControlResiduals.zeros(r.shapes());
