@@ -230,6 +230,9 @@ final class ServeCommand implements Callable<Integer> {
                 factory = new StreamFactory(owner.models(), rc.streamConfig(), steps, txt2img, rc.prompt(), rc.negativePrompt(),
                         rc.guidanceScale(), rc.delta(), rc.seed(), warmup.enabled ? Warmup.RUNS : 0)
                         .startingBlends(rc.promptBlend(), rc.seedBlend(), rc.promptTransitionFrames());
+                if (owner.controlNets() != null) {
+                    factory.controlNets(owner.controlNets().nets(), owner.controlNetScales(), owner.controlPreprocessor());
+                }
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(e.getMessage());
             }
