@@ -37,19 +37,10 @@ class ControlNetCliTest {
         return out;
     }
 
-    /** The built-in tiny model copied, with a UNet made with residual inputs in unet_control/. */
     private static Path tinyWithControl(Path dir) throws IOException {
-        Path tiny = ModelStore.defaultStore().builtInTiny(DiffusersConverter.Progress.NONE);
-        Path copy = dir.resolve("tiny");
-        try (Stream<Path> all = Files.walk(tiny)) {
-            for (Path p : all.toList()) {
-                Path to = copy.resolve(tiny.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(to);
-                else Files.copy(p, to);
-            }
-        }
-        ControlNetTestModels.unetWithControl(copy.resolve("unet"), copy.resolve(ControlNetModels.UNET_WITH_CONTROL));
-        return copy;
+        Path model = ControlNetTestModels.tinyWithControl(dir);
+        assertThat(model.resolve(ControlNetModels.UNET_WITH_CONTROL).resolve("model.onnx")).isRegularFile();
+        return model;
     }
 
     @Test

@@ -101,6 +101,25 @@ public final class ControlNetTestModels {
         return to.resolve("model.onnx");
     }
 
+    /**
+     * A copy of the built-in tiny model in {@code dir/tiny} with a UNet made with residual inputs
+     * in {@code unet_control/} (see {@link #unetWithControl}).
+     */
+    public static Path tinyWithControl(Path dir) throws IOException {
+        Path tiny = io.streamdiffusion4j.convert.ModelStore.defaultStore()
+                .builtInTiny(io.streamdiffusion4j.convert.DiffusersConverter.Progress.NONE);
+        Path copy = dir.resolve("tiny");
+        try (Stream<Path> all = Files.walk(tiny)) {
+            for (Path p : all.toList()) {
+                Path to = copy.resolve(tiny.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(to);
+                else Files.copy(p, to);
+            }
+        }
+        unetWithControl(copy.resolve("unet"), copy.resolve("unet_control"));
+        return copy;
+    }
+
     private static TensorShapeProto.Dimension dim(String param) {
         return TensorShapeProto.Dimension.newBuilder().setDimParam(param).build();
     }
