@@ -33,7 +33,7 @@ final class Cli {
                 .taesd(models.taesd())
                 .useTinyVae(rc.useTinyVae())
                 .onnxOptions(loaderOptions(rc, options));
-        ControlNetModels.configure(b, rc, models.model());
+        ControlNetModels.configure(b, rc, models.model(), loaderOptions(rc, options));
         return b;
     }
 

@@ -7,7 +7,10 @@ import io.streamdiffusion4j.control.ControlPreprocessor;
 import io.streamdiffusion4j.control.ControlPreprocessors;
 import io.streamdiffusion4j.files.InputFileException;
 import io.streamdiffusion4j.hub.RepoRef;
+import io.streamdiffusion4j.convert.ModelStore;
+import io.streamdiffusion4j.hub.ConsoleDownloadProgress;
 import io.streamdiffusion4j.onnx.OnnxModelLoader;
+import io.streamdiffusion4j.onnx.OrtDepthPreprocessor;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,12 +32,13 @@ final class ControlNetModels {
     private ControlNetModels() {}
 
     /** Adds the configuration's ControlNets, the UNet they need and the preprocessor to {@code b}. */
-    static void configure(StreamDiffusion.Builder b, RunConfig rc, Path modelDir) throws ConfigException, java.io.IOException {
+    static void configure(StreamDiffusion.Builder b, RunConfig rc, Path modelDir, OnnxModelLoader.Options options)
+            throws ConfigException, java.io.IOException {
         if (rc.controlNets().isEmpty()) return;
         for (ControlNetSpec c : rc.controlNets()) b.controlNet(controlNetFile(c.source()), c.scale());
         Path unet = modelDir.resolve(UNET_WITH_CONTROL).resolve("model.onnx");
         if (Files.isRegularFile(unet)) b.unetWithControl(unet);
-        b.controlPreprocessor(preprocessor(rc.controlPreprocessor()));
+        b.controlPreprocessor(preprocessor(rc.controlPreprocessor(), rc.controlDepthModel(), options), true);
     }
 
     /** The ControlNet ONNX graph of {@code source}. */
@@ -56,8 +60,24 @@ final class ControlNetModels {
         throw new InputFileException("ControlNet not found: " + source + " (give a ControlNet ONNX folder or file, or a Hub id)");
     }
 
-    /** The preprocessor by name; depth needs a depth model ({@code control/}). */
-    static ControlPreprocessor preprocessor(String name) throws ConfigException {
+    /**
+     * The preprocessor by name; {@code depth} loads {@code depthModel} (a folder, an ONNX file, or a
+     * Hub id whose {@code onnx/model.onnx} is fetched into the Hub cache).
+     */
+    static ControlPreprocessor preprocessor(String name, String depthModel, OnnxModelLoader.Options options)
+            throws ConfigException, java.io.IOException {
+        if (name.equals(OrtDepthPreprocessor.NAME)) {
+            Path local = Path.of(depthModel);
+            if (Files.exists(local)) return OnnxModelLoader.loadDepthModel(local, options);
+            if (!RepoRef.looksLikeHubId(depthModel)) {
+                throw new InputFileException("depth model not found: " + depthModel + " (give an ONNX file, a folder, or a Hub id"
+                        + " such as " + RunConfig.DEFAULT_DEPTH_MODEL + ")");
+            }
+            try (ConsoleDownloadProgress downloads = new ConsoleDownloadProgress(System.err)) {
+                return OnnxModelLoader.loadDepthModel(ModelStore.defaultStore().hubFile(depthModel, "onnx/model.onnx", downloads),
+                        options);
+            }
+        }
         try {
             return ControlPreprocessors.simple(name);
         } catch (IllegalArgumentException e) {

@@ -97,6 +97,9 @@ final class RunOptions {
     @Option(names = "--control-preprocessor", paramLabel = "canny|depth|none",
             description = "Overrides control_preprocessor: how input frames become control images (default canny; none: the frame as it is).")
     String controlPreprocessor;
+    @Option(names = "--control-depth-model", paramLabel = "DIR|FILE|ID",
+            description = "Overrides control_depth_model: the depth preprocessor's ONNX model (default onnx-community/depth-anything-v2-small).")
+    String controlDepthModel;
 
     @Option(names = "--threads", description = "ONNX Runtime intra-op threads (default: all cores).")
     Integer threads;
@@ -183,6 +186,7 @@ final class RunOptions {
             }
         }
         if (controlPreprocessor != null) root.put("control_preprocessor", controlPreprocessor);
+        if (controlDepthModel != null) root.put("control_depth_model", controlDepthModel);
         for (var e : extra.entrySet()) {
             if (e.getValue() instanceof Integer i) root.put(e.getKey(), i);
             else root.put(e.getKey(), String.valueOf(e.getValue()));

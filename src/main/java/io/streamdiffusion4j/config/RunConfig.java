@@ -45,7 +45,9 @@ import java.util.Set;
  *
  * <p>ControlNet: {@code "controlnets": [{"path": "models/cn-canny", "scale": 0.8}, "org/name:0.5"]}
  * (objects, or strings in {@link ControlNetSpec}'s {@code DIR|ID[:SCALE]} form; scale 1 when left
- * out) and {@code "control_preprocessor": "canny" | "depth" | "none"} (default canny).
+ * out), {@code "control_preprocessor": "canny" | "depth" | "none"} (default canny) and
+ * {@code "control_depth_model"}: the depth preprocessor's ONNX model, a folder, file or Hub id
+ * (default {@value #DEFAULT_DEPTH_MODEL}).
  */
 public record RunConfig(
         String prompt,
@@ -70,7 +72,11 @@ public record RunConfig(
         SeedBlend seedBlend,
         int promptTransitionFrames,
         List<ControlNetSpec> controlNets,
-        String controlPreprocessor) {
+        String controlPreprocessor,
+        String controlDepthModel) {
+
+    /** The depth model of the depth preprocessor when none is named (a Hub id with onnx/model.onnx). */
+    public static final String DEFAULT_DEPTH_MODEL = "onnx-community/depth-anything-v2-small";
 
     /** The control preprocessor when a configuration gives ControlNets but names none. */
     public static final String DEFAULT_CONTROL_PREPROCESSOR = "canny";
@@ -94,7 +100,8 @@ public record RunConfig(
     private static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "width", "height", "t_index_list",
             "num_inference_steps", "guidance_scale", "delta", "cfg_type", "frame_buffer_size", "use_denoising_batch",
             "do_add_noise", "mode", "use_tiny_vae", "similar_image_filter", "seed", "txt2img_method", "num_outputs",
-            "prompt_list", "interpolation", "seed_list", "prompt_transition_frames", "controlnets", "control_preprocessor");
+            "prompt_list", "interpolation", "seed_list", "prompt_transition_frames", "controlnets", "control_preprocessor",
+            "control_depth_model");
     private static final Set<String> CONTROLNET_KEYS = Set.of("path", "scale");
     private static final Set<String> FILTER_KEYS = Set.of("enabled", "threshold", "max_skip_frame");
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -197,7 +204,8 @@ public record RunConfig(
                 seedBlend,
                 r.integer("prompt_transition_frames", 0, 0, LiveSettingsLimits.MAX_TRANSITION_FRAMES),
                 controlNets,
-                r.controlPreprocessor());
+                r.controlPreprocessor(),
+                r.string("control_depth_model", DEFAULT_DEPTH_MODEL));
     }
 
     /** The stream shape this configuration asks for. */

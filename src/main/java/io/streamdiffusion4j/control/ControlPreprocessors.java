@@ -23,7 +23,7 @@ public final class ControlPreprocessors {
             case CannyPreprocessor.NAME -> new CannyPreprocessor();
             case Passthrough.NAME -> new Passthrough();
             default -> throw new IllegalArgumentException("control preprocessor must be one of " + NAMES + ", found '" + name + "'"
-                    + ("depth".equals(name) ? " (depth needs a depth model: see --control-depth-model)" : ""));
+                    + ("depth".equals(name) ? " (depth needs a depth model: onnx.OnnxModelLoader.loadDepthModel)" : ""));
         };
     }
 }

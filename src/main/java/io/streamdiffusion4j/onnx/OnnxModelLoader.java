@@ -171,6 +171,18 @@ public final class OnnxModelLoader {
         }
     }
 
+    /** Loads a depth model for the {@code depth} control preprocessor (a model.onnx file, or a folder holding one or onnx/model.onnx). */
+    public static OrtDepthPreprocessor loadDepthModel(Path fileOrFolder, Options options) throws IOException {
+        Path file = fileOrFolder;
+        if (Files.isDirectory(fileOrFolder)) {
+            file = Files.isRegularFile(fileOrFolder.resolve("model.onnx")) ? fileOrFolder.resolve("model.onnx")
+                    : fileOrFolder.resolve("onnx/model.onnx");
+        }
+        if (!Files.isRegularFile(file)) throw new InvalidModelException("depth model " + fileOrFolder + " has no model.onnx");
+        ExecutionProviders.Selection selection = ExecutionProviders.select(options.device(), options.providerSettings());
+        return OrtDepthPreprocessor.open(new ConfiguredSessions(options, selection.provider()), file);
+    }
+
     /** The ControlNet graph of a folder: its model.onnx, or controlnet/model.onnx. */
     public static Path controlNetFile(Path folder) {
         Path direct = folder.resolve("model.onnx");

@@ -82,11 +82,13 @@ public final class StreamDiffusion implements AutoCloseable {
     /** The ControlNets and their live scales; null without any (the plain path, unchanged). */
     private final ControlNets controlNets;
     private final ControlPreprocessor controlPreprocessor;
+    private final boolean ownsControlPreprocessor;
 
     private StreamDiffusion(Builder b, StableDiffusionModels models, boolean ownsModels, ControlNets controlNets) {
         this.models = models;
         this.controlNets = controlNets;
         this.controlPreprocessor = b.controlPreprocessor;
+        this.ownsControlPreprocessor = b.ownsControlPreprocessor;
         if (controlNets != null && !models.unet().acceptsResiduals()) {
             throw new IllegalArgumentException("a ControlNet needs a UNet made with ControlNet residual inputs, and the UNet of "
                     + models.description() + " has none");
@@ -654,6 +656,7 @@ public final class StreamDiffusion implements AutoCloseable {
     public void close() {
         if (streamBatch != null) streamBatch.close();
         if (controlNets != null) controlNets.close();
+        if (ownsControlPreprocessor) controlPreprocessor.close();
         if (ownsModels) models.close();
     }
 
@@ -678,6 +681,7 @@ public final class StreamDiffusion implements AutoCloseable {
         private final List<Double> controlNetScales = new java.util.ArrayList<>();
         private Path unetWithControl;
         private ControlPreprocessor controlPreprocessor = new Passthrough();
+        private boolean ownsControlPreprocessor;
 
         /**
          * Adds a loaded ControlNet with its conditioning scale (not closed with the stream). Give
@@ -710,7 +714,13 @@ public final class StreamDiffusion implements AutoCloseable {
 
         /** What makes control images from frames when a call brings none (default: passthrough, {@code none}). */
         public Builder controlPreprocessor(ControlPreprocessor v) {
+            return controlPreprocessor(v, false);
+        }
+
+        /** {@link #controlPreprocessor(ControlPreprocessor)}, closed with the stream when {@code closeWithStream} (a depth model's session). */
+        public Builder controlPreprocessor(ControlPreprocessor v, boolean closeWithStream) {
             controlPreprocessor = Objects.requireNonNull(v, "controlPreprocessor");
+            ownsControlPreprocessor = closeWithStream;
             return this;
         }
 
