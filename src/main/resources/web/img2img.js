@@ -60,6 +60,8 @@ function currentSettings() {
   } else {
     s.seed = Number($('seed').value);
   }
+  const scales = [...document.querySelectorAll('#controlnets input[type=range]')].map((e) => Number(e.value));
+  if (scales.length > 0) s.controlnet_scales = scales;
   return s;
 }
 
@@ -72,6 +74,23 @@ function showValues() {
   for (const id of ['guidance', 'delta', 'threshold', 'blend', 'seed-weight']) {
     document.querySelector(`output[for=${id}]`).textContent = Number($(id).value).toFixed(id === 'threshold' ? 3 : 2);
   }
+}
+
+// One scale slider per ControlNet the server runs (0 turns one off); kept across sessions.
+function fillControlNets(scales, range) {
+  const box = $('controlnets');
+  if (box.children.length === scales.length) return;
+  box.replaceChildren(...scales.map((v, i) => {
+    const label = document.createElement('label');
+    const input = Object.assign(document.createElement('input'),
+      { id: `controlnet-${i}`, type: 'range', min: range[0], max: range[1], step: 0.05, value: v });
+    const out = document.createElement('output');
+    out.textContent = Number(v).toFixed(2);
+    input.addEventListener('input', () => { out.textContent = Number(input.value).toFixed(2); sendSettingsSoon(); });
+    label.append(`ControlNet ${i + 1} scale `, input, out);
+    return label;
+  }));
+  box.hidden = scales.length === 0;
 }
 
 function fillStrengths(names, selected) {
@@ -214,6 +233,7 @@ function onText(m) {
       if (reconnectTries > 0) showMessage('Reconnected.', 'info');
       reconnectTries = 0;
       fillStrengths(Object.keys(m.strengths), $('strength').value || m.settings.strength);
+      fillControlNets(m.settings.controlnet_scales || [], m.limits.controlnet_scale || [0, 2]);
       sendSettings(); // the page's controls are the truth from now on
       break;
     case 'settings':

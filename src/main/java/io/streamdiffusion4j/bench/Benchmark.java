@@ -1,11 +1,13 @@
 package io.streamdiffusion4j.bench;
 
 import io.streamdiffusion4j.config.RunConfig;
+import io.streamdiffusion4j.control.ControlPreprocessor;
 import io.streamdiffusion4j.engine.ProcessMemory;
 import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.model.Vae;
 import io.streamdiffusion4j.onnx.OnnxModelLoader;
+import io.streamdiffusion4j.onnx.OrtControlNet;
 import io.streamdiffusion4j.onnx.OrtModelCalls;
 import io.streamdiffusion4j.onnx.OrtRuntime;
 import io.streamdiffusion4j.onnx.OrtTextEncoder;
@@ -48,6 +50,9 @@ public final class Benchmark {
     private Duration gatherWindow = DEFAULT_GATHER_WINDOW;
     private Path int8ModelDir;
     private Path int8TaesdDir;
+    private Path controlNetFile;
+    private Path unetWithControl;
+    private ControlPreprocessor controlPreprocessor;
     private final OnnxModelLoader.Options options;
     private final BenchSettings settings;
     private final Consumer<String> progress;
@@ -75,6 +80,17 @@ public final class Benchmark {
     public Benchmark withGatherWindow(Duration window) {
         if (window.isNegative()) throw new IllegalArgumentException("the gather window must be >= 0, found " + window);
         this.gatherWindow = window;
+        return this;
+    }
+
+    /**
+     * The ControlNet graph and the model's UNet with residual inputs for the controlnet experiment,
+     * and the preprocessor of its control images.
+     */
+    public Benchmark withControlNet(Path controlNetFile, Path unetWithControl, ControlPreprocessor preprocessor) {
+        this.controlNetFile = controlNetFile;
+        this.unetWithControl = unetWithControl;
+        this.controlPreprocessor = preprocessor;
         return this;
     }
 
@@ -128,6 +144,7 @@ public final class Benchmark {
             if (settings.experiments().contains(Experiment.PRECOMPUTE)) precompute(models, tiny, main, input, report);
             if (settings.experiments().contains(Experiment.INT8)) int8(models, tiny, main, input, report);
             if (settings.experiments().contains(Experiment.SESSIONS)) sessions(models, report);
+            if (settings.experiments().contains(Experiment.CONTROLNET)) controlNet(models, tiny, main, input, report);
         }
         return report;
     }
@@ -219,6 +236,34 @@ public final class Benchmark {
             }
             int values = with.unet() instanceof OrtUnet u ? u.precomputedValues() : 0;
             report.precomputeDifference(frames, largest, values);
+        }
+    }
+
+    /**
+     * The cost of one ControlNet per frame: the plain stream (and its control) against the same
+     * stream on the UNet with residual inputs with the ControlNet at scale 0 (not run: the cost of
+     * the residual inputs alone) and at scale 1 (run every frame on every UNet row), alternated.
+     */
+    private void controlNet(StableDiffusionModels plain, Path tiny, StreamConfig main, List<RgbImage> input, BenchReport report)
+            throws IOException {
+        if (controlNetFile == null) throw new IllegalStateException("the controlnet experiment needs a ControlNet (--controlnet)");
+        progress.accept("loading the UNet with residual inputs and the ControlNet " + controlNetFile);
+        long t = System.nanoTime();
+        try (StableDiffusionModels withResiduals = OnnxModelLoader.load(modelDir, tiny, options.withStaticShapes(null), unetWithControl);
+             OrtControlNet cn = OnnxModelLoader.loadControlNet(controlNetFile, options.withStaticShapes(null))) {
+            report.loads("UNet with ControlNet residual inputs", (System.nanoTime() - t) / 1e9, sessions(withResiduals));
+            report.note("ControlNet " + controlNetFile + " (" + cn.residualCount() + " residuals), control images by "
+                    + controlPreprocessor.name() + ", made before each frame is timed (the engine makes them on its input thread)");
+            report.blankLine();
+            progress.accept("one ControlNet against the plain stream, alternated");
+            List<Supplier<StreamArm>> arms = new ArrayList<>();
+            arms.add(() -> new StreamArm("plain stream", plain, main, run));
+            arms.add(() -> new StreamArm("plain stream (control)", plain, main, run));
+            arms.add(() -> new StreamArm("residual inputs, ControlNet at 0", withResiduals, main, run, cn, 0, controlPreprocessor));
+            arms.add(() -> new StreamArm("one ControlNet at 1", withResiduals, main, run, cn, 1, controlPreprocessor));
+            compare("One ControlNet per frame", "the stream with one ControlNet (run on every UNet row of every frame) against"
+                    + " the plain stream; the ControlNet at scale 0 is not run and shows the cost of the UNet's residual inputs"
+                    + " alone (different sessions: no work bound)", arms, input, false, report);
         }
     }
 

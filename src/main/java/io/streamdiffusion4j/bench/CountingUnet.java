@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.bench;
 
+import io.streamdiffusion4j.model.ControlResiduals;
 import io.streamdiffusion4j.model.Unet;
 import io.streamdiffusion4j.tensor.FloatTensor;
 import java.util.ArrayList;
@@ -63,6 +64,18 @@ final class CountingUnet implements Unet {
     public synchronized void predictNoiseInto(FloatTensor sample, Conditioning conditioning, float[] eps) {
         long t0 = System.nanoTime();
         delegate.predictNoiseInto(sample, conditioning, eps);
+        count(sample, t0);
+    }
+
+    @Override
+    public boolean acceptsResiduals() {
+        return delegate.acceptsResiduals();
+    }
+
+    @Override
+    public void predictNoiseInto(FloatTensor sample, Conditioning conditioning, ControlResiduals residuals, float[] eps) {
+        long t0 = System.nanoTime();
+        delegate.predictNoiseInto(sample, conditioning, residuals, eps);
         count(sample, t0);
     }
 

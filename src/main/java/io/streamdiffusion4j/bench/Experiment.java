@@ -22,7 +22,12 @@ public enum Experiment {
     /** The UNet quantized to int8 against float32: speed ratio and PSNR of the frames (see Int8Quantizer). */
     INT8("int8"),
     /** 1, 2 and 4 concurrent streams on one model, their UNet calls batched across sessions against separate calls. */
-    SESSIONS("sessions");
+    SESSIONS("sessions"),
+    /**
+     * One ControlNet per frame against the plain stream (needs --controlnet; left out of "all" without one):
+     * the plain UNet, the UNet with residual inputs with the ControlNet off, and with it on.
+     */
+    CONTROLNET("controlnet");
 
     private final String key;
 
@@ -44,7 +49,8 @@ public enum Experiment {
             for (Experiment e : values()) if (e.key.equals(k)) found = e;
             if (found == null) {
                 throw new IllegalArgumentException("unknown experiment '" + part.trim()
-                        + "'; expected all or a list of pipeline, static-shapes, stream-batch, rcfg, ssf, naive, precompute, int8, sessions");
+                        + "'; expected all or a list of pipeline, static-shapes, stream-batch, rcfg, ssf, naive, precompute, int8,"
+                        + " sessions, controlnet");
             }
             out.add(found);
         }

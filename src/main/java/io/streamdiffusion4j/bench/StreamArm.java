@@ -2,7 +2,9 @@ package io.streamdiffusion4j.bench;
 
 import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.image.ImagePostprocessor;
+import io.streamdiffusion4j.control.ControlPreprocessor;
 import io.streamdiffusion4j.image.RgbImage;
+import io.streamdiffusion4j.model.ControlNet;
 import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.onnx.OrtUnet;
 import io.streamdiffusion4j.pipeline.StreamConfig;
@@ -28,6 +30,15 @@ final class StreamArm implements Arm {
     private List<RgbImage> lastImages = List.of();
 
     StreamArm(String name, StableDiffusionModels models, StreamConfig config, RunConfig run) {
+        this(name, models, config, run, null, 0, null);
+    }
+
+    /**
+     * A stream with one ControlNet at {@code scale} (null: none); its control images are made
+     * before the frame is timed, as the real-time engine makes them on its input thread.
+     */
+    StreamArm(String name, StableDiffusionModels models, StreamConfig config, RunConfig run, ControlNet controlNet, double scale,
+              ControlPreprocessor preprocessor) {
         this.name = name;
         this.config = config;
         this.unet = models.unet() instanceof OrtUnet ort ? new CountingUnet(ort.withOwnBuffers(), true)
@@ -36,7 +47,9 @@ final class StreamArm implements Arm {
                 models.schedulerConfig(), models.description());
         StreamDiffusion s = null;
         try {
-            s = run.streamBuilder().models(counted).config(config).build();
+            StreamDiffusion.Builder b = run.streamBuilder().models(counted).config(config);
+            if (controlNet != null) b.controlNet(controlNet, scale).controlPreprocessor(preprocessor);
+            s = b.build();
             s.prepare(run.promptBlend(), run.negativePrompt(), run.numInferenceSteps(), run.guidanceScale(), run.delta());
         } catch (IOException | RuntimeException e) {
             if (s != null) s.close();
@@ -63,10 +76,11 @@ final class StreamArm implements Arm {
     public ArmFrame run(RgbImage input) {
         List<RgbImage> batch = new ArrayList<>(config.frameBufferSize());
         for (int k = 0; k < config.frameBufferSize(); k++) batch.add(input);
+        FloatTensor control = stream.controlImages(batch);
         CountingUnet.Tally before = unet.tally();
         long t0 = System.nanoTime();
         FloatTensor in = stream.preprocessor().toTensor(batch);
-        stream.img2imgInto(in, out);
+        stream.img2imgInto(in, control, out);
         List<RgbImage> images = ImagePostprocessor.toRgbImages(out);
         long t1 = System.nanoTime();
         if (images.size() != batch.size()) throw new IllegalStateException("expected " + batch.size() + " images, got " + images.size());

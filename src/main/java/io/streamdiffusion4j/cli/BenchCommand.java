@@ -117,8 +117,15 @@ final class BenchCommand implements Callable<Integer> {
         }
         BenchSettings settings;
         try {
+            var chosen = Experiment.parseList(experiments);
+            // the ControlNet comparison needs a ControlNet: "all" leaves it out without one, naming it asks for one
+            if (rc.controlNets().isEmpty() && experiments.trim().equalsIgnoreCase("all")) chosen.remove(Experiment.CONTROLNET);
+            if (chosen.contains(Experiment.CONTROLNET) && rc.controlNets().size() != 1) {
+                throw new ConfigException("bench --experiments controlnet measures one ControlNet: give exactly one --controlnet"
+                        + " (found " + rc.controlNets().size() + ")");
+            }
             settings = new BenchSettings(warmup, this.frames, sweep[0], sweep[1], compareFrames, Order.parse(order), orderSeed,
-                    rcfgSteps, filterFrames, Experiment.parseList(experiments), staticShapes, frames);
+                    rcfgSteps, filterFrames, chosen, staticShapes, frames);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());
         }
@@ -153,6 +160,11 @@ final class BenchCommand implements Callable<Integer> {
                 bench.withInt8Model(store.quantized(models.model(), p),
                         rc.useTinyVae() && models.taesd() != null ? store.quantizedTaesd(models.taesd(), p) : null);
             }
+        }
+        if (settings.experiments().contains(Experiment.CONTROLNET)) {
+            Path unet = models.model().resolve(ControlNetModels.UNET_WITH_CONTROL).resolve("model.onnx");
+            bench.withControlNet(ControlNetModels.controlNetFile(rc.controlNets().getFirst().source()),
+                    Files.isRegularFile(unet) ? unet : null, ControlNetModels.preprocessor(rc.controlPreprocessor(), rc.controlDepthModel(), loader));
         }
         BenchReport report = bench.run(facts);
         spec.commandLine().getOut().print(report.markdown());

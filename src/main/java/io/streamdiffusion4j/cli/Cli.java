@@ -25,11 +25,13 @@ final class Cli {
     /** Resolves the models (building or converting them once if needed) and prepares a stream builder. */
     static StreamDiffusion.Builder builder(RunConfig rc, RunOptions options) throws IOException, ConfigException {
         ModelStore.Resolved models = resolveModels(rc, options);
-        return rc.streamBuilder()
+        StreamDiffusion.Builder b = rc.streamBuilder()
                 .model(models.model())
                 .taesd(models.taesd())
                 .useTinyVae(rc.useTinyVae())
                 .onnxOptions(loaderOptions(rc, options));
+        ControlNetModels.configure(b, rc, models.model(), loaderOptions(rc, options));
+        return b;
     }
 
     /**

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamdiffusion4j.config.BlendSyntax;
 import io.streamdiffusion4j.config.ConfigException;
+import io.streamdiffusion4j.config.ControlNetSpec;
 import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.pipeline.WeightedPrompt;
 import io.streamdiffusion4j.pipeline.WeightedSeed;
@@ -88,6 +89,18 @@ final class RunOptions {
     @Option(names = "--similar-image-filter-max-skip-frame", description = "Overrides similar_image_filter.max_skip_frame.")
     Integer ssfMaxSkip;
 
+    @Option(names = "--controlnet", paramLabel = "DIR|ID[:SCALE]",
+            description = {"A ControlNet (repeatable; sets controlnets): a folder or model.onnx in the ControlNet ONNX layout",
+                    "or a Hub id, with its conditioning scale in [0, 2] after the last ':' (default 1; 0 keeps it loaded but off).",
+                    "A path that itself ends in ':NUMBER' needs an explicit scale, e.g. cut:2:1."})
+    List<String> controlNets = new ArrayList<>();
+    @Option(names = "--control-preprocessor", paramLabel = "canny|depth|none",
+            description = "Overrides control_preprocessor: how input frames become control images (default canny; none: the frame as it is).")
+    String controlPreprocessor;
+    @Option(names = "--control-depth-model", paramLabel = "DIR|FILE|ID",
+            description = "Overrides control_depth_model: the depth preprocessor's ONNX model (default onnx-community/depth-anything-v2-small).")
+    String controlDepthModel;
+
     @Option(names = "--threads", description = "ONNX Runtime intra-op threads (default: all cores).")
     Integer threads;
 
@@ -165,6 +178,15 @@ final class RunOptions {
             if (ssfThreshold != null) f.put("threshold", ssfThreshold);
             if (ssfMaxSkip != null) f.put("max_skip_frame", ssfMaxSkip);
         }
+        if (!controlNets.isEmpty()) {
+            ArrayNode list = root.putArray("controlnets");
+            for (String entry : controlNets) {
+                ControlNetSpec c = blendEntry("--controlnet", () -> ControlNetSpec.parse(entry));
+                list.addObject().put("path", c.source()).put("scale", c.scale());
+            }
+        }
+        if (controlPreprocessor != null) root.put("control_preprocessor", controlPreprocessor);
+        if (controlDepthModel != null) root.put("control_depth_model", controlDepthModel);
         for (var e : extra.entrySet()) {
             if (e.getValue() instanceof Integer i) root.put(e.getKey(), i);
             else root.put(e.getKey(), String.valueOf(e.getValue()));

@@ -18,6 +18,7 @@ import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import io.streamdiffusion4j.pipeline.WeightedPrompt;
 import java.io.IOException;
 import java.nio.file.Path;
+import io.streamdiffusion4j.control.ControlPreprocessors;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -42,6 +43,12 @@ import java.util.Set;
  * {@code "seed_list": [[2, 0.5], [7, 0.5]]} instead of {@code seed}, and
  * {@code "prompt_transition_frames": N} for live prompt changes. {@link #promptBlend} is always
  * set (a single prompt is a one-entry blend); {@link #seedBlend} is null without a seed_list.
+ *
+ * <p>ControlNet: {@code "controlnets": [{"path": "models/cn-canny", "scale": 0.8}, "org/name:0.5"]}
+ * (objects, or strings in {@link ControlNetSpec}'s {@code DIR|ID[:SCALE]} form; scale 1 when left
+ * out), {@code "control_preprocessor": "canny" | "depth" | "none"} (default canny) and
+ * {@code "control_depth_model"}: the depth preprocessor's ONNX model, a folder, file or Hub id
+ * (default {@value #DEFAULT_DEPTH_MODEL}).
  */
 public record RunConfig(
         String prompt,
@@ -64,7 +71,16 @@ public record RunConfig(
         int numOutputs,
         PromptBlend promptBlend,
         SeedBlend seedBlend,
-        int promptTransitionFrames) {
+        int promptTransitionFrames,
+        List<ControlNetSpec> controlNets,
+        String controlPreprocessor,
+        String controlDepthModel) {
+
+    /** The depth model of the depth preprocessor when none is named (a Hub id with onnx/model.onnx). */
+    public static final String DEFAULT_DEPTH_MODEL = "onnx-community/depth-anything-v2-small";
+
+    /** The control preprocessor when a configuration gives ControlNets but names none. */
+    public static final String DEFAULT_CONTROL_PREPROCESSOR = "canny";
 
     /** Which txt2img path: through the stream batch, or sd-turbo's one step per row. */
     public enum Txt2ImgMethod {
@@ -85,7 +101,9 @@ public record RunConfig(
     private static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "width", "height", "t_index_list",
             "num_inference_steps", "guidance_scale", "delta", "cfg_type", "frame_buffer_size", "use_denoising_batch",
             "do_add_noise", "mode", "use_tiny_vae", "similar_image_filter", "seed", "txt2img_method", "num_outputs",
-            "prompt_list", "interpolation", "seed_list", "prompt_transition_frames");
+            "prompt_list", "interpolation", "seed_list", "prompt_transition_frames", "controlnets", "control_preprocessor",
+            "control_depth_model");
+    private static final Set<String> CONTROLNET_KEYS = Set.of("path", "scale");
     private static final Set<String> FILTER_KEYS = Set.of("enabled", "threshold", "max_skip_frame");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -162,6 +180,11 @@ public record RunConfig(
         PromptBlend promptBlend = r.get("prompt_list") != null ? r.promptList(interpolation)
                 : new PromptBlend(List.of(new WeightedPrompt(r.string("prompt", ""), 1)), interpolation);
         SeedBlend seedBlend = r.seedList();
+        List<ControlNetSpec> controlNets = r.controlNets();
+        if (!controlNets.isEmpty() && mode != Mode.IMG2IMG) {
+            throw new ConfigException(source + ": controlnets work in img2img only (the control images come from the input frames),"
+                    + " but mode is " + mode.key());
+        }
         return new RunConfig(
                 promptBlend.primaryText(),
                 r.string("negative_prompt", ""),
@@ -180,7 +203,10 @@ public record RunConfig(
                 r.integer("num_outputs", 1, 1, Integer.MAX_VALUE),
                 promptBlend,
                 seedBlend,
-                r.integer("prompt_transition_frames", 0, 0, LiveSettingsLimits.MAX_TRANSITION_FRAMES));
+                r.integer("prompt_transition_frames", 0, 0, LiveSettingsLimits.MAX_TRANSITION_FRAMES),
+                controlNets,
+                r.controlPreprocessor(),
+                r.string("control_depth_model", DEFAULT_DEPTH_MODEL));
     }
 
     /** The stream shape this configuration asks for. */
@@ -229,6 +255,59 @@ public record RunConfig(
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(source + ": " + e.getMessage());
             }
+        }
+
+        /** [{"path": P, "scale": S} or "P[:S]", ...]: at most MAX_CONTROLNETS entries. */
+        List<ControlNetSpec> controlNets() throws ConfigException {
+            JsonNode v = get("controlnets");
+            if (v == null) return List.of();
+            if (!v.isArray()) {
+                throw new ConfigException(source + ": controlnets must be a list like [{\"path\": \"models/cn\", \"scale\": 0.8}], found " + v);
+            }
+            if (v.size() > LiveSettingsLimits.MAX_CONTROLNETS) {
+                throw new ConfigException(source + ": controlnets may hold at most " + LiveSettingsLimits.MAX_CONTROLNETS
+                        + " entries, found " + v.size());
+            }
+            List<ControlNetSpec> out = new ArrayList<>();
+            for (int i = 0; i < v.size(); i++) {
+                JsonNode e = v.get(i);
+                String where = "controlnets[" + i + "]";
+                try {
+                    if (e.isTextual()) {
+                        out.add(ControlNetSpec.parse(e.textValue()));
+                        continue;
+                    }
+                    if (!e.isObject()) {
+                        throw new ConfigException(source + ": " + where + " must be an object {\"path\": ..., \"scale\": ...} or a"
+                                + " string DIR|ID[:SCALE], found " + e);
+                    }
+                    for (Iterator<String> it = e.fieldNames(); it.hasNext(); ) {
+                        String key = it.next();
+                        if (!CONTROLNET_KEYS.contains(key)) {
+                            throw new ConfigException(source + ": unknown key '" + where + "." + key + "'; known keys: path, scale");
+                        }
+                    }
+                    JsonNode path = e.get("path");
+                    if (path == null || !path.isTextual() || path.textValue().isBlank()) {
+                        throw new ConfigException(source + ": " + where + ".path must be a folder, ONNX file or Hub id, found "
+                                + (path == null ? "nothing" : path.toString()));
+                    }
+                    double scale = number(e, "scale", ControlNetSpec.DEFAULT_SCALE, where + ".scale");
+                    out.add(new ControlNetSpec(path.textValue(), scale));
+                } catch (IllegalArgumentException ex) {
+                    throw new ConfigException(source + ": " + where + ": " + ex.getMessage());
+                }
+            }
+            return List.copyOf(out);
+        }
+
+        String controlPreprocessor() throws ConfigException {
+            String p = string("control_preprocessor", DEFAULT_CONTROL_PREPROCESSOR);
+            if (!ControlPreprocessors.known(p)) {
+                throw new ConfigException(source + ": control_preprocessor must be one of " + ControlPreprocessors.NAMES
+                        + ", found \"" + p + "\"");
+            }
+            return p;
         }
 
         private JsonNode get(String key) {

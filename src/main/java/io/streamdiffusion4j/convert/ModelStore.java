@@ -129,6 +129,18 @@ public final class ModelStore {
         }
     }
 
+    /**
+     * One file of a Hub repository, from the Hub cache or downloaded into it: {@code id} is
+     * {@code org/name[@revision]} (then {@code defaultFile} is taken) or {@code org/name/path}.
+     */
+    public Path hubFile(String id, String defaultFile, DownloadProgress downloads) throws IOException {
+        RepoRef parsed = RepoRef.parse(id);
+        RepoRef ref = parsed.file() != null ? parsed : new RepoRef(parsed.repo(), parsed.revision(), defaultFile);
+        try (Session s = new Session(downloads)) {
+            return s.fetch(ref, RepoLayouts.file(), "file").file(ref.file());
+        }
+    }
+
     Path resolveModel(String model, DiffusersConverter.Options options, DiffusersConverter.Progress progress)
             throws IOException {
         try (Session s = new Session(DownloadProgress.NONE)) {

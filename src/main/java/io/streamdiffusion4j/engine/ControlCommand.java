@@ -24,6 +24,7 @@ import java.util.function.Consumer;
  *   filter on [THRESHOLD [MAX_SKIP]] | filter off
  *   prompt_blend a cat:0.7 | a dog:0.3        seed_blend 2:0.5, 7:0.5
  *   interpolation slerp             transition 30
+ *   controlnet 0 0.8                (ControlNet 0's conditioning scale; 0 turns it off)
  *   status                          quit
  * </pre>
  * Blend entries are written as {@link BlendSyntax} says ({@code TEXT[:WEIGHT]} separated by
@@ -41,13 +42,22 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
             "commands: prompt TEXT | negative TEXT | guidance G [DELTA] | delta D | t_index I,J,...",
             "          seed N | filter on [THRESHOLD [MAX_SKIP]] | filter off | status | quit",
             "          prompt_blend TEXT:W | TEXT:W ... | seed_blend SEED:W, SEED:W ... | interpolation linear|slerp",
-            "          transition N (spread later prompt changes over N frames)");
+            "          transition N (spread later prompt changes over N frames)",
+            "          controlnet INDEX SCALE (a ControlNet's conditioning scale in [0, 2]; 0 turns it off)");
 
     /**
      * Parses and checks one line for a stream of {@code numInferenceSteps} scheduler steps; a
      * malformed or out-of-range command is an IllegalArgumentException saying what was expected.
      */
     public static ControlCommand parse(String line, int numInferenceSteps) {
+        return parse(line, numInferenceSteps, 0);
+    }
+
+    /**
+     * {@link #parse(String, int)} for a stream with {@code controlNets} ControlNets, so that a
+     * {@code controlnet} command's index is checked before it is acknowledged.
+     */
+    public static ControlCommand parse(String line, int numInferenceSteps, int controlNets) {
         String s = line.strip();
         int space = s.indexOf(' ');
         String verb = (space < 0 ? s : s.substring(0, space)).toLowerCase(Locale.ROOT);
@@ -139,6 +149,18 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
             case "prompt_transition_frames": {
                 int frames = LiveSettingsLimits.checkTransitionFrames(numbers(verb, rest, 1, 1)[0]);
                 return change("prompt changes spread over " + frames + " frame(s)", st -> st.updatePromptTransitionFrames(frames));
+            }
+            case "controlnet":
+            case "controlnet_scale": {
+                if (controlNets == 0) throw new IllegalArgumentException("this stream has no ControlNet (start it with --controlnet)");
+                double[] v = numbers(verb, rest, 2, 2);
+                if (v[0] != Math.rint(v[0]) || v[0] < 0 || v[0] >= controlNets) {
+                    throw new IllegalArgumentException("controlnet index must be a whole number in [0, " + (controlNets - 1)
+                            + "], found " + rest.split("[,\\s]+")[0]);
+                }
+                int index = (int) v[0];
+                double scale = LiveSettingsLimits.CONTROLNET_SCALE.check(v[1]);
+                return change("controlnet " + index + " scale " + scale, st -> st.updateControlNetScale(index, scale));
             }
             case "status":
                 return new ControlCommand(Kind.STATUS, "status", null);

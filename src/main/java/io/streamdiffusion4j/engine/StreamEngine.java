@@ -56,8 +56,11 @@ public final class StreamEngine implements AutoCloseable {
         }
     }
 
-    /** A frame from the source and its tensor, or null when it is still to be preprocessed. */
-    private record Input(Frame frame, FloatTensor tensor) {}
+    /**
+     * A frame from the source and its tensor (and control image, with ControlNets), or null when
+     * it is still to be preprocessed.
+     */
+    private record Input(Frame frame, FloatTensor tensor, FloatTensor control) {}
 
     private record Output(List<Frame> frames, FloatTensor images, boolean end) {}
 
@@ -181,7 +184,7 @@ public final class StreamEngine implements AutoCloseable {
                 // takes it, and resizing every frame of a 30 fps camera only to drop most of them
                 // takes CPU the model could use. The model thread preprocesses such a frame if it
                 // does take it.
-                FloatTensor tensor = willWait ? preprocess(frame) : null;
+                Input prepared = willWait ? preprocess(frame) : new Input(frame, null, null);
                 synchronized (inputs) {
                     if (inputPolicy == InputPolicy.LATEST) {
                         while (inputs.size() >= f) {
@@ -192,7 +195,7 @@ public final class StreamEngine implements AutoCloseable {
                     } else {
                         while (inputs.size() >= 2 * f && !stopping) inputs.wait();
                     }
-                    inputs.addLast(new Input(frame, tensor));
+                    inputs.addLast(prepared);
                     inputs.notifyAll();
                 }
             }
@@ -218,11 +221,16 @@ public final class StreamEngine implements AutoCloseable {
                 Consumer<StreamDiffusion> change;
                 while ((change = changes.poll()) != null) change.accept(stream);
                 FloatTensor[] tensors = new FloatTensor[batch.size()];
+                FloatTensor[] controls = new FloatTensor[batch.size()];
                 for (int i = 0; i < tensors.length; i++) {
                     Input in = batch.get(i);
-                    tensors[i] = in.tensor() != null ? in.tensor() : preprocess(in.frame());
+                    if (in.tensor() == null) in = preprocess(in.frame());
+                    tensors[i] = in.tensor();
+                    controls[i] = in.control();
                 }
                 FloatTensor tensor = tensors.length == 1 ? tensors[0] : FloatTensor.concatRows(tensors);
+                FloatTensor control = controls[0] == null ? null
+                        : controls.length == 1 ? controls[0] : FloatTensor.concatRows(controls);
                 FloatTensor out = freeOutputs.poll();
                 if (out == null) {
                     out = FloatTensor.zeros(batch.size(), 3, stream.config().height(), stream.config().width());
@@ -230,7 +238,7 @@ public final class StreamEngine implements AutoCloseable {
                 long callsBefore = stream.unetCalls();
                 long rowsBefore = stream.unetRows();
                 long modelStart = System.nanoTime();
-                stream.img2imgInto(tensor, out);
+                stream.img2imgInto(tensor, control, out);
                 long modelNanos = System.nanoTime() - modelStart;
                 if (firstFrameModelNanos < 0) firstFrameModelNanos = modelNanos;
                 frameModel.add(modelNanos);
@@ -255,12 +263,16 @@ public final class StreamEngine implements AutoCloseable {
         }
     }
 
-    /** f frames in order, or null at the end (or when stopping). */
-    private FloatTensor preprocess(Frame frame) {
+    /**
+     * The frame's model input and, with ControlNets, its control image (the control
+     * preprocessor runs here, on the input side, beside the model thread).
+     */
+    private Input preprocess(Frame frame) {
         long t0 = System.nanoTime();
         FloatTensor tensor = preprocessor.toTensor(frame.image());
+        FloatTensor control = stream.controlImages(List.of(frame.image()));
         stage("preprocess", System.nanoTime() - t0);
-        return tensor;
+        return new Input(frame, tensor, control);
     }
 
     /** One stage's time, for the telemetry and the observer alike. */

@@ -56,6 +56,23 @@ public interface Unet extends AutoCloseable {
         predictNoiseInto(sample, e.timesteps, e.encoderHiddenStates, eps);
     }
 
+    /**
+     * Whether this UNet takes ControlNet residuals ({@link #predictNoiseInto(FloatTensor, Conditioning,
+     * ControlResiduals, float[])}): a graph made with residual inputs. A plain UNet does not.
+     */
+    default boolean acceptsResiduals() {
+        return false;
+    }
+
+    /**
+     * {@link #predictNoiseInto(FloatTensor, Conditioning, float[])} with ControlNet residuals added
+     * to the skip connections and the middle block (their rows are the sample's). Zero residuals
+     * give exactly the plain prediction.
+     */
+    default void predictNoiseInto(FloatTensor sample, Conditioning conditioning, ControlResiduals residuals, float[] eps) {
+        throw new UnsupportedOperationException("this UNet takes no ControlNet residuals: " + this);
+    }
+
     int latentChannels();
 
     int crossAttentionDim();

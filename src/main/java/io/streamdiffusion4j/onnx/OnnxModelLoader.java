@@ -102,7 +102,19 @@ public final class OnnxModelLoader {
      * @param taesdDir a TAESD folder, or null to use the model's own AutoencoderKL
      */
     public static StableDiffusionModels load(Path modelDir, Path taesdDir, Options options) throws IOException {
+        return load(modelDir, taesdDir, options, null);
+    }
+
+    /**
+     * {@link #load(Path, Path, Options)} with the UNet taken from {@code unetFile} instead of the
+     * folder's {@code unet/model.onnx} (a UNet made with ControlNet residual inputs; its config.json
+     * is read next to it, else the folder's {@code unet/config.json}); null: the folder's.
+     */
+    public static StableDiffusionModels load(Path modelDir, Path taesdDir, Options options, Path unetFile) throws IOException {
         requireFolder(modelDir, "model");
+        if (unetFile != null && !Files.isRegularFile(unetFile)) {
+            throw new InvalidModelException("UNet with ControlNet inputs " + unetFile + " does not exist");
+        }
         List<String> missing = new ArrayList<>();
         for (String f : List.of("tokenizer/vocab.json", "tokenizer/merges.txt", "scheduler/scheduler_config.json",
                 "text_encoder/model.onnx", "unet/model.onnx")) {
@@ -141,8 +153,10 @@ public final class OnnxModelLoader {
                     sessions.open(modelDir.resolve("text_encoder/model.onnx"), shapes == null ? Map.of() : OrtTextEncoder.staticInputs()),
                     ComponentConfig.read(modelDir.resolve("text_encoder")));
             opened.add(text);
-            ComponentConfig unetConfig = ComponentConfig.read(modelDir.resolve("unet"));
-            Unet unet = OrtUnet.open(sessions, modelDir.resolve("unet/model.onnx"), unetConfig, shapes,
+            Path unetConfigDir = unetFile != null && Files.isRegularFile(unetFile.resolveSibling("config.json"))
+                    ? unetFile.getParent() : modelDir.resolve("unet");
+            ComponentConfig unetConfig = ComponentConfig.read(unetConfigDir);
+            Unet unet = OrtUnet.open(sessions, unetFile != null ? unetFile : modelDir.resolve("unet/model.onnx"), unetConfig, shapes,
                     options.precomputeConditioning(), options.notices());
             opened.add(unet);
             Vae vae = taesdDir != null
@@ -155,6 +169,33 @@ public final class OnnxModelLoader {
             closeAll(opened);
             throw e;
         }
+    }
+
+    /** Loads a depth model for the {@code depth} control preprocessor (a model.onnx file, or a folder holding one or onnx/model.onnx). */
+    public static OrtDepthPreprocessor loadDepthModel(Path fileOrFolder, Options options) throws IOException {
+        Path file = fileOrFolder;
+        if (Files.isDirectory(fileOrFolder)) {
+            file = Files.isRegularFile(fileOrFolder.resolve("model.onnx")) ? fileOrFolder.resolve("model.onnx")
+                    : fileOrFolder.resolve("onnx/model.onnx");
+        }
+        if (!Files.isRegularFile(file)) throw new InvalidModelException("depth model " + fileOrFolder + " has no model.onnx");
+        ExecutionProviders.Selection selection = ExecutionProviders.select(options.device(), options.providerSettings());
+        return OrtDepthPreprocessor.open(new ConfiguredSessions(options, selection.provider()), file);
+    }
+
+    /** The ControlNet graph of a folder: its model.onnx, or controlnet/model.onnx. */
+    public static Path controlNetFile(Path folder) {
+        Path direct = folder.resolve("model.onnx");
+        return Files.isRegularFile(direct) || !Files.isRegularFile(folder.resolve("controlnet/model.onnx"))
+                ? direct : folder.resolve("controlnet/model.onnx");
+    }
+
+    /** Loads a ControlNet graph ({@link ControlNetNames}) with these options' provider, threads and cache. */
+    public static OrtControlNet loadControlNet(Path fileOrFolder, Options options) throws IOException {
+        Path file = Files.isDirectory(fileOrFolder) ? controlNetFile(fileOrFolder) : fileOrFolder;
+        if (!Files.isRegularFile(file)) throw new InvalidModelException("ControlNet model " + file + " does not exist");
+        ExecutionProviders.Selection selection = ExecutionProviders.select(options.device(), options.providerSettings());
+        return OrtControlNet.open(new ConfiguredSessions(options, selection.provider()), file);
     }
 
     /**

@@ -4,6 +4,7 @@ import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.TensorInfo;
+import io.streamdiffusion4j.model.ControlResiduals;
 import io.streamdiffusion4j.model.Unet;
 import io.streamdiffusion4j.onnx.proto.Onnx.TensorShapeProto;
 import io.streamdiffusion4j.onnx.proto.Onnx.TypeProto;
@@ -50,6 +51,8 @@ public final class OrtUnet implements Unet {
     private final Port timestep;
     private final Port hiddenStates;
     private final Port output;
+    /** ControlNet residual inputs ({@link ControlNetNames}), after the other inputs of {@link #run}; empty for a plain UNet. */
+    private final Port[] residuals;
     private final int channels;
     private final int crossAttentionDim;
     private final PinnedRun run;
@@ -83,11 +86,12 @@ public final class OrtUnet implements Unet {
             output = session.output("predicted noise", List.of("out_sample", "latent"), FLOATS, 4);
             channels = dimension(sample, 1, config, "in_channels");
             crossAttentionDim = dimension(hiddenStates, 2, config, "cross_attention_dim");
+            residuals = residualPorts(session);
         } catch (InvalidModelException e) {
             session.close();
             throw e;
         }
-        run = new PinnedRun(session, new Port[] {sample, timestep, hiddenStates}, new Port[] {output});
+        run = new PinnedRun(session, concat(new Port[] {sample, timestep, hiddenStates}, residuals), new Port[] {output});
         precompute = null;
         ownsSession = true;
     }
@@ -103,7 +107,8 @@ public final class OrtUnet implements Unet {
         channels = dimension(sample, 1, config, "in_channels");
         crossAttentionDim = dimension(hiddenStates, 2, config, "cross_attention_dim");
         List<String> frontier = split.frontier();
-        Port[] mainInputs = new Port[1 + frontier.size()];
+        residuals = residualPorts(main);
+        Port[] mainInputs = new Port[1 + frontier.size() + residuals.length];
         Port[] condOutputs = new Port[frontier.size()];
         mainInputs[0] = sample;
         for (int i = 0; i < frontier.size(); i++) {
@@ -111,6 +116,7 @@ public final class OrtUnet implements Unet {
             mainInputs[1 + i] = main.input("pre-computed conditioning", List.of(f), FRONTIER, -1);
             condOutputs[i] = conditioning.output("pre-computed conditioning", List.of(f), FRONTIER, -1);
         }
+        System.arraycopy(residuals, 0, mainInputs, 1 + frontier.size(), residuals.length);
         boolean readsSample = split.conditioningInputs().contains(SAMPLE);
         Port[] condInputs = readsSample
                 ? new Port[] {timestep, hiddenStates, conditioning.input("the sample's shape", List.of(SAMPLE), FLOATS, 4)}
@@ -127,6 +133,7 @@ public final class OrtUnet implements Unet {
         timestep = source.timestep;
         hiddenStates = source.hiddenStates;
         output = source.output;
+        residuals = source.residuals;
         channels = source.channels;
         crossAttentionDim = source.crossAttentionDim;
         run = source.run.sibling();
@@ -231,6 +238,32 @@ public final class OrtUnet implements Unet {
         return new OrtUnet(this);
     }
 
+    /** The ControlNet residual inputs of a UNet graph made with them, in {@link ControlNetNames}' order. */
+    private static Port[] residualPorts(OnnxSession session) throws InvalidModelException {
+        List<String> names = ControlNetNames.residuals(session.inputInfo().keySet(), session.file().toString());
+        Port[] ports = new Port[names.size()];
+        for (int i = 0; i < ports.length; i++) {
+            ports[i] = session.input("ControlNet residual", List.of(names.get(i)), Set.of(OnnxJavaType.FLOAT), 4);
+        }
+        return ports;
+    }
+
+    private static Port[] concat(Port[] a, Port[] b) {
+        Port[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Override
+    public boolean acceptsResiduals() {
+        return residuals.length > 0;
+    }
+
+    /** Residual inputs of this graph (down blocks and the middle block); 0 for a plain UNet. */
+    public int residualInputs() {
+        return residuals.length;
+    }
+
     /** Whether this UNet pre-computes the conditioning (a split graph). */
     public boolean precomputes() {
         return precompute != null;
@@ -287,6 +320,11 @@ public final class OrtUnet implements Unet {
             }
             return;
         }
+        requireNoResiduals();
+        runWhole(x, timesteps, encoderHiddenStates, null, eps);
+    }
+
+    private void runWhole(FloatTensor x, long[] timesteps, FloatTensor encoderHiddenStates, ControlResiduals res, float[] eps) {
         requireRoom(x, eps);
         try {
             for (int i = 0; i < 4; i++) sampleShape[i] = x.dim(i);
@@ -295,11 +333,57 @@ public final class OrtUnet implements Unet {
             run.input(0, sampleShape).writeFloats(x.data());
             run.input(1, timestepShape).writeIntegers(timesteps);
             run.input(2, hiddenShape).writeFloats(encoderHiddenStates.data());
+            if (res != null) writeResiduals(3, x, res);
             run.run();
             readOutput(x, eps);
         } catch (OrtException e) {
             throw new IllegalStateException("UNet " + session.file() + " failed on " + x + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Writes the residuals into the residual inputs, which start at input {@code first} of {@link #run}. */
+    private void writeResiduals(int first, FloatTensor x, ControlResiduals res) throws OrtException {
+        List<FloatTensor> all = res.all();
+        if (all.size() != residuals.length) {
+            throw new IllegalArgumentException("UNet " + session.file() + " takes " + residuals.length
+                    + " ControlNet residuals, given " + all.size());
+        }
+        for (int i = 0; i < residuals.length; i++) {
+            FloatTensor r = all.get(i);
+            if (r.rows() != x.rows()) {
+                throw new IllegalArgumentException("ControlNet residual '" + residuals[i].name() + "' " + r + " does not have the "
+                        + x.rows() + " rows of the sample");
+            }
+            run.input(first + i, r.shapeAsLongs()).writeFloats(r.data());
+        }
+    }
+
+    private void requireNoResiduals() {
+        if (residuals.length > 0) {
+            throw new IllegalStateException("UNet " + session.file() + " takes ControlNet residuals ("
+                    + residuals.length + " inputs); call it with residuals (zeros without an active ControlNet)");
+        }
+    }
+
+    @Override
+    public synchronized void predictNoiseInto(FloatTensor x, Conditioning conditioning, ControlResiduals res, float[] eps) {
+        if (residuals.length == 0) {
+            throw new UnsupportedOperationException("UNet " + session.file() + " has no ControlNet residual inputs;"
+                    + " a ControlNet needs the UNet made with them");
+        }
+        java.util.Objects.requireNonNull(res, "residuals");
+        if (precompute == null) {
+            if (!(conditioning instanceof Embeddings e)) {
+                throw new IllegalArgumentException("this UNet cannot use conditioning prepared by another one: " + conditioning);
+            }
+            if (!e.fits(e.timesteps(), x)) {
+                throw new IllegalArgumentException("conditioning prepared for samples of " + Arrays.toString(e.sampleShape())
+                        + ", given " + x);
+            }
+            runWhole(x, e.timesteps(), e.encoderHiddenStates(), res, eps);
+            return;
+        }
+        runSplit(x, conditioning, res, eps);
     }
 
     /**
@@ -337,6 +421,11 @@ public final class OrtUnet implements Unet {
             Unet.super.predictNoiseInto(x, conditioning, eps);
             return;
         }
+        requireNoResiduals();
+        runSplit(x, conditioning, null, eps);
+    }
+
+    private void runSplit(FloatTensor x, Conditioning conditioning, ControlResiduals res, float[] eps) {
         if (!(conditioning instanceof Prepared p) || p.session != precompute.session()) {
             throw new IllegalArgumentException("this UNet cannot use conditioning prepared elsewhere: " + conditioning);
         }
@@ -350,6 +439,7 @@ public final class OrtUnet implements Unet {
             for (int i = 0; i < 4; i++) sampleShape[i] = x.dim(i);
             run.input(0, sampleShape).writeFloats(x.data());
             for (int i = 0; i < p.values.length; i++) run.bind(1 + i, p.values[i]);
+            if (res != null) writeResiduals(1 + p.values.length, x, res);
             run.run();
             readOutput(x, eps);
         } catch (OrtException e) {

@@ -17,6 +17,10 @@ public final class LiveSettingsLimits {
     public static final int MAX_STEPS = 4;
     public static final Range GUIDANCE_SCALE = new Range("guidance_scale", 0, 10);
     public static final Range DELTA = new Range("delta", 0, 5);
+    /** A ControlNet's conditioning scale (0 turns it off without unloading it; diffusers' UIs offer 0 to 2). */
+    public static final Range CONTROLNET_SCALE = new Range("controlnet scale", 0, 2);
+    /** At most this many ControlNets at once (each is a model call per frame as large as the UNet's encoder half). */
+    public static final int MAX_CONTROLNETS = 4;
     public static final Range FILTER_THRESHOLD = new Range("similar_image_filter.threshold", 0, 1);
     public static final int MAX_SKIP_FRAME = 100;
     /** At most this many entries in a prompt_list or seed_list (each prompt is a text-encoder run, each seed a noise draw). */

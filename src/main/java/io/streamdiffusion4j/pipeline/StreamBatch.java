@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.pipeline;
 
+import io.streamdiffusion4j.model.ControlResiduals;
 import io.streamdiffusion4j.model.Unet;
 import io.streamdiffusion4j.random.MemoryFormat;
 import io.streamdiffusion4j.random.TorchGenerator;
@@ -19,6 +20,20 @@ import io.streamdiffusion4j.tensor.FloatTensor;
  * <p>Residual CFG keeps a "stock noise" per row: the residual noise a row is expected to carry,
  * used as the negative prediction instead of a second UNet pass (cfg self), optionally seeded
  * by one real negative prediction for the new frame (cfg initialize).
+ *
+ * <p>ControlNet ({@link #setControlNets}): every row is denoised under the control image of the
+ * frame it came from. The control images travel with their rows in a ring laid out like the
+ * batch (rows [i f, (i+1) f) hold the control images of the frames that entered i calls ago),
+ * shifted down by f rows per call as the latents are. Why not the newest frame's control image
+ * for every row: a buffered row's latent is the picture of an older frame, so the newest frame's
+ * edges or depth would pull it towards a different picture, and each output frame would be
+ * denoised under n different control images (ghosts of the motion between them). With the
+ * rows' own images each output frame is denoised under its own control image at every step,
+ * exactly as the loop without Stream Batch (and diffusers' ControlNet pipelines) do; the cost is
+ * (n - 1) f stored control images. The first call fills the whole ring with its frames' images
+ * (the empty buffer's rows have no frame of their own). Negative rows of cfg full and initialize
+ * take the control image of the row they mirror, as diffusers repeats the image for its
+ * unconditional half. See docs/CONTROLNET.md.
  *
  * <p>Follows the original {@code StreamDiffusion.predict_x0_batch}/{@code unet_step}/
  * {@code scheduler_step_batch} line by line in float32; where it only works for f = 1 it is
@@ -66,6 +81,13 @@ public final class StreamBatch implements AutoCloseable {
     private FloatTensor latentBuffer;
     private long unetCalls;
     private long unetRows;
+
+    // ControlNet (null: none, the plain path, unchanged).
+    private ControlNets control;
+    private FloatTensor controlRows;       // one control image per denoising row, laid out like the batch
+    private FloatTensor controlInput;      // controlRows with the negative rows in front
+    private FloatTensor pendingControl;    // the control images of the f frames of the next call
+    private boolean controlFresh = true;   // the ring holds no frame's images yet
 
     /**
      * @param globalGenerator the generator of fresh noise in the sequential loop
@@ -173,6 +195,78 @@ public final class StreamBatch implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs these ControlNets at every UNet call (null: none). The UNet must take residuals
+     * ({@link Unet#acceptsResiduals()}), and every call needs the control images of its frames
+     * ({@link #setControlImages}).
+     */
+    public void setControlNets(ControlNets controlNets) {
+        if (controlNets != null && !unet.acceptsResiduals()) {
+            throw new IllegalArgumentException("a ControlNet needs a UNet with residual inputs; " + unet + " has none");
+        }
+        this.control = controlNets;
+    }
+
+    /** The control images (f, 3, H, W) in [0, 1] of the frames the next call takes in. */
+    public void setControlImages(FloatTensor images) {
+        if (images.rank() != 4 || images.rows() != frames || images.dim(1) != 3) {
+            throw new IllegalArgumentException("expected " + frames + " control image(s) of 3 channels, found " + images);
+        }
+        pendingControl = images;
+    }
+
+    /**
+     * Continues another stream's control-image ring (a live t_index_list change that keeps the
+     * latent buffer keeps the rows' control images with it).
+     */
+    public void continueControlFrom(StreamBatch previous) {
+        if (previous.controlRows != null && previous.rows == rows && !previous.controlFresh) {
+            controlRows = previous.controlRows.copy();
+            controlFresh = false;
+        }
+    }
+
+    /** A copy of the control image of each denoising row (null before the first ControlNet call). */
+    public FloatTensor controlRows() {
+        return controlRows == null ? null : controlRows.copy();
+    }
+
+    /** Takes in the next frames' control images: the ring moves down f rows and they enter at the top. */
+    private void advanceControlRows() {
+        if (pendingControl == null) {
+            throw new IllegalStateException("a stream with ControlNets needs the control images of every frame (setControlImages)");
+        }
+        int cs = pendingControl.rowSize();
+        if (controlRows == null || controlRows.rowSize() != cs) {
+            controlRows = FloatTensor.zeros(pendingControl.shapeWithRows(rows));
+            controlFresh = true;
+        }
+        float[] c = controlRows.data();
+        float[] in = pendingControl.data();
+        if (controlFresh) {
+            for (int block = 0; block < rows / frames; block++) System.arraycopy(in, 0, c, block * frames * cs, frames * cs);
+            controlFresh = false;
+        } else {
+            System.arraycopy(c, 0, c, frames * cs, (rows - frames) * cs);
+            System.arraycopy(in, 0, c, 0, frames * cs);
+        }
+        pendingControl = null;
+    }
+
+    /** The control images of a UNet call's rows: the ring, with the mirrored rows' images in front of it for negative rows. */
+    private FloatTensor controlImagesFor(int negative) {
+        if (negative == 0) return controlRows;
+        int cs = controlRows.rowSize();
+        if (controlInput == null || controlInput.rows() != rows + negative || controlInput.rowSize() != cs) {
+            controlInput = FloatTensor.zeros(controlRows.shapeWithRows(rows + negative));
+        }
+        float[] c = controlRows.data();
+        float[] in = controlInput.data();
+        System.arraycopy(c, 0, in, 0, negative * cs);
+        System.arraycopy(c, 0, in, negative * cs, rows * cs);
+        return controlInput;
+    }
+
     /** Frees what the UNet prepared for this stream (native memory with a pre-computing UNet). */
     @Override
     public void close() {
@@ -239,6 +333,7 @@ public final class StreamBatch implements AutoCloseable {
     }
 
     private void denoiseBatch(FloatTensor xIn, float[] result) {
+        if (control != null) advanceControlRows();
         int rs = latentRowSize;
         float[] x = batch.data();
         System.arraycopy(xIn.data(), 0, x, 0, frames * rs);
@@ -280,6 +375,10 @@ public final class StreamBatch implements AutoCloseable {
      * does not matter (it is the second operand).
      */
     private void denoiseSequential(FloatTensor xIn, MemoryFormat layout, float[] result) {
+        if (control != null) {
+            controlFresh = true; // every step of this frame takes its own control image
+            advanceControlRows();
+        }
         if (initNoise.size() == xIn.size()) System.arraycopy(xIn.data(), 0, initNoise.data(), 0, xIn.size());
         else initNoise = xIn.copy();
         float[] x = batch.data();
@@ -334,7 +433,12 @@ public final class StreamBatch implements AutoCloseable {
                     + encoderHiddenStates.rows());
         }
         if (unetOutput == null || unetOutput.length != input.size()) unetOutput = new float[input.size()];
-        unet.predictNoiseInto(input, conditioningFor(slot, input, inputT), unetOutput);
+        if (control == null) {
+            unet.predictNoiseInto(input, conditioningFor(slot, input, inputT), unetOutput);
+        } else {
+            ControlResiduals residuals = control.residuals(input, inputT, encoderHiddenStates, controlImagesFor(negative));
+            unet.predictNoiseInto(input, conditioningFor(slot, input, inputT), residuals, unetOutput);
+        }
         unetCalls++;
         unetRows += input.rows();
         float[] o = unetOutput;
@@ -429,6 +533,7 @@ public final class StreamBatch implements AutoCloseable {
      */
     public FloatTensor oneStep(FloatTensor x) {
         requireReady();
+        if (control != null) throw new IllegalStateException("the sd_turbo txt2img path takes no ControlNet (it has no input frames)");
         int rows = denoisingBatch ? steps * frames : frames;
         if (!denoisingBatch) {
             if (steps != 1) {

@@ -1,8 +1,12 @@
 package io.streamdiffusion4j.pipeline;
 
+import io.streamdiffusion4j.control.ControlImages;
+import io.streamdiffusion4j.control.ControlPreprocessor;
+import io.streamdiffusion4j.control.Passthrough;
 import io.streamdiffusion4j.image.ImagePostprocessor;
 import io.streamdiffusion4j.image.ImagePreprocessor;
 import io.streamdiffusion4j.image.RgbImage;
+import io.streamdiffusion4j.model.ControlNet;
 import io.streamdiffusion4j.model.LatentDistribution;
 import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.model.Vae;
@@ -75,9 +79,20 @@ public final class StreamDiffusion implements AutoCloseable {
     private boolean hasOutput;
     private long unetCallsOfReplacedBatches;
     private long unetRowsOfReplacedBatches;
+    /** The ControlNets and their live scales; null without any (the plain path, unchanged). */
+    private final ControlNets controlNets;
+    private final ControlPreprocessor controlPreprocessor;
+    private final boolean ownsControlPreprocessor;
 
-    private StreamDiffusion(Builder b, StableDiffusionModels models, boolean ownsModels) {
+    private StreamDiffusion(Builder b, StableDiffusionModels models, boolean ownsModels, ControlNets controlNets) {
         this.models = models;
+        this.controlNets = controlNets;
+        this.controlPreprocessor = b.controlPreprocessor;
+        this.ownsControlPreprocessor = b.ownsControlPreprocessor;
+        if (controlNets != null && !models.unet().acceptsResiduals()) {
+            throw new IllegalArgumentException("a ControlNet needs a UNet made with ControlNet residual inputs, and the UNet of "
+                    + models.description() + " has none");
+        }
         this.ownsModels = ownsModels;
         this.config = b.config.build();
         this.mode = b.mode;
@@ -132,6 +147,7 @@ public final class StreamDiffusion implements AutoCloseable {
             streamBatch.close();
         }
         streamBatch = new StreamBatch(models.unet(), config, coefficients, globalGenerator);
+        streamBatch.setControlNets(controlNets);
         streamBatch.setConditioning(g, conditioning());
         streamBatch.reset(drawInitNoise());
         hasOutput = false;
@@ -229,11 +245,13 @@ public final class StreamDiffusion implements AutoCloseable {
         LcmCoefficients coefficients = LcmCoefficients.compute(scheduler, numInferenceSteps, next.tIndexList());
         StreamBatch previous = streamBatch;
         StreamBatch batch = new StreamBatch(models.unet(), next, coefficients, globalGenerator);
+        batch.setControlNets(controlNets);
         config = next;
         batch.setConditioning(guidance, conditioning());
         if (next.steps() == previous.coefficients().steps()) {
             batch.reset(previous.initNoise());
             batch.restoreState(previous.stockNoise(), previous.latentBuffer());
+            batch.continueControlFrom(previous);
         } else {
             generator.manualSeed(seed);
             batch.reset(drawInitNoise());
@@ -270,6 +288,40 @@ public final class StreamDiffusion implements AutoCloseable {
         FloatTensor noise = drawInitNoise();
         streamBatch.reset(noise);
         if (buffer != null) streamBatch.restoreState(FloatTensor.zeros(noise.shape()), buffer);
+    }
+
+    /**
+     * Changes the conditioning scale of ControlNet {@code index} (0-based, in the order given to
+     * the builder) from the next frame on; 0 turns it off (it is then not run) without unloading it.
+     */
+    public void updateControlNetScale(int index, double scale) {
+        if (controlNets == null) throw new IllegalStateException("this stream has no ControlNet");
+        controlNets.setScale(index, scale);
+    }
+
+    /** The ControlNets' scales, in the builder's order (empty without any). */
+    public double[] controlNetScales() {
+        return controlNets == null ? new double[0] : controlNets.scales();
+    }
+
+    /** The stream's ControlNets, or null without any. */
+    public ControlNets controlNets() {
+        return controlNets;
+    }
+
+    /** What turns input frames into control images (used when a call brings no control images). */
+    public ControlPreprocessor controlPreprocessor() {
+        return controlPreprocessor;
+    }
+
+    /**
+     * The control images of frames (any size; resized to the stream's as the model input is),
+     * for {@link #img2imgInto(FloatTensor, FloatTensor, FloatTensor)}: the real-time engine makes
+     * them on its input thread. Null without ControlNets.
+     */
+    public FloatTensor controlImages(List<RgbImage> frames) {
+        if (controlNets == null) return null;
+        return ControlImages.of(frames.stream().map(preprocessor::fit).toList(), controlPreprocessor);
     }
 
     /** Turns the similarity filter on (with a threshold and max skip) or off. */
@@ -332,7 +384,10 @@ public final class StreamDiffusion implements AutoCloseable {
      * similarity filter skips the frames, the previous output again.
      */
     public List<RgbImage> img2img(List<RgbImage> frames) {
-        return ImagePostprocessor.toRgbImages(img2img(preprocessor.toTensor(frames)));
+        FloatTensor images = preprocessor.toTensor(frames);
+        FloatTensor out = FloatTensor.zeros(config.frameBufferSize(), 3, config.height(), config.width());
+        img2imgInto(images, controlImages(frames), out);
+        return ImagePostprocessor.toRgbImages(out);
     }
 
     /**
@@ -351,7 +406,27 @@ public final class StreamDiffusion implements AutoCloseable {
      * this path (the real-time engine recycles its output tensors).
      */
     public void img2imgInto(FloatTensor images, FloatTensor out) {
+        FloatTensor control = null;
+        if (controlNets != null) {
+            List<RgbImage> frames = new java.util.ArrayList<>();
+            for (int r = 0; r < images.rows(); r++) frames.add(ControlImages.frameOf(images, r));
+            control = ControlImages.of(frames, controlPreprocessor);
+        }
+        img2imgInto(images, control, out);
+    }
+
+    /**
+     * {@link #img2imgInto(FloatTensor, FloatTensor)} with the frames' control images (f, 3, H, W)
+     * in [0, 1] made beforehand (see {@link #controlImages}); ignored without ControlNets.
+     */
+    public void img2imgInto(FloatTensor images, FloatTensor controlImages, FloatTensor out) {
         requirePrepared();
+        if (controlNets != null) {
+            if (controlImages == null || !controlImages.hasShape(new int[] {config.frameBufferSize(), 3, config.height(), config.width()})) {
+                throw new IllegalArgumentException("a stream with ControlNets needs " + config.frameBufferSize() + " control image(s) of 3x"
+                        + config.height() + "x" + config.width() + ", found " + controlImages);
+            }
+        }
         if (mode != Mode.IMG2IMG) throw new IllegalStateException("this stream was built for " + mode + ", not img2img");
         int f = config.frameBufferSize();
         if (images.rank() != 4 || images.dim(0) != f || images.dim(1) != 3
@@ -370,6 +445,7 @@ public final class StreamDiffusion implements AutoCloseable {
         }
         lastSkipped = false;
         advanceTransition();
+        if (controlNets != null) streamBatch.setControlImages(controlImages);
         long t0 = System.nanoTime();
         encodeInto(images, b);
         if (warmStart && streamFresh) fillBufferFrom(b.latents);
@@ -579,6 +655,8 @@ public final class StreamDiffusion implements AutoCloseable {
     @Override
     public void close() {
         if (streamBatch != null) streamBatch.close();
+        if (controlNets != null) controlNets.close();
+        if (ownsControlPreprocessor) controlPreprocessor.close();
         if (ownsModels) models.close();
     }
 
@@ -598,6 +676,53 @@ public final class StreamDiffusion implements AutoCloseable {
         private SeedBlend seedBlend;
         private int promptTransitionFrames;
         private OnnxModelLoader.Options onnxOptions = OnnxModelLoader.Options.defaults();
+        private final List<ControlNet> controlNetModels = new java.util.ArrayList<>();
+        private final List<Path> controlNetFiles = new java.util.ArrayList<>();
+        private final List<Double> controlNetScales = new java.util.ArrayList<>();
+        private Path unetWithControl;
+        private ControlPreprocessor controlPreprocessor = new Passthrough();
+        private boolean ownsControlPreprocessor;
+
+        /**
+         * Adds a loaded ControlNet with its conditioning scale (not closed with the stream). Give
+         * either loaded ControlNets (with {@link #models}) or files (with {@link #model}), not both.
+         */
+        public Builder controlNet(ControlNet net, double scale) {
+            controlNetModels.add(Objects.requireNonNull(net, "net"));
+            controlNetScales.add(LiveSettingsLimits.CONTROLNET_SCALE.check(scale));
+            return this;
+        }
+
+        /**
+         * Adds a ControlNet ONNX graph (a model.onnx, or a folder holding one) with its
+         * conditioning scale; loaded with the stream's ONNX Runtime options and closed with it.
+         */
+        public Builder controlNet(Path file, double scale) {
+            controlNetFiles.add(Objects.requireNonNull(file, "file"));
+            controlNetScales.add(LiveSettingsLimits.CONTROLNET_SCALE.check(scale));
+            return this;
+        }
+
+        /**
+         * The UNet graph with ControlNet residual inputs to load instead of the model folder's
+         * {@code unet/model.onnx} (needed with ControlNet files unless that UNet has them).
+         */
+        public Builder unetWithControl(Path file) {
+            unetWithControl = file;
+            return this;
+        }
+
+        /** What makes control images from frames when a call brings none (default: passthrough, {@code none}). */
+        public Builder controlPreprocessor(ControlPreprocessor v) {
+            return controlPreprocessor(v, false);
+        }
+
+        /** {@link #controlPreprocessor(ControlPreprocessor)}, closed with the stream when {@code closeWithStream} (a depth model's session). */
+        public Builder controlPreprocessor(ControlPreprocessor v, boolean closeWithStream) {
+            controlPreprocessor = Objects.requireNonNull(v, "controlPreprocessor");
+            ownsControlPreprocessor = closeWithStream;
+            return this;
+        }
 
         public Builder models(StableDiffusionModels v) {
             models = v;
@@ -709,16 +834,36 @@ public final class StreamDiffusion implements AutoCloseable {
 
         public StreamDiffusion build() throws IOException {
             config.build(); // validate before loading anything
-            if (models != null) return new StreamDiffusion(this, models, false);
+            boolean control = !controlNetModels.isEmpty() || !controlNetFiles.isEmpty();
+            if (control && mode != Mode.IMG2IMG) {
+                throw new IllegalStateException("ControlNet works in img2img only (its control images come from the input frames)");
+            }
+            if (!controlNetModels.isEmpty() && !controlNetFiles.isEmpty()) {
+                throw new IllegalStateException("give loaded ControlNets or ControlNet files, not both");
+            }
+            if (controlNetScales.size() > LiveSettingsLimits.MAX_CONTROLNETS) {
+                throw new IllegalStateException("at most " + LiveSettingsLimits.MAX_CONTROLNETS + " ControlNets, found "
+                        + controlNetScales.size());
+            }
+            double[] scales = controlNetScales.stream().mapToDouble(Double::doubleValue).toArray();
+            if (models != null) {
+                if (!controlNetFiles.isEmpty()) throw new IllegalStateException("ControlNet files need model folders; give loaded ControlNets");
+                return new StreamDiffusion(this, models, false,
+                        controlNetModels.isEmpty() ? null : new ControlNets(controlNetModels, scales, false));
+            }
             if (modelDir == null) throw new IllegalStateException("no model: call model(path) or models(...)");
             if (useTinyVae && taesdDir == null) {
                 throw new IllegalStateException("use_tiny_vae is on but no TAESD folder was given (taesd(path)),"
                         + " or turn use_tiny_vae off to use the model's own VAE");
             }
-            StableDiffusionModels loaded = OnnxModelLoader.load(modelDir, useTinyVae ? taesdDir : null, onnxOptions);
+            StableDiffusionModels loaded = OnnxModelLoader.load(modelDir, useTinyVae ? taesdDir : null, onnxOptions,
+                    control ? unetWithControl : null);
+            List<ControlNet> nets = new java.util.ArrayList<>();
             try {
-                return new StreamDiffusion(this, loaded, true);
-            } catch (RuntimeException e) {
+                for (Path f : controlNetFiles) nets.add(OnnxModelLoader.loadControlNet(f, onnxOptions));
+                return new StreamDiffusion(this, loaded, true, nets.isEmpty() ? null : new ControlNets(nets, scales, true));
+            } catch (IOException | RuntimeException e) {
+                for (ControlNet n : nets) n.close();
                 loaded.close();
                 throw e;
             }

@@ -99,7 +99,21 @@ public final class Warmup {
                 models.vae().encoder().encodeInto(images, mean, std);
                 calls++;
             }
-            models.unet().predictNoiseInto(sample, timesteps, hidden, eps);
+            ControlNets control = stream.controlNets();
+            if (control == null) {
+                models.unet().predictNoiseInto(sample, timesteps, hidden, eps);
+            } else {
+                // a UNet with residual inputs, and each ControlNet once
+                FloatTensor controlImages = FloatTensor.zeros(shape.unetRows(), 3, shape.height(), shape.width());
+                for (io.streamdiffusion4j.model.ControlNet net : control.nets()) {
+                    net.residuals(sample, timesteps, hidden, controlImages, 1f);
+                    calls++;
+                }
+                var zeros = io.streamdiffusion4j.model.ControlResiduals.zeros(control.nets().getFirst().residualShapes(sample.shape()));
+                try (var c = models.unet().prepare(sample.shape(), timesteps, hidden)) {
+                    models.unet().predictNoiseInto(sample, c, zeros, eps);
+                }
+            }
             models.vae().decoder().decodeInto(latents, decoded);
             calls += 2;
         }

@@ -27,7 +27,8 @@ import java.util.Set;
 final class SettingsParser {
 
     private static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "strength", "t_index_list", "guidance_scale",
-            "delta", "seed", "similar_image_filter", "prompt_list", "interpolation", "seed_list", "prompt_transition_frames");
+            "delta", "seed", "similar_image_filter", "prompt_list", "interpolation", "seed_list", "prompt_transition_frames",
+            "controlnet_scales");
     private static final Set<String> FILTER_KEYS = Set.of("enabled", "threshold", "max_skip_frame");
 
     private final int numInferenceSteps;
@@ -119,8 +120,28 @@ final class SettingsParser {
                 throw bad(e.getMessage());
             }
         }
+        List<Double> controlnetScales = current.controlnetScales();
+        if (has(o, "controlnet_scales", lenient)) controlnetScales = controlnetScales(o.get("controlnet_scales"), controlnetScales.size());
         return new StreamSettings(prompt, negative, tIndex, guidance, delta, seed, filter, promptList, interpolation, seedList,
-                transition);
+                transition, controlnetScales);
+    }
+
+    /** One scale per ControlNet of the server, each in {@link LiveSettingsLimits#CONTROLNET_SCALE} (0: off). */
+    private static List<Double> controlnetScales(JsonNode v, int count) throws ProtocolException {
+        if (count == 0) throw bad("this server runs no ControlNet; controlnet_scales cannot be set");
+        if (!v.isArray() || v.size() != count) {
+            throw bad("controlnet_scales must be an array of " + count + " number(s), one per ControlNet, found " + abbreviate(v.toString()));
+        }
+        List<Double> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            JsonNode e = v.get(i);
+            if (!e.isNumber() || !LiveSettingsLimits.CONTROLNET_SCALE.contains(e.doubleValue())) {
+                throw bad("controlnet_scales[" + i + "] must be a number in " + LiveSettingsLimits.CONTROLNET_SCALE + ", found "
+                        + abbreviate(e.toString()));
+            }
+            out.add(e.doubleValue());
+        }
+        return out;
     }
 
     private static boolean has(ObjectNode o, String key, boolean lenient) {
@@ -283,6 +304,7 @@ final class SettingsParser {
                 "delta", List.of(LiveSettingsLimits.DELTA.min(), LiveSettingsLimits.DELTA.max()),
                 "seed", List.of(TorchSeed.MIN, TorchSeed.MAX), "t_index_list_entries", LiveSettingsLimits.MAX_STEPS,
                 "num_inference_steps", numInferenceSteps, "blend_entries", LiveSettingsLimits.MAX_BLEND_ENTRIES,
-                "prompt_transition_frames", LiveSettingsLimits.MAX_TRANSITION_FRAMES);
+                "prompt_transition_frames", LiveSettingsLimits.MAX_TRANSITION_FRAMES,
+                "controlnet_scale", List.of(LiveSettingsLimits.CONTROLNET_SCALE.min(), LiveSettingsLimits.CONTROLNET_SCALE.max()));
     }
 }

@@ -1,6 +1,8 @@
 package io.streamdiffusion4j.web;
 
 import io.streamdiffusion4j.batching.BatchingUnet;
+import io.streamdiffusion4j.control.ControlPreprocessor;
+import io.streamdiffusion4j.model.ControlNet;
 import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.pipeline.Interpolation;
 import io.streamdiffusion4j.pipeline.Mode;
@@ -35,6 +37,9 @@ public final class StreamFactory {
     private volatile boolean randomSeed;
     private final StrengthPresets presets;
     private final Warmup warmup;
+    // ControlNets shared by every img2img session (each session has its own scales); empty: none
+    private volatile List<ControlNet> controlNets = List.of();
+    private volatile ControlPreprocessor controlPreprocessor;
 
     /**
      * @param base the server's stream shape: size, cfg type, frame_buffer_size 1
@@ -91,6 +96,20 @@ public final class StreamFactory {
         return this;
     }
 
+    /**
+     * Runs these ControlNets (loaded once, shared; not closed here) in every img2img session,
+     * starting at {@code scales}, with control images made by {@code preprocessor}; each session
+     * changes its own scales. The models' UNet must take residuals, so txt2img sessions (which
+     * have no control image) are refused. Call before the server takes sessions.
+     */
+    public StreamFactory controlNets(List<ControlNet> nets, double[] scales, ControlPreprocessor preprocessor) {
+        if (nets.size() != scales.length) throw new IllegalArgumentException(nets.size() + " ControlNets, " + scales.length + " scales");
+        controlNets = List.copyOf(nets);
+        controlPreprocessor = Objects.requireNonNull(preprocessor, "preprocessor");
+        defaults = defaults.withControlnetScales(Arrays.stream(scales).boxed().toList());
+        return this;
+    }
+
     /** The settings a new session starts with (its own random seed when the server's seed is random). */
     StreamSettings initialSettings() {
         return randomSeed ? defaults.withSeed(SEEDS.nextInt(Integer.MAX_VALUE)) : defaults;
@@ -103,14 +122,23 @@ public final class StreamFactory {
 
     /** A prepared txt2img stream with the server's txt2img steps. */
     StreamDiffusion txt2img(StreamSettings s) throws IOException {
+        if (!controlNets.isEmpty()) {
+            throw new IllegalStateException("this server runs ControlNets (a UNet with residual inputs): txt2img sessions are not"
+                    + " available; use the img2img page");
+        }
         return build(Mode.TXT2IMG, txt2imgTIndexList, s);
     }
 
     private StreamDiffusion build(Mode mode, int[] tIndex, StreamSettings s) throws IOException {
         // a negative long is a seed of 2^63 or more (TorchSeed), which the stream's config reads as "random": set it after prepare
         boolean highSeed = s.seed() < 0;
-        StreamDiffusion stream = StreamDiffusion.builder().models(models).config(base).mode(mode).tIndexList(tIndex)
-                .seed(highSeed ? 0 : s.seed()).warmStart(mode == Mode.IMG2IMG).build();
+        StreamDiffusion.Builder b = StreamDiffusion.builder().models(models).config(base).mode(mode).tIndexList(tIndex)
+                .seed(highSeed ? 0 : s.seed()).warmStart(mode == Mode.IMG2IMG);
+        if (mode == Mode.IMG2IMG && !controlNets.isEmpty()) {
+            for (int i = 0; i < controlNets.size(); i++) b.controlNet(controlNets.get(i), s.controlnetScales().get(i));
+            b.controlPreprocessor(controlPreprocessor);
+        }
+        StreamDiffusion stream = b.build();
         try {
             stream.prepare(s.promptBlend(), s.negativePrompt(), numInferenceSteps, s.guidanceScale(), s.delta());
             if (highSeed) stream.updateSeed(s.seed());
@@ -145,9 +173,11 @@ public final class StreamFactory {
         int calls = 0;
         long nanos = 0;
         StreamSettings s = defaults.withSeed(0);
-        for (Mode mode : List.of(Mode.IMG2IMG, Mode.TXT2IMG)) {
-            try (StreamDiffusion stream = StreamDiffusion.builder().models(models).config(base).mode(mode)
-                    .tIndexList(mode == Mode.IMG2IMG ? s.tIndexArray() : txt2imgTIndexList).seed(0).build()) {
+        for (Mode mode : controlNets.isEmpty() ? List.of(Mode.IMG2IMG, Mode.TXT2IMG) : List.of(Mode.IMG2IMG)) {
+            StreamDiffusion.Builder b = StreamDiffusion.builder().models(models).config(base).mode(mode)
+                    .tIndexList(mode == Mode.IMG2IMG ? s.tIndexArray() : txt2imgTIndexList).seed(0);
+            for (int i = 0; i < controlNets.size(); i++) b.controlNet(controlNets.get(i), s.controlnetScales().get(i));
+            try (StreamDiffusion stream = b.build()) {
                 stream.prepare(s.prompt(), s.negativePrompt(), numInferenceSteps, s.guidanceScale(), s.delta());
                 Warmup.Report r = warmup.ensure(stream);
                 calls += r.calls();

@@ -32,7 +32,8 @@ public record StreamSettings(
         List<WeightedPrompt> promptList,
         Interpolation interpolation,
         List<WeightedSeed> seedList,
-        int promptTransitionFrames) {
+        int promptTransitionFrames,
+        List<Double> controlnetScales) {
 
     public StreamSettings {
         Objects.requireNonNull(prompt, "prompt");
@@ -43,6 +44,15 @@ public record StreamSettings(
         promptList = List.copyOf(promptList);
         Objects.requireNonNull(interpolation, "interpolation");
         seedList = List.copyOf(seedList);
+        controlnetScales = List.copyOf(controlnetScales);
+    }
+
+    /** Settings without ControlNets. */
+    public StreamSettings(String prompt, String negativePrompt, List<Integer> tIndexList, double guidanceScale, double delta,
+                          long seed, SimilarityFilterSettings filter, List<WeightedPrompt> promptList, Interpolation interpolation,
+                          List<WeightedSeed> seedList, int promptTransitionFrames) {
+        this(prompt, negativePrompt, tIndexList, guidanceScale, delta, seed, filter, promptList, interpolation, seedList,
+                promptTransitionFrames, List.of());
     }
 
     /** Settings without blends: one prompt, one seed, prompt changes at once. */
@@ -67,7 +77,13 @@ public record StreamSettings(
 
     StreamSettings withSeed(long v) {
         return new StreamSettings(prompt, negativePrompt, tIndexList, guidanceScale, delta, v, filter, promptList, interpolation,
-                seedList, promptTransitionFrames);
+                seedList, promptTransitionFrames, controlnetScales);
+    }
+
+    /** The same settings with these ControlNet scales (one per ControlNet of the server). */
+    StreamSettings withControlnetScales(List<Double> v) {
+        return new StreamSettings(prompt, negativePrompt, tIndexList, guidanceScale, delta, seed, filter, promptList, interpolation,
+                seedList, promptTransitionFrames, v);
     }
 
     /**
@@ -86,6 +102,13 @@ public record StreamSettings(
         SeedBlend seeds = seedBlend();
         if (!seeds.equals(previous.seedBlend())) stream.updateSeedBlend(seeds);
         if (!filter.equals(previous.filter)) stream.updateSimilarityFilter(filter);
+        if (stream.controlNets() != null) {
+            for (int i = 0; i < controlnetScales.size(); i++) {
+                if (i >= previous.controlnetScales.size() || !controlnetScales.get(i).equals(previous.controlnetScales.get(i))) {
+                    stream.updateControlNetScale(i, controlnetScales.get(i));
+                }
+            }
+        }
     }
 
     /** The settings as the protocol's JSON (snake_case, as the run configuration). */
@@ -114,6 +137,10 @@ public record StreamSettings(
             seedList.forEach(x -> list.addArray().add(TorchSeed.unsigned(x.seed())).add(x.weight()));
         }
         if (promptTransitionFrames > 0) o.put("prompt_transition_frames", promptTransitionFrames);
+        if (!controlnetScales.isEmpty()) {
+            var list = o.putArray("controlnet_scales");
+            controlnetScales.forEach(list::add);
+        }
         return o;
     }
 }

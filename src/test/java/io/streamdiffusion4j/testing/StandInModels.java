@@ -164,6 +164,17 @@ public final class StandInModels {
         }
 
         @Override
+        public boolean acceptsResiduals() {
+            return delegate.acceptsResiduals();
+        }
+
+        @Override
+        public void predictNoiseInto(FloatTensor sample, Conditioning conditioning,
+                                     io.streamdiffusion4j.model.ControlResiduals residuals, float[] eps) {
+            delegate.predictNoiseInto(sample, conditioning, residuals, eps);
+        }
+
+        @Override
         public int latentChannels() {
             return delegate.latentChannels();
         }
