@@ -162,9 +162,9 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         if (settings.experiments().contains(Experiment.CONTROLNET)) {
-            Path unet = models.model().resolve(ControlNetModels.UNET_WITH_CONTROL).resolve("model.onnx");
-            bench.withControlNet(ControlNetModels.controlNetFile(rc.controlNets().getFirst().source()),
-                    Files.isRegularFile(unet) ? unet : null, ControlNetModels.preprocessor(rc.controlPreprocessor(), rc.controlDepthModel(), loader));
+            bench.withControlNet(ControlNetModels.controlNetFile(rc.controlNets().getFirst().source(), options.fp16),
+                    ControlNetModels.unetWithControl(models.model()),
+                    ControlNetModels.preprocessor(rc.controlPreprocessor(), rc.controlDepthModel(), loader));
         }
         BenchReport report = bench.run(facts);
         spec.commandLine().getOut().print(report.markdown());

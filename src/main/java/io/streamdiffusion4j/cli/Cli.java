@@ -30,7 +30,7 @@ final class Cli {
                 .taesd(models.taesd())
                 .useTinyVae(rc.useTinyVae())
                 .onnxOptions(loaderOptions(rc, options));
-        ControlNetModels.configure(b, rc, models.model(), loaderOptions(rc, options));
+        ControlNetModels.configure(b, rc, models.model(), loaderOptions(rc, options), options.fp16);
         return b;
     }
 

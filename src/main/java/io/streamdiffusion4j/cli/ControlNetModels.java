@@ -19,45 +19,48 @@ import java.nio.file.Path;
  * Where the commands find the ControlNets of a run configuration and the UNet with residual
  * inputs they need, and which control preprocessor they use.
  *
- * <p>Sources: a local ControlNet ONNX folder ({@code model.onnx} or {@code controlnet/model.onnx})
- * or file. The UNet with residual inputs is the model folder's {@code unet_control/model.onnx}
- * when it has one, else its {@code unet/model.onnx} (which must then have the residual inputs).
- * Converting diffusers ControlNets and Hub ids, and making the UNet with residual inputs, is the
- * model store's job (the ControlNet converter).
+ * <p>A ControlNet is a diffusers ControlNetModel folder or Hub id (converted once by the model
+ * store and cached), a converted folder ({@code model.onnx} + {@code config.json}), or an ONNX
+ * file. The UNet with residual inputs is the model folder's {@code unet_control/model.onnx} when
+ * it ships one, else the store makes it once from the model's own UNet ({@link
+ * ModelStore#unetWithControl}); the plain UNet is never touched.
  */
 final class ControlNetModels {
-    /** The folder of a model that holds its UNet made with ControlNet residual inputs. */
+    /** The folder of a model that ships its UNet made with ControlNet residual inputs. */
     static final String UNET_WITH_CONTROL = "unet_control";
 
     private ControlNetModels() {}
 
     /** Adds the configuration's ControlNets, the UNet they need and the preprocessor to {@code b}. */
-    static void configure(StreamDiffusion.Builder b, RunConfig rc, Path modelDir, OnnxModelLoader.Options options)
+    static void configure(StreamDiffusion.Builder b, RunConfig rc, Path modelDir, OnnxModelLoader.Options options, boolean half)
             throws ConfigException, java.io.IOException {
         if (rc.controlNets().isEmpty()) return;
-        for (ControlNetSpec c : rc.controlNets()) b.controlNet(controlNetFile(c.source()), c.scale());
-        Path unet = modelDir.resolve(UNET_WITH_CONTROL).resolve("model.onnx");
-        if (Files.isRegularFile(unet)) b.unetWithControl(unet);
+        for (ControlNetSpec c : rc.controlNets()) b.controlNet(controlNetFile(c.source(), half), c.scale());
+        b.unetWithControl(unetWithControl(modelDir));
         b.controlPreprocessor(preprocessor(rc.controlPreprocessor(), rc.controlDepthModel(), options), true);
     }
 
-    /** The ControlNet ONNX graph of {@code source}. */
-    static Path controlNetFile(String source) throws ConfigException, InputFileException {
+    /** The model's UNet graph with residual inputs: shipped in {@code unet_control/}, or made once from its UNet. */
+    static Path unetWithControl(Path modelDir) throws java.io.IOException {
+        Path shipped = modelDir.resolve(UNET_WITH_CONTROL).resolve("model.onnx");
+        if (Files.isRegularFile(shipped)) return shipped;
+        try (Progress p = new Progress("prepare UNet for ControlNet", System.err)) {
+            return ModelStore.defaultStore().unetWithControl(modelDir, p).resolve("model.onnx");
+        }
+    }
+
+    /** The ControlNet ONNX graph of {@code source}: an ONNX file, or a folder or Hub id through the model store. */
+    static Path controlNetFile(String source, boolean half) throws ConfigException, java.io.IOException {
         Path p = Path.of(source);
         if (Files.isRegularFile(p)) return p;
-        if (Files.isDirectory(p)) {
-            Path f = OnnxModelLoader.controlNetFile(p);
-            if (!Files.isRegularFile(f)) {
-                throw new InputFileException("ControlNet folder " + p + " has no model.onnx (nor controlnet/model.onnx); make one with"
-                        + " 'models create --config tiny-controlnet --to DIR' or convert a diffusers ControlNet");
-            }
-            return f;
+        Path dir;
+        try (Progress progress = new Progress("prepare ControlNet", System.err);
+             ConsoleDownloadProgress downloads = new ConsoleDownloadProgress(System.err)) {
+            dir = ModelStore.defaultStore().controlNet(source, half, progress, downloads);
         }
-        if (RepoRef.looksLikeHubId(source)) {
-            throw new ConfigException("ControlNet " + source + ": Hub ids are not supported by this build yet; download and"
-                    + " convert it to a folder, and give the folder");
-        }
-        throw new InputFileException("ControlNet not found: " + source + " (give a ControlNet ONNX folder or file, or a Hub id)");
+        Path f = OnnxModelLoader.controlNetFile(dir);
+        if (!Files.isRegularFile(f)) throw new InputFileException("ControlNet folder " + dir + " has no model.onnx");
+        return f;
     }
 
     /**

@@ -29,6 +29,8 @@ public final class ControlNetNames {
     public static final String CONDITIONING_SCALE = "conditioning_scale";
     public static final String DOWN_RESIDUAL_PREFIX = "down_block_res_";
     public static final String MID_RESIDUAL = "mid_block_res";
+    /** Down residuals of the SD 1.x / 2.x UNet layouts (conv_in, then 3 per down block, 2 in the last). */
+    public static final int SD_DOWN_RESIDUALS = 12;
 
     private ControlNetNames() {}
 
@@ -56,5 +58,24 @@ public final class ControlNetNames {
         int n = 0;
         while (names.contains(downResidual(n))) n++;
         return n;
+    }
+
+    /**
+     * The residual names among a graph's input (or output) {@code names} in the UNet's order:
+     * {@code down_block_res_0..N-1} then {@code mid_block_res}; empty when there are none. Gaps in
+     * the numbering or a missing middle residual are errors (IllegalArgumentException naming
+     * {@code where}), as they would silently drop a skip connection's control.
+     */
+    public static List<String> residualsIn(java.util.Collection<String> names, String where) {
+        int n = downResidualCount(names);
+        long prefixed = names.stream().filter(s -> s.startsWith(DOWN_RESIDUAL_PREFIX)).count();
+        boolean mid = names.contains(MID_RESIDUAL);
+        if (n == 0 && prefixed == 0 && !mid) return List.of();
+        if (prefixed != n || !mid || n == 0) {
+            throw new IllegalArgumentException(where + ": ControlNet residuals must be " + DOWN_RESIDUAL_PREFIX + "0.."
+                    + DOWN_RESIDUAL_PREFIX + "N-1 and " + MID_RESIDUAL + ", found "
+                    + names.stream().filter(s -> s.startsWith(DOWN_RESIDUAL_PREFIX) || s.equals(MID_RESIDUAL)).sorted().toList());
+        }
+        return residuals(n);
     }
 }

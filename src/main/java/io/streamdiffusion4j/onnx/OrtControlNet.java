@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.onnx;
 
+import io.streamdiffusion4j.model.ControlNetNames;
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OrtException;
@@ -38,18 +39,27 @@ public final class OrtControlNet implements ControlNet {
         String where = session.file().toString();
         Port sample = session.input("noisy latents", List.of(ControlNetNames.SAMPLE), FLOAT, 4);
         Port timestep = session.input("one timestep per row", List.of(ControlNetNames.TIMESTEP), TIMESTEPS, 1);
-        Port hidden = session.input("prompt embeddings", List.of(ControlNetNames.HIDDEN_STATES), FLOAT, 3);
-        Port cond = session.input("control images in [0, 1]", List.of(ControlNetNames.CONTROL_IMAGE), FLOAT, 4);
-        Port scale = session.input("conditioning scale", List.of(ControlNetNames.SCALE), FLOAT, 1);
-        List<String> names = ControlNetNames.residuals(session.outputInfo().keySet(), where);
+        Port hidden = session.input("prompt embeddings", List.of(ControlNetNames.ENCODER_HIDDEN_STATES), FLOAT, 3);
+        Port cond = session.input("control images in [0, 1]", List.of(ControlNetNames.CONTROLNET_COND), FLOAT, 4);
+        Port scale = session.input("conditioning scale", List.of(ControlNetNames.CONDITIONING_SCALE), FLOAT, 1);
+        List<String> names = residualNames(session.outputInfo().keySet(), where);
         if (names.isEmpty()) {
-            throw new InvalidModelException(where + ": a ControlNet gives " + ControlNetNames.DOWN_PREFIX + "0..N-1 and "
-                    + ControlNetNames.MID + ", found outputs " + session.outputInfo().keySet());
+            throw new InvalidModelException(where + ": a ControlNet gives " + ControlNetNames.DOWN_RESIDUAL_PREFIX + "0..N-1 and "
+                    + ControlNetNames.MID_RESIDUAL + ", found outputs " + session.outputInfo().keySet());
         }
         outputs = new Port[names.size()];
         for (int i = 0; i < outputs.length; i++) outputs[i] = session.output("ControlNet residual", List.of(names.get(i)), FLOAT, 4);
         channels = (int) sample.fixedDim(1);
         run = new PinnedRun(session, new Port[] {sample, timestep, hidden, cond, scale}, outputs);
+    }
+
+    /** {@link ControlNetNames#residualsIn} of a graph's names, a bad set being an invalid model. */
+    static List<String> residualNames(java.util.Collection<String> names, String where) throws InvalidModelException {
+        try {
+            return ControlNetNames.residualsIn(names, where);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidModelException(e.getMessage());
+        }
     }
 
     /** Opens the ControlNet graph at {@code file} with the sessions' settings (provider, threads, cache). */
@@ -142,12 +152,12 @@ public final class OrtControlNet implements ControlNet {
 
     private int hiddenDim() {
         try {
-            long[] dims = ((TensorInfo) session.inputInfo().get(ControlNetNames.HIDDEN_STATES).getInfo()).getShape();
+            long[] dims = ((TensorInfo) session.inputInfo().get(ControlNetNames.ENCODER_HIDDEN_STATES).getInfo()).getShape();
             if (dims[2] > 0) return (int) dims[2];
         } catch (RuntimeException e) {
             // fall through to the error below
         }
-        throw new IllegalStateException("ControlNet " + session.file() + ": the width of '" + ControlNetNames.HIDDEN_STATES
+        throw new IllegalStateException("ControlNet " + session.file() + ": the width of '" + ControlNetNames.ENCODER_HIDDEN_STATES
                 + "' is dynamic, so the residual shapes cannot be probed");
     }
 

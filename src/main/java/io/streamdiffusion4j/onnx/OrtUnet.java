@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.onnx;
 
+import io.streamdiffusion4j.model.ControlNetNames;
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OrtException;
@@ -240,7 +241,7 @@ public final class OrtUnet implements Unet {
 
     /** The ControlNet residual inputs of a UNet graph made with them, in {@link ControlNetNames}' order. */
     private static Port[] residualPorts(OnnxSession session) throws InvalidModelException {
-        List<String> names = ControlNetNames.residuals(session.inputInfo().keySet(), session.file().toString());
+        List<String> names = OrtControlNet.residualNames(session.inputInfo().keySet(), session.file().toString());
         Port[] ports = new Port[names.size()];
         for (int i = 0; i < ports.length; i++) {
             ports[i] = session.input("ControlNet residual", List.of(names.get(i)), Set.of(OnnxJavaType.FLOAT), 4);

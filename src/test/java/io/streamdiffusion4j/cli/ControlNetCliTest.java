@@ -16,11 +16,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code img2img --controlnet CN:SCALE --control-preprocessor canny} end to end on the built-in
- * tiny model with ControlNet-shaped stand-in graphs ({@link ControlNetTestModels}; the real
- * ControlNet graphs come from the ControlNet converter): 8 frames that differ from the run
- * without ControlNet, a scale of 0 gives exactly that run's files, and bad ControlNet options
- * are input errors (exit 2) that name the option.
+ * {@code models create --config tiny-controlnet}, then {@code img2img --controlnet CN:SCALE
+ * --control-preprocessor canny} end to end on the built-in tiny model (the ControlNet converted
+ * from the preset's diffusers folder, the UNet with residual inputs made from the model's own):
+ * 8 frames that differ from the run without ControlNet, a scale of 0 gives exactly that run's
+ * files, and bad ControlNet options are input errors (exit 2) that name the option.
  */
 class ControlNetCliTest {
 
@@ -37,22 +37,18 @@ class ControlNetCliTest {
         return out;
     }
 
-    private static Path tinyWithControl(Path dir) throws IOException {
-        Path model = ControlNetTestModels.tinyWithControl(dir);
-        assertThat(model.resolve(ControlNetModels.UNET_WITH_CONTROL).resolve("model.onnx")).isRegularFile();
-        return model;
-    }
-
     @Test
     void aControlNetChangesTheFramesAndScaleZeroIsTheRunWithoutIt(@TempDir Path dir) throws Exception {
-        Path model = tinyWithControl(dir);
+        // the issue's commands: a random ControlNet preset for the built-in tiny model, converted on first use
         Path cn = dir.resolve("cn");
-        ControlNetTestModels.controlNet(cn, 4, 16);
+        CliTest.Result created = CliTest.run("models", "create", "--config", "tiny-controlnet", "--to", cn.toString());
+        assertThat(created.exitCode()).as(created.err()).isZero();
+        String model = "tiny";
         CliTest.Result plain = img2img("tiny", dir.resolve("plain"));
         assertThat(plain.exitCode()).as(plain.err()).isZero();
-        CliTest.Result on = img2img(model.toString(), dir.resolve("on"), "--controlnet", cn + ":0.8", "--control-preprocessor", "canny");
+        CliTest.Result on = img2img(model, dir.resolve("on"), "--controlnet", cn + ":0.8", "--control-preprocessor", "canny");
         assertThat(on.exitCode()).as(on.err()).isZero();
-        CliTest.Result off = img2img(model.toString(), dir.resolve("off"), "--controlnet", cn + ":0", "--control-preprocessor", "canny");
+        CliTest.Result off = img2img(model, dir.resolve("off"), "--controlnet", cn + ":0", "--control-preprocessor", "canny");
         assertThat(off.exitCode()).as(off.err()).isZero();
         List<byte[]> p = outputs(dir.resolve("plain")), a = outputs(dir.resolve("on")), z = outputs(dir.resolve("off"));
         for (int i = 0; i < 8; i++) {
@@ -64,7 +60,7 @@ class ControlNetCliTest {
         String json = Files.readString(Path.of("examples/img2img.json")).strip();
         Files.writeString(config, json.substring(0, json.length() - 1) + ", \"controlnets\": [{\"path\": \"" + cn
                 + "\", \"scale\": 0.8}], \"control_preprocessor\": \"canny\"}");
-        List<String> args = new ArrayList<>(List.of("img2img", "--model", model.toString(), "--config", config.toString(),
+        List<String> args = new ArrayList<>(List.of("img2img", "--model", model, "--config", config.toString(),
                 "--width", "64", "--height", "64", "--input", "examples/frames", "--output", dir.resolve("json").toString()));
         CliTest.Result fromJson = CliTest.run(args.toArray(String[]::new));
         assertThat(fromJson.exitCode()).as(fromJson.err()).isZero();
@@ -85,8 +81,8 @@ class ControlNetCliTest {
         CliTest.Result missing = img2img("tiny", dir.resolve("o"), "--controlnet", dir.resolve("nothing") + ":0.5");
         assertThat(missing.exitCode()).isEqualTo(2);
         assertThat(missing.err()).contains("ControlNet not found: " + dir.resolve("nothing"));
-        CliTest.Result plainUnet = img2img("tiny", dir.resolve("o"), "--controlnet", cn.toString());
-        assertThat(plainUnet.exitCode()).as(plainUnet.err()).isEqualTo(2);
-        assertThat(plainUnet.err()).contains("ControlNet residual inputs");
+        CliTest.Result neither = img2img("tiny", dir.resolve("o"), "--controlnet", dir.toString());
+        assertThat(neither.exitCode()).as(neither.err()).isEqualTo(2);
+        assertThat(neither.err()).contains("is neither a diffusers ControlNetModel folder");
     }
 }

@@ -4,7 +4,7 @@ import static io.streamdiffusion4j.convert.OnnxGraph.attr;
 
 import io.streamdiffusion4j.convert.OnnxGraph;
 import io.streamdiffusion4j.convert.OnnxWriter;
-import io.streamdiffusion4j.onnx.ControlNetNames;
+import io.streamdiffusion4j.model.ControlNetNames;
 import io.streamdiffusion4j.onnx.proto.Onnx.AttributeProto;
 import io.streamdiffusion4j.onnx.proto.Onnx.GraphProto;
 import io.streamdiffusion4j.onnx.proto.Onnx.ModelProto;
@@ -39,18 +39,18 @@ public final class ControlNetTestModels {
         OnnxGraph g = new OnnxGraph("controlnet-stand-in", false);
         OnnxGraph.Value sample = g.floatInput(ControlNetNames.SAMPLE, "batch", channels, "h", "w");
         g.input(ControlNetNames.TIMESTEP, TensorProto.DataType.INT64_VALUE, "batch");
-        g.floatInput(ControlNetNames.HIDDEN_STATES, "batch", "sequence", crossDim);
-        OnnxGraph.Value cond = g.floatInput(ControlNetNames.CONTROL_IMAGE, "batch", 3, "height", "width");
-        OnnxGraph.Value scale = g.floatInput(ControlNetNames.SCALE, 1);
+        g.floatInput(ControlNetNames.ENCODER_HIDDEN_STATES, "batch", "sequence", crossDim);
+        OnnxGraph.Value cond = g.floatInput(ControlNetNames.CONTROLNET_COND, "batch", 3, "height", "width");
+        OnnxGraph.Value scale = g.floatInput(ControlNetNames.CONDITIONING_SCALE, 1);
         OnnxGraph.Value pooled = g.op("AveragePool", List.of(cond), attr("kernel_shape", new long[] {8, 8}),
                 attr("strides", new long[] {8, 8}));
         OnnxGraph.Value c = g.op("ReduceMean", List.of(pooled), attr("axes", new long[] {1}), attr("keepdims", 1L));
         OnnxGraph.Value s = g.op("ReduceMean", List.of(sample), attr("axes", new long[] {1}), attr("keepdims", 1L));
         OnnxGraph.Value base = g.op("Mul", g.op("Add", c, g.op("Mul", s, g.scalar(0.1f))), scale);
         for (int i = 0; i < DOWN; i++) {
-            g.floatOutput(ControlNetNames.down(i), g.op("Mul", base, g.scalar((i + 1f) / DOWN)), "batch", 1, "h", "w");
+            g.floatOutput(ControlNetNames.downResidual(i), g.op("Mul", base, g.scalar((i + 1f) / DOWN)), "batch", 1, "h", "w");
         }
-        g.floatOutput(ControlNetNames.MID, g.op("Mul", base, g.scalar(0.5f)), "batch", 1, "h", "w");
+        g.floatOutput(ControlNetNames.MID_RESIDUAL, g.op("Mul", base, g.scalar(0.5f)), "batch", 1, "h", "w");
         OnnxWriter.write(g, dir, null);
         return dir.resolve("model.onnx");
     }
@@ -77,8 +77,8 @@ public final class ControlNetTestModels {
             }
         }
         List<String> names = new ArrayList<>();
-        for (int i = 0; i < DOWN; i++) names.add(ControlNetNames.down(i));
-        names.add(ControlNetNames.MID);
+        for (int i = 0; i < DOWN; i++) names.add(ControlNetNames.downResidual(i));
+        names.add(ControlNetNames.MID_RESIDUAL);
         String sum = null;
         for (String name : names) {
             g.addInput(ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
