@@ -90,8 +90,8 @@ final class RunOptions {
     Integer ssfMaxSkip;
 
     @Option(names = "--controlnet", paramLabel = "DIR|ID[:SCALE]",
-            description = {"A ControlNet (repeatable; sets controlnets): a folder or model.onnx in the ControlNet ONNX layout",
-                    "or a Hub id, with its conditioning scale in [0, 2] after the last ':' (default 1; 0 keeps it loaded but off).",
+            description = {"A ControlNet (repeatable; sets controlnets): a diffusers ControlNetModel folder or Hub id (converted once),",
+                    "a converted folder or its model.onnx, with its conditioning scale in [0, 2] after the last ':' (default 1; 0 keeps it loaded but off).",
                     "A path that itself ends in ':NUMBER' needs an explicit scale, e.g. cut:2:1."})
     List<String> controlNets = new ArrayList<>();
     @Option(names = "--control-preprocessor", paramLabel = "canny|depth|none",
