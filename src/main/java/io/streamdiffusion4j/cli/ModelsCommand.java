@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.cli;
 
+import io.streamdiffusion4j.convert.IpAdapterPreset;
 import io.streamdiffusion4j.convert.ModelPreset;
 import io.streamdiffusion4j.convert.RandomModels;
 import java.nio.file.Path;
@@ -28,12 +29,13 @@ final class ModelsCommand implements Runnable {
                     "in taesd/): tiny (seconds, for tests and demos), sd-turbo or sd15 (full size, for benchmarks),",
                     "bk-sdm-tiny or sdxs (small one-step UNets, random weights; sdxs has its tiny VAE in vae/ and",
                     "the full one in vae_large/, as the published repository does).",
+                    "IP-Adapters with random weights: tiny-ip-adapter (fits tiny), sd15-ip-adapter, sd-turbo-ip-adapter.",
                     "Use the folder as --model directly (it is converted to ONNX once) or with convert."})
     static final class Create implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--config", required = true, paramLabel = "tiny|sd-turbo|sd15|bk-sdm-tiny|sdxs", description = "architecture")
+        @Option(names = "--config", required = true, paramLabel = "tiny|sd-turbo|sd15|bk-sdm-tiny|sdxs|tiny-ip-adapter|sd15-ip-adapter|sd-turbo-ip-adapter", description = "architecture")
         String config;
 
         @Option(names = "--seed", defaultValue = "0", description = "seed of the random weights (default ${DEFAULT-VALUE})")
@@ -44,8 +46,18 @@ final class ModelsCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            ModelPreset preset = ModelPreset.parse(config);
             long start = System.nanoTime();
+            IpAdapterPreset adapter = IpAdapterPreset.find(config);
+            if (adapter != null) {
+                try (Progress p = new Progress("create " + adapter.key(), System.err)) {
+                    p.start(RandomModels.parameterCount(adapter));
+                    RandomModels.create(adapter, seed, to, p::advance);
+                }
+                spec.commandLine().getErr().printf("created %s for %s (%,d weights, seed %d) in %s in %.1f s%n", adapter.key(),
+                        adapter.base().key(), RandomModels.parameterCount(adapter), seed, to, (System.nanoTime() - start) / 1e9);
+                return 0;
+            }
+            ModelPreset preset = ModelPreset.parse(config);
             try (Progress p = new Progress("create " + preset.key(), System.err)) {
                 p.start(RandomModels.parameterCount(preset));
                 RandomModels.create(preset, seed, to, p::advance);
