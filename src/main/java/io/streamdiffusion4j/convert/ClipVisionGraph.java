@@ -50,7 +50,7 @@ public final class ClipVisionGraph {
                     c.hiddenAct(), eps, null);
         }
         // pooled output: the class token, then post_layernorm and the projection
-        Value pooled = g.op("Gather", List.of(x, g.longs(new long[] {0})), attr("axis", 1L));
+        Value pooled = g.op("Squeeze", g.op("Gather", List.of(x, g.longs(0)), attr("axis", 1L)), g.longs(1));
         pooled = nn.layerNorm(pooled, p + "post_layernorm", eps);
         Value embeds = nn.linear(pooled, "visual_projection");
         g.floatOutput("image_embeds", embeds, "batch_size", c.projectionDim());
