@@ -25,6 +25,14 @@ public final class ClipVisionGraph {
     public static OnnxGraph build(WeightSource weights, ClipVisionConfig c, boolean half) {
         OnnxGraph g = new OnnxGraph("clip_vision_model", half);
         Layers nn = new Layers(g, weights);
+        Value pixels = g.floatInput("pixel_values", "batch_size", c.numChannels(), c.imageSize(), c.imageSize());
+        g.floatOutput("image_embeds", imageEmbeds(nn, c, pixels), "batch_size", c.projectionDim());
+        return g;
+    }
+
+    /** {@code CLIPVisionModelWithProjection(pixels).image_embeds}, (B, projection_dim), on {@code nn}'s graph. */
+    static Value imageEmbeds(Layers nn, ClipVisionConfig c, Value pixels) {
+        OnnxGraph g = nn.graph();
         String p = PREFIX;
         int hidden = c.hiddenSize();
         requireShape(nn, p + "embeddings.patch_embedding.weight", hidden, c.numChannels(), c.patchSize(), c.patchSize());
@@ -32,7 +40,6 @@ public final class ClipVisionGraph {
         requireShape(nn, p + "embeddings.position_embedding.weight", c.positions(), hidden);
         requireShape(nn, "visual_projection.weight", c.projectionDim(), hidden);
 
-        Value pixels = g.floatInput("pixel_values", "batch_size", c.numChannels(), c.imageSize(), c.imageSize());
         // patch_embedding(pixels).flatten(2).transpose(1, 2): (B, hidden, g, g) -> (B, g*g, hidden)
         Value patches = nn.conv2d(pixels, p + "embeddings.patch_embedding", c.patchSize(), 0);
         patches = g.op("Transpose", List.of(g.op("Reshape", patches, g.longs(0, hidden, -1))), attr("perm", 0L, 2L, 1L));
@@ -52,9 +59,7 @@ public final class ClipVisionGraph {
         // pooled output: the class token, then post_layernorm and the projection
         Value pooled = g.op("Squeeze", g.op("Gather", List.of(x, g.longs(0)), attr("axis", 1L)), g.longs(1));
         pooled = nn.layerNorm(pooled, p + "post_layernorm", eps);
-        Value embeds = nn.linear(pooled, "visual_projection");
-        g.floatOutput("image_embeds", embeds, "batch_size", c.projectionDim());
-        return g;
+        return nn.linear(pooled, "visual_projection");
     }
 
     private static void requireShape(Layers nn, String name, int... expected) {

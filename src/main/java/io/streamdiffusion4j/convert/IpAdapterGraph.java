@@ -8,23 +8,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The IP-Adapter's part of a UNet graph (diffusers' {@code ImageProjection} and
- * {@code IPAdapterAttnProcessor}): two extra graph inputs, {@code image_embeds} float
- * [batch_size, embed_dim] (the CLIP image encoder's output; zeros for the unconditional rows) and
- * {@code ip_adapter_scale} float [1]; the image projection {@code LayerNorm(reshape(proj(image_embeds),
- * (B, tokens, dim)))}; and in every cross-attention, after the heads are merged and before
- * {@code to_out}, {@code + scale * attention(q, to_k_ip(tokens), to_v_ip(tokens))}.
+ * The IP-Adapter's part of a UNet graph: diffusers' {@code IPAdapterAttnProcessor}, in every
+ * cross-attention after the heads are merged and before {@code to_out},
+ * {@code + scale * attention(q, to_k_ip(tokens), to_v_ip(tokens))}.
  *
- * <p>The projection and the K/V projections depend on {@code image_embeds} alone, so the
- * conditioning split computes them once per style image, as it does the prompt's K and V; the
- * scale is read by the per-frame graph only, so changing it costs nothing.
+ * <p>The image tokens and the scale come in {@code encoder_hidden_states}, as diffusers 0.24 passes
+ * the tokens (concatenated after the prompt's): the adapter's UNet takes (B, L + tokens + 1, D), the
+ * prompt's L rows, the style image's tokens ({@link IpAdapterImageGraph}'s output) and one row whose
+ * first value is the scale. Everything the adapter adds then depends on the embeddings alone except
+ * the attention with q, so the conditioning split computes the image K/V once per style image and
+ * scale, as it does the prompt's; a frame pays only the extra attention. The scale multiplies
+ * V_ip (softmax(q K^T) (s V) = s (softmax(q K^T) V)), so scale 0 adds exact zeros: the plain result.
  */
 final class IpAdapterGraph {
-    static final String IMAGE_EMBEDS = "image_embeds";
-    static final String SCALE = "ip_adapter_scale";
-    /** ImageProjection's nn.LayerNorm default eps. */
-    private static final float NORM_EPS = 1e-5f;
-
     private final OnnxGraph g;
     private final Layers nn;
     private final IpAdapterWeights weights;
@@ -40,13 +36,12 @@ final class IpAdapterGraph {
         for (int i = 0; i < attns.size(); i++) index.put(attns.get(i), i);
     }
 
-    /** Declares the two inputs and projects the image embeddings to tokens (B, tokens, dim). */
-    void inputs() {
-        Value embeds = g.floatInput(IMAGE_EMBEDS, "batch_size", weights.embedDim());
-        scale = g.floatInput(SCALE, 1);
-        Value h = nn.linear(embeds, IpAdapterWeights.PROJECTION);
-        h = g.op("Reshape", h, g.longs(0, weights.tokens(), weights.crossAttentionDim()));
-        tokens = nn.layerNorm(h, IpAdapterWeights.NORM, NORM_EPS);
+    /** Splits the extended embeddings; returns the prompt's part (B, L, D). */
+    Value split(Value context) {
+        long n = weights.tokens();
+        tokens = g.op("Slice", context, g.longs(-(n + 1)), g.longs(-1), g.longs(1));
+        scale = g.op("Slice", context, g.longs(-1, 0), g.longs(Long.MAX_VALUE, 1), g.longs(1, 2)); // (B, 1, 1)
+        return g.op("Slice", context, g.longs(0), g.longs(-(n + 1)), g.longs(1));
     }
 
     /**
@@ -58,9 +53,8 @@ final class IpAdapterGraph {
         if (i == null) throw new IllegalStateException("no IP-Adapter weights numbered for " + prefix);
         String key = IpAdapterWeights.key(i);
         Value k = nn.linear(tokens, key + ".to_k_ip");
-        Value v = nn.linear(tokens, key + ".to_v_ip");
-        Value ip = nn.attention(q, k, v, heads, headDim, attnScale, null);
-        return nn.add(out, nn.mul(ip, scale));
+        Value v = nn.mul(nn.linear(tokens, key + ".to_v_ip"), scale);
+        return nn.add(out, nn.attention(q, k, v, heads, headDim, attnScale, null));
     }
 
     /** Checks the adapter against the UNet's weights (every attn2's inner width) before building. */
@@ -70,5 +64,10 @@ final class IpAdapterGraph {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The extra rows the adapter's UNet takes after the prompt's: the tokens and the scale row. */
+    static int extraRows(IpAdapterWeights ip) {
+        return ip.tokens() + 1;
     }
 }

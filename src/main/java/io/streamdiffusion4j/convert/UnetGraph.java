@@ -48,7 +48,10 @@ public final class UnetGraph {
         return build(weights, config, half, null);
     }
 
-    /** The UNet with an IP-Adapter's inputs and decoupled cross-attention ({@link IpAdapterGraph}); null for none. */
+    /**
+     * The UNet with an IP-Adapter's decoupled cross-attention ({@link IpAdapterGraph}: encoder_hidden_states
+     * extended by the image tokens and a scale row); null for the plain UNet.
+     */
     public static OnnxGraph build(WeightSource weights, UnetConfig config, boolean half, IpAdapterWeights ipAdapter) {
         OnnxGraph g = new OnnxGraph("unet", half);
         new UnetGraph(g, weights, config, ipAdapter).forward();
@@ -60,7 +63,7 @@ public final class UnetGraph {
         Value sample = g.floatInput("sample", "batch_size", "num_channels", "height", "width");
         Value timestep = g.input("timestep", TensorProto.DataType.INT64_VALUE, "steps");
         context = g.floatInput("encoder_hidden_states", "batch_size", "sequence_length", c.crossAttentionDim());
-        if (ip != null) ip.inputs();
+        if (ip != null) context = ip.split(context);
 
         if (c.centerInputSample()) sample = g.op("Sub", g.op("Mul", sample, g.scalar(2f)), g.scalar(1f));
 

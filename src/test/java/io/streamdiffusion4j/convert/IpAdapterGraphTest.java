@@ -75,11 +75,54 @@ class IpAdapterGraphTest {
         return in;
     }
 
-    private static Map<String, Object> ipInputs(float scale) {
+    /** The image projection alone (the image graph's second half) on the formula's embeddings. */
+    private static FloatTensor imageTokens() throws Exception {
+        OnnxGraph g = new OnnxGraph("projection", false);
+        Path onnx;
+        try (IpAdapterWeights ip = IpAdapterWeights.open(IpAdapterFolder.of(adapter).weights())) {
+            Layers nn = new Layers(g, ip.source());
+            var embeds = g.floatInput("image_embeds", "batch_size", ip.embedDim());
+            g.floatOutput("image_tokens", IpAdapterImageGraph.project(nn, ip, embeds), "batch_size", ip.tokens(), 16);
+            onnx = write(g, "projection");
+        }
+        return OrtRunner.run(onnx, Map.of("image_embeds", formula(0.7, 0.2, 2, 2, 24))).get("image_tokens");
+    }
+
+    /** The adapter's UNet input: per row the prompt's 77 rows, the 4 image tokens, and the scale row (scale, 0, ...). */
+    private static Map<String, Object> ipInputs(float scale) throws Exception {
         Map<String, Object> in = unetInputs();
-        in.put("image_embeds", formula(0.7, 0.2, 2, 2, 24));
-        in.put("ip_adapter_scale", new FloatTensor(new float[] {scale}, 1));
+        FloatTensor text = (FloatTensor) in.get("encoder_hidden_states");
+        FloatTensor tokens = imageTokens();
+        int rows = 77 + 4 + 1;
+        float[] ext = new float[2 * rows * 16];
+        for (int b = 0; b < 2; b++) {
+            System.arraycopy(text.data(), b * 77 * 16, ext, b * rows * 16, 77 * 16);
+            System.arraycopy(tokens.data(), b * 4 * 16, ext, (b * rows + 77) * 16, 4 * 16);
+            ext[(b * rows + 81) * 16] = scale;
+        }
+        in.put("encoder_hidden_states", new FloatTensor(ext, 2, rows, 16));
         return in;
+    }
+
+    @Test
+    void imageProjectionMatchesDiffusers() throws Exception {
+        double d = assertClose("image_tokens", imageTokens(), reference("image_tokens.npy"), TOLERANCE);
+        System.out.printf("ImageProjection vs diffusers math: max diff %.2e%n", d);
+    }
+
+    @Test
+    void imageGraphChainsEncoderAndProjection() throws Exception {
+        IpAdapterFolder folder = IpAdapterFolder.of(adapter);
+        ClipVisionConfig c = ClipVisionConfig.read(folder.imageEncoder().resolve("config.json"));
+        Path onnx;
+        try (SafeTensors w = SafeTensors.open(folder.imageEncoder().resolve("model.safetensors"));
+             IpAdapterWeights ip = IpAdapterWeights.open(folder.weights())) {
+            onnx = write(IpAdapterImageGraph.build(w, c, ip, false), "ip-image");
+        }
+        var out = OrtRunner.run(onnx, Map.of("pixel_values", formula(0.37, 0.5, 1.5, 2, 3, 32, 32)));
+        assertClose("image_embeds", out.get("image_embeds"), reference("clip_vision_image_embeds.npy"), TOLERANCE);
+        assertThat(out.get("image_tokens").shape()).containsExactly(2, 4, 16);
+        assertClose("negative_image_tokens", out.get("negative_image_tokens"), reference("negative_image_tokens.npy"), TOLERANCE);
     }
 
     @Test
