@@ -20,7 +20,13 @@ public record IpAdapterFolder(Path weights, Path imageEncoder) {
 
     /** Finds the parts; errors name the folder and what was looked for. */
     public static IpAdapterFolder of(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) throw new InputFileException(dir + ": no such IP-Adapter folder");
+        if (Files.isRegularFile(dir)) {
+            IpAdapterWeights.open(dir).close(); // refuses pickles and files of another kind, naming them
+            Path encoder = dir.toAbsolutePath().getParent().resolve(IMAGE_ENCODER);
+            if (!Files.isDirectory(encoder)) throw new InputFileException(dir + ": no " + IMAGE_ENCODER + "/ folder beside it");
+            return new IpAdapterFolder(dir, encoder);
+        }
+        if (!Files.isDirectory(dir)) throw new InputFileException(dir + ": no such IP-Adapter folder or file");
         for (Path base : List.of(dir, dir.resolve("models"))) {
             if (!Files.isDirectory(base.resolve(IMAGE_ENCODER))) continue;
             Path w = base.resolve(WEIGHTS);

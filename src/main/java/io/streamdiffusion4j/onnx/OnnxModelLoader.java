@@ -102,6 +102,14 @@ public final class OnnxModelLoader {
      * @param taesdDir a TAESD folder, or null to use the model's own AutoencoderKL
      */
     public static StableDiffusionModels load(Path modelDir, Path taesdDir, Options options) throws IOException {
+        return load(modelDir, taesdDir, options, modelDir.resolve("unet"));
+    }
+
+    /**
+     * @param unetDir the UNet folder to load instead of the model's own {@code unet/} (an
+     *     IP-Adapter's variant of it), with model.onnx and config.json
+     */
+    public static StableDiffusionModels load(Path modelDir, Path taesdDir, Options options, Path unetDir) throws IOException {
         requireFolder(modelDir, "model");
         List<String> missing = new ArrayList<>();
         for (String f : List.of("tokenizer/vocab.json", "tokenizer/merges.txt", "scheduler/scheduler_config.json",
@@ -141,8 +149,8 @@ public final class OnnxModelLoader {
                     sessions.open(modelDir.resolve("text_encoder/model.onnx"), shapes == null ? Map.of() : OrtTextEncoder.staticInputs()),
                     ComponentConfig.read(modelDir.resolve("text_encoder")));
             opened.add(text);
-            ComponentConfig unetConfig = ComponentConfig.read(modelDir.resolve("unet"));
-            Unet unet = OrtUnet.open(sessions, modelDir.resolve("unet/model.onnx"), unetConfig, shapes,
+            ComponentConfig unetConfig = ComponentConfig.read(unetDir);
+            Unet unet = OrtUnet.open(sessions, unetDir.resolve("model.onnx"), unetConfig, shapes,
                     options.precomputeConditioning(), options.notices());
             opened.add(unet);
             Vae vae = taesdDir != null
