@@ -1,6 +1,7 @@
 package io.streamdiffusion4j.cli;
 
 import io.streamdiffusion4j.config.ConfigException;
+import io.streamdiffusion4j.image.ImageSizeLimit;
 import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.convert.DiffusersConverter;
 import io.streamdiffusion4j.convert.LoraMerge;
@@ -27,6 +28,7 @@ final class Cli {
         ModelStore.Resolved models = resolveModels(rc, options);
         StreamDiffusion.Builder b = StreamDiffusion.builder();
         if (rc.seedBlend() != null) b.seedBlend(rc.seedBlend());
+        options.ipAdapter.apply(b, models.model(), ImageSizeLimit.FILES);
         return b.config(rc.streamConfig())
                 .promptTransitionFrames(rc.promptTransitionFrames())
                 .model(models.model())

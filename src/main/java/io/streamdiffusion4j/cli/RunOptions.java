@@ -47,6 +47,9 @@ final class RunOptions {
     @Mixin
     QuantizeOption quantize = new QuantizeOption();
 
+    @Mixin
+    IpAdapterOptions ipAdapter = new IpAdapterOptions();
+
     @Option(names = "--config", paramLabel = "FILE",
             description = "Run configuration (JSON, the original's snake_case keys). Missing keys take defaults.")
     Path config;

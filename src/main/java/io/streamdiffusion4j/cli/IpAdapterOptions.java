@@ -1,0 +1,67 @@
+package io.streamdiffusion4j.cli;
+
+import io.streamdiffusion4j.config.ConfigException;
+import io.streamdiffusion4j.convert.IpAdapterFolder;
+import io.streamdiffusion4j.convert.IpAdapterStore;
+import io.streamdiffusion4j.convert.ModelStore;
+import io.streamdiffusion4j.image.ImageFiles;
+import io.streamdiffusion4j.image.ImageSizeLimit;
+import io.streamdiffusion4j.image.RgbImage;
+import io.streamdiffusion4j.pipeline.IpAdapterStyle;
+import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** {@code --ip-adapter} and {@code --style-image}: an IP-Adapter built into the model's UNet, and its style image. */
+final class IpAdapterOptions {
+    @Option(names = "--ip-adapter", paramLabel = "DIR|FILE[:SCALE]",
+            description = {"IP-Adapter (image prompt): a folder with ip-adapter.safetensors (or one ip-adapter*.safetensors)",
+                    "and image_encoder/, in it or in models/ (h94/IP-Adapter's layout), or the .safetensors file with",
+                    "image_encoder/ beside it; SCALE defaults to 1. Built into the model's UNet once and cached."})
+    String ipAdapter;
+
+    @Option(names = "--style-image", paramLabel = "FILE",
+            description = "The IP-Adapter's style image (without one the adapter adds nothing until a style image is set).")
+    Path styleImage;
+
+    /** The adapter spec split into its path and scale. */
+    record Spec(Path path, double scale) {}
+
+    static Spec parse(String spec) throws ConfigException {
+        int colon = spec.lastIndexOf(':');
+        if (colon > 0 && !Files.exists(Path.of(spec))) {
+            String s = spec.substring(colon + 1);
+            double scale;
+            try {
+                scale = Double.parseDouble(s);
+            } catch (NumberFormatException e) {
+                throw new ConfigException("--ip-adapter " + spec + ": the scale after ':' must be a number, found '" + s + "'");
+            }
+            if (!Double.isFinite(scale) || scale < 0 || scale > IpAdapterStyle.MAX_SCALE) {
+                throw new ConfigException("--ip-adapter " + spec + ": the scale must be between 0 and " + IpAdapterStyle.MAX_SCALE
+                        + ", found " + s);
+            }
+            return new Spec(Path.of(spec.substring(0, colon)), scale);
+        }
+        return new Spec(Path.of(spec), 1.0);
+    }
+
+    /** Builds the adapter into the resolved model (once, cached) and sets it and the style image on the builder. */
+    void apply(StreamDiffusion.Builder b, Path onnxModel, ImageSizeLimit limit) throws IOException, ConfigException {
+        if (ipAdapter == null) {
+            if (styleImage != null) throw new ConfigException("--style-image needs --ip-adapter");
+            return;
+        }
+        Spec spec = parse(ipAdapter);
+        RgbImage style = styleImage == null ? null : ImageFiles.read(styleImage, limit); // before any conversion: fail fast
+        IpAdapterFolder folder = IpAdapterFolder.of(spec.path());
+        IpAdapterStore.Variant variant;
+        try (Progress p = new Progress("prepare IP-Adapter", System.err)) {
+            variant = IpAdapterStore.prepare(ModelStore.defaultStore().root(), onnxModel, folder, p);
+        }
+        b.ipAdapter(variant, spec.scale());
+        if (style != null) b.styleImage(style);
+    }
+}
