@@ -105,7 +105,7 @@ final class RunCommand implements Callable<Integer> {
                 }
             })) {
                 boolean controls = !noControl && !source.startsWith("stdin");
-                if (controls) startControlThread(engine, err, options.staticShapes, rc.numInferenceSteps());
+                if (controls) startControlThread(engine, err, options.staticShapes, rc.numInferenceSteps(), options.ipAdapter.ipAdapter != null);
                 watch(engine, src, err);
             }
             engine.awaitEnd();
@@ -146,14 +146,15 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private static void startControlThread(StreamEngine engine, PrintWriter err, boolean staticShapes, int numInferenceSteps) {
+    private static void startControlThread(StreamEngine engine, PrintWriter err, boolean staticShapes, int numInferenceSteps,
+                                           boolean ipAdapter) {
         Thread.ofPlatform().daemon().name("sd4j-control").start(() -> {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = in.readLine()) != null) {
                     if (line.isBlank()) continue;
                     try {
-                        ControlCommand c = ControlCommand.parse(line, numInferenceSteps);
+                        ControlCommand c = ControlCommand.parse(line, numInferenceSteps, ipAdapter);
                         String verb = line.strip().split("\\s+")[0].toLowerCase(java.util.Locale.ROOT);
                         if (staticShapes && (verb.startsWith("t_index") || verb.startsWith("guidance") || verb.equals("delta"))) {
                             err.println("\n" + verb + " can change the UNet batch, which --static-shapes fixed: restart without"

@@ -1,7 +1,11 @@
 package io.streamdiffusion4j.engine;
 
 import io.streamdiffusion4j.config.BlendSyntax;
+import io.streamdiffusion4j.image.ImageFiles;
+import io.streamdiffusion4j.image.ImageSizeLimit;
+import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.pipeline.Interpolation;
+import io.streamdiffusion4j.pipeline.IpAdapterStyle;
 import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
 import io.streamdiffusion4j.pipeline.PromptBlend;
 import io.streamdiffusion4j.pipeline.SeedBlend;
@@ -9,7 +13,10 @@ import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import io.streamdiffusion4j.pipeline.WeightedPrompt;
 import io.streamdiffusion4j.random.TorchSeed;
+import java.io.IOException;
 import java.math.BigInteger;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -24,6 +31,7 @@ import java.util.function.Consumer;
  *   filter on [THRESHOLD [MAX_SKIP]] | filter off
  *   prompt_blend a cat:0.7 | a dog:0.3        seed_blend 2:0.5, 7:0.5
  *   interpolation slerp             transition 30
+ *   style FILE                      ip_scale 0.6     (with --ip-adapter)
  *   status                          quit
  * </pre>
  * Blend entries are written as {@link BlendSyntax} says ({@code TEXT[:WEIGHT]} separated by
@@ -41,13 +49,23 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
             "commands: prompt TEXT | negative TEXT | guidance G [DELTA] | delta D | t_index I,J,...",
             "          seed N | filter on [THRESHOLD [MAX_SKIP]] | filter off | status | quit",
             "          prompt_blend TEXT:W | TEXT:W ... | seed_blend SEED:W, SEED:W ... | interpolation linear|slerp",
-            "          transition N (spread later prompt changes over N frames)");
+            "          transition N (spread later prompt changes over N frames)",
+            "          style FILE | ip_scale S (with --ip-adapter: the style image, the adapter's scale)");
 
     /**
      * Parses and checks one line for a stream of {@code numInferenceSteps} scheduler steps; a
      * malformed or out-of-range command is an IllegalArgumentException saying what was expected.
      */
     public static ControlCommand parse(String line, int numInferenceSteps) {
+        return parse(line, numInferenceSteps, false);
+    }
+
+    /**
+     * {@link #parse(String, int)} for a stream that may have an IP-Adapter: {@code style FILE} (the
+     * image is read and checked here, with the file size limits) and {@code ip_scale S}; refused
+     * without one.
+     */
+    public static ControlCommand parse(String line, int numInferenceSteps, boolean ipAdapter) {
         String s = line.strip();
         int space = s.indexOf(' ');
         String verb = (space < 0 ? s : s.substring(0, space)).toLowerCase(Locale.ROOT);
@@ -140,6 +158,28 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
                 int frames = LiveSettingsLimits.checkTransitionFrames(numbers(verb, rest, 1, 1)[0]);
                 return change("prompt changes spread over " + frames + " frame(s)", st -> st.updatePromptTransitionFrames(frames));
             }
+            case "style":
+            case "style_image": {
+                requireIpAdapter(verb, ipAdapter);
+                if (rest.isEmpty()) throw new IllegalArgumentException(verb + " expects an image file");
+                RgbImage image;
+                try {
+                    image = ImageFiles.read(Path.of(rest), ImageSizeLimit.FILES);
+                } catch (IOException | InvalidPathException e) {
+                    throw new IllegalArgumentException(verb + ": " + e.getMessage(), e);
+                }
+                return change("style image: " + rest + " (" + image.width() + "x" + image.height() + ")",
+                        st -> st.updateStyleImage(image));
+            }
+            case "ip_scale":
+            case "ip_adapter_scale": {
+                requireIpAdapter(verb, ipAdapter);
+                double scale = numbers(verb, rest, 1, 1)[0];
+                if (scale < 0 || scale > IpAdapterStyle.MAX_SCALE) {
+                    throw new IllegalArgumentException(verb + " must be between 0 and " + IpAdapterStyle.MAX_SCALE + ", found " + rest);
+                }
+                return change("IP-Adapter scale " + scale, st -> st.updateIpAdapterScale(scale));
+            }
             case "status":
                 return new ControlCommand(Kind.STATUS, "status", null);
             case "quit":
@@ -152,6 +192,10 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
             default:
                 throw new IllegalArgumentException("unknown command '" + verb + "'\n" + HELP);
         }
+    }
+
+    private static void requireIpAdapter(String verb, boolean ipAdapter) {
+        if (!ipAdapter) throw new IllegalArgumentException(verb + " needs a stream started with --ip-adapter");
     }
 
     private static String describe(List<WeightedPrompt> entries) {
