@@ -20,7 +20,9 @@ public enum Experiment {
     /** The UNet with its conditioning (cross-attention K/V, time embeddings) pre-computed per prompt against without. */
     PRECOMPUTE("precompute"),
     /** The UNet quantized to int8 against float32: speed ratio and PSNR of the frames (see Int8Quantizer). */
-    INT8("int8");
+    INT8("int8"),
+    /** The stream with an IP-Adapter and a style image against the plain stream (bench --ip-adapter; skipped in "all" without one). */
+    IP_ADAPTER("ip-adapter");
 
     private final String key;
 
@@ -42,7 +44,8 @@ public enum Experiment {
             for (Experiment e : values()) if (e.key.equals(k)) found = e;
             if (found == null) {
                 throw new IllegalArgumentException("unknown experiment '" + part.trim()
-                        + "'; expected all or a list of pipeline, static-shapes, stream-batch, rcfg, ssf, naive, precompute, int8");
+                        + "'; expected all or a list of pipeline, static-shapes, stream-batch, rcfg, ssf, naive, precompute, int8,"
+                        + " ip-adapter");
             }
             out.add(found);
         }

@@ -28,6 +28,12 @@ final class StreamArm implements Arm {
     private List<RgbImage> lastImages = List.of();
 
     StreamArm(String name, StableDiffusionModels models, StreamConfig config, RunConfig run) {
+        this(name, models, config, run, b -> b);
+    }
+
+    /** @param extra adds to the stream's builder (an IP-Adapter's image encoder and style image) */
+    StreamArm(String name, StableDiffusionModels models, StreamConfig config, RunConfig run,
+              java.util.function.UnaryOperator<StreamDiffusion.Builder> extra) {
         this.name = name;
         this.config = config;
         this.unet = models.unet() instanceof OrtUnet ort ? new CountingUnet(ort.withOwnBuffers(), true)
@@ -36,7 +42,7 @@ final class StreamArm implements Arm {
                 models.schedulerConfig(), models.description());
         StreamDiffusion s = null;
         try {
-            s = StreamDiffusion.builder().models(counted).config(config).build();
+            s = extra.apply(StreamDiffusion.builder().models(counted).config(config)).build();
             s.prepare(run.promptBlend(), run.negativePrompt(), run.numInferenceSteps(), run.guidanceScale(), run.delta());
         } catch (IOException | RuntimeException e) {
             if (s != null) s.close();

@@ -48,20 +48,35 @@ final class IpAdapterOptions {
         return new Spec(Path.of(spec), 1.0);
     }
 
-    /** Builds the adapter into the resolved model (once, cached) and sets it and the style image on the builder. */
-    void apply(StreamDiffusion.Builder b, Path onnxModel, ImageSizeLimit limit) throws IOException, ConfigException {
+    /** For commands that do not take an IP-Adapter yet: a clear error instead of ignoring the options. */
+    void refuse(String command) throws ConfigException {
+        if (ipAdapter != null || styleImage != null) {
+            throw new ConfigException(command + " does not take --ip-adapter / --style-image yet (img2img, txt2img and run do)");
+        }
+    }
+
+    /** What the options ask for, made ready: the adapter built into the model, its scale, the style image (or null). */
+    record Prepared(IpAdapterStore.Variant variant, double scale, RgbImage style) {}
+
+    /** Builds the adapter into the resolved model (once, cached); null without --ip-adapter. */
+    Prepared prepare(Path onnxModel, ImageSizeLimit limit) throws IOException, ConfigException {
         if (ipAdapter == null) {
             if (styleImage != null) throw new ConfigException("--style-image needs --ip-adapter");
-            return;
+            return null;
         }
         Spec spec = parse(ipAdapter);
         RgbImage style = styleImage == null ? null : ImageFiles.read(styleImage, limit); // before any conversion: fail fast
         IpAdapterFolder folder = IpAdapterFolder.of(spec.path());
-        IpAdapterStore.Variant variant;
         try (Progress p = new Progress("prepare IP-Adapter", System.err)) {
-            variant = IpAdapterStore.prepare(ModelStore.defaultStore().root(), onnxModel, folder, p);
+            return new Prepared(IpAdapterStore.prepare(ModelStore.defaultStore().root(), onnxModel, folder, p), spec.scale(), style);
         }
-        b.ipAdapter(variant, spec.scale());
-        if (style != null) b.styleImage(style);
+    }
+
+    /** Sets the adapter and the style image on the builder (nothing without --ip-adapter). */
+    void apply(StreamDiffusion.Builder b, Path onnxModel, ImageSizeLimit limit) throws IOException, ConfigException {
+        Prepared p = prepare(onnxModel, limit);
+        if (p == null) return;
+        b.ipAdapter(p.variant(), p.scale());
+        if (p.style() != null) b.styleImage(p.style());
     }
 }

@@ -92,4 +92,18 @@ class IpAdapterCliTest {
         assertThat(missing.exitCode()).isEqualTo(2);
         assertThat(missing.err()).contains("no such IP-Adapter folder or file");
     }
+
+    @Test
+    void benchReportsTheAdaptersCostAgainstThePlainStream() {
+        CliTest.Result r = CliTest.run("bench", "--model", "tiny", "--size", "64x64", "--experiments", "ip-adapter",
+                "--ip-adapter", adapter + ":0.8", "--style-image", "examples/frames/002.png", "--compare-frames", "4",
+                "--warmup", "1");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("IP-Adapter against the plain stream").contains("| plain (control) |")
+                .contains("| IP-Adapter at 0.8 |");
+
+        CliTest.Result missing = CliTest.run("bench", "--model", "tiny", "--size", "64x64", "--experiments", "ip-adapter");
+        assertThat(missing.exitCode()).isEqualTo(2);
+        assertThat(missing.err()).contains("needs --ip-adapter");
+    }
 }
