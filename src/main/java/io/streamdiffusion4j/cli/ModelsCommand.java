@@ -57,7 +57,12 @@ final class ModelsCommand implements Runnable {
                         adapter.base().key(), RandomModels.parameterCount(adapter), seed, to, (System.nanoTime() - start) / 1e9);
                 return 0;
             }
-            ModelPreset preset = ModelPreset.parse(config);
+            ModelPreset preset;
+            try {
+                preset = ModelPreset.parse(config);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(e.getMessage() + "; or an IP-Adapter: " + IpAdapterPreset.names(), e);
+            }
             try (Progress p = new Progress("create " + preset.key(), System.err)) {
                 p.start(RandomModels.parameterCount(preset));
                 RandomModels.create(preset, seed, to, p::advance);

@@ -210,4 +210,16 @@ class IpAdapterGraphTest {
                     .hasMessageContaining("cross_attention_dim is 768");
         }
     }
+
+    @Test
+    void fullSizePresetsHaveThePublishedSizes() throws Exception {
+        // h94/IP-Adapter ip-adapter_sd15.safetensors: 22.3 M weights (44.6 MB in float16); models/image_encoder
+        // (OpenCLIP ViT-H/14 vision tower with projection): 632 M
+        long sd15 = RandomModels.parameterCount(IpAdapterPreset.SD15);
+        long encoder = 0;
+        for (var s : WeightSpecs.clipVision(IpAdapterPreset.SD15.imageEncoder())) encoder += s.numel();
+        assertThat(sd15 - encoder).isBetween(22_200_000L, 22_400_000L);
+        assertThat(encoder).isBetween(631_000_000L, 634_000_000L);
+        assertThat(RandomModels.parameterCount(IpAdapterPreset.SD_TURBO)).isGreaterThan(sd15); // K/V to 1024-wide tokens
+    }
 }
