@@ -146,11 +146,12 @@ final class BenchCommand implements Callable<Integer> {
                         rc.useTinyVae() && models.taesd() != null ? store.quantizedTaesd(models.taesd(), p) : null);
             }
         }
-        IpAdapterOptions.Prepared ip = options.ipAdapter.prepare(models.model(), ImageSizeLimit.FILES);
+        IpAdapterOptions.Prepared ip = IpAdapterOptions.prepare(rc, models.model(), ImageSizeLimit.FILES);
         if (ip != null) {
             if (ip.style() == null) throw new ConfigException("bench --ip-adapter needs --style-image (the style the adapter's arm uses)");
             bench.withIpAdapter(ip.variant(), ip.scale(), ip.style());
-            facts.put("ip-adapter", options.ipAdapter.ipAdapter + " with style image " + options.ipAdapter.styleImage);
+            facts.put("ip-adapter", rc.ipAdapter().adapter() + " at " + rc.ipAdapter().scale() + " with style image "
+                    + rc.ipAdapter().styleImage());
         } else if (experiments.trim().toLowerCase(java.util.Locale.ROOT).contains("ip-adapter")) {
             throw new ConfigException("bench --experiments ip-adapter needs --ip-adapter DIR[:SCALE] and --style-image FILE");
         }

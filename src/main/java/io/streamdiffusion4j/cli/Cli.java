@@ -28,7 +28,7 @@ final class Cli {
         ModelStore.Resolved models = resolveModels(rc, options);
         StreamDiffusion.Builder b = StreamDiffusion.builder();
         if (rc.seedBlend() != null) b.seedBlend(rc.seedBlend());
-        options.ipAdapter.apply(b, models.model(), ImageSizeLimit.FILES);
+        IpAdapterOptions.apply(b, rc, models.model(), ImageSizeLimit.FILES);
         return b.config(rc.streamConfig())
                 .promptTransitionFrames(rc.promptTransitionFrames())
                 .model(models.model())

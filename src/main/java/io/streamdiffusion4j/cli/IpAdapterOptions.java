@@ -1,6 +1,8 @@
 package io.streamdiffusion4j.cli;
 
 import io.streamdiffusion4j.config.ConfigException;
+import io.streamdiffusion4j.config.IpAdapterSettings;
+import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.convert.IpAdapterFolder;
 import io.streamdiffusion4j.convert.IpAdapterStore;
 import io.streamdiffusion4j.convert.ModelStore;
@@ -48,33 +50,32 @@ final class IpAdapterOptions {
         return new Spec(Path.of(spec), 1.0);
     }
 
-    /** For commands that do not take an IP-Adapter yet: a clear error instead of ignoring the options. */
-    void refuse(String command) throws ConfigException {
-        if (ipAdapter != null || styleImage != null) {
-            throw new ConfigException(command + " does not take --ip-adapter / --style-image yet (img2img, txt2img and run do)");
+    /** For commands that do not take an IP-Adapter yet: a clear error instead of ignoring it. */
+    static void refuse(RunConfig rc, String command) throws ConfigException {
+        if (rc.ipAdapter() != null) {
+            throw new ConfigException(command + " does not take an IP-Adapter yet (ip_adapter, --ip-adapter; img2img, txt2img,"
+                    + " run and bench do)");
         }
     }
 
-    /** What the options ask for, made ready: the adapter built into the model, its scale, the style image (or null). */
+    /** What the run config asks for, made ready: the adapter built into the model, its scale, the style image (or null). */
     record Prepared(IpAdapterStore.Variant variant, double scale, RgbImage style) {}
 
-    /** Builds the adapter into the resolved model (once, cached); null without --ip-adapter. */
-    Prepared prepare(Path onnxModel, ImageSizeLimit limit) throws IOException, ConfigException {
-        if (ipAdapter == null) {
-            if (styleImage != null) throw new ConfigException("--style-image needs --ip-adapter");
-            return null;
-        }
-        Spec spec = parse(ipAdapter);
-        RgbImage style = styleImage == null ? null : ImageFiles.read(styleImage, limit); // before any conversion: fail fast
-        IpAdapterFolder folder = IpAdapterFolder.of(spec.path());
+    /** Builds the run's adapter into the resolved model (once, cached); null without one. */
+    static Prepared prepare(RunConfig rc, Path onnxModel, ImageSizeLimit limit) throws IOException, ConfigException {
+        IpAdapterSettings s = rc.ipAdapter();
+        if (s == null) return null;
+        RgbImage style = s.styleImage() == null ? null : ImageFiles.read(Path.of(s.styleImage()), limit); // fail fast
+        IpAdapterFolder folder = IpAdapterFolder.of(Path.of(s.adapter()));
         try (Progress p = new Progress("prepare IP-Adapter", System.err)) {
-            return new Prepared(IpAdapterStore.prepare(ModelStore.defaultStore().root(), onnxModel, folder, p), spec.scale(), style);
+            return new Prepared(IpAdapterStore.prepare(ModelStore.defaultStore().root(), onnxModel, folder, p), s.scale(), style);
         }
     }
 
-    /** Sets the adapter and the style image on the builder (nothing without --ip-adapter). */
-    void apply(StreamDiffusion.Builder b, Path onnxModel, ImageSizeLimit limit) throws IOException, ConfigException {
-        Prepared p = prepare(onnxModel, limit);
+    /** Sets the run's adapter and style image on the builder (nothing without one). */
+    static void apply(StreamDiffusion.Builder b, RunConfig rc, Path onnxModel, ImageSizeLimit limit)
+            throws IOException, ConfigException {
+        Prepared p = prepare(rc, onnxModel, limit);
         if (p == null) return;
         b.ipAdapter(p.variant(), p.scale());
         if (p.style() != null) b.styleImage(p.style());

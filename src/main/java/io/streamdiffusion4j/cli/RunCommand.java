@@ -105,7 +105,7 @@ final class RunCommand implements Callable<Integer> {
                 }
             })) {
                 boolean controls = !noControl && !source.startsWith("stdin");
-                if (controls) startControlThread(engine, err, options.staticShapes, rc.numInferenceSteps(), options.ipAdapter.ipAdapter != null);
+                if (controls) startControlThread(engine, err, options.staticShapes, rc.numInferenceSteps(), rc.ipAdapter() != null);
                 watch(engine, src, err);
             }
             engine.awaitEnd();

@@ -63,7 +63,8 @@ public record RunConfig(
         int numOutputs,
         PromptBlend promptBlend,
         SeedBlend seedBlend,
-        int promptTransitionFrames) {
+        int promptTransitionFrames,
+        IpAdapterSettings ipAdapter) {
 
     /** Which txt2img path: through the stream batch, or sd-turbo's one step per row. */
     public enum Txt2ImgMethod {
@@ -84,7 +85,7 @@ public record RunConfig(
     private static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "width", "height", "t_index_list",
             "num_inference_steps", "guidance_scale", "delta", "cfg_type", "frame_buffer_size", "use_denoising_batch",
             "do_add_noise", "mode", "use_tiny_vae", "similar_image_filter", "seed", "txt2img_method", "num_outputs",
-            "prompt_list", "interpolation", "seed_list", "prompt_transition_frames");
+            "prompt_list", "interpolation", "seed_list", "prompt_transition_frames", "ip_adapter", "ip_adapter_scale", "style_image");
     private static final Set<String> FILTER_KEYS = Set.of("enabled", "threshold", "max_skip_frame");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -179,7 +180,8 @@ public record RunConfig(
                 r.integer("num_outputs", 1, 1, Integer.MAX_VALUE),
                 promptBlend,
                 seedBlend,
-                r.integer("prompt_transition_frames", 0, 0, LiveSettingsLimits.MAX_TRANSITION_FRAMES));
+                r.integer("prompt_transition_frames", 0, 0, LiveSettingsLimits.MAX_TRANSITION_FRAMES),
+                r.ipAdapter());
     }
 
     /** The stream shape this configuration asks for. */
@@ -222,6 +224,22 @@ public record RunConfig(
         private JsonNode get(String key) {
             JsonNode v = root.get(key);
             return v == null || v.isNull() ? null : v;
+        }
+
+        /** ip_adapter, ip_adapter_scale, style_image: null without ip_adapter (the other two then are errors). */
+        IpAdapterSettings ipAdapter() throws ConfigException {
+            String adapter = string("ip_adapter", null);
+            if (adapter == null) {
+                for (String k : new String[] {"ip_adapter_scale", "style_image"}) {
+                    if (get(k) != null) throw new ConfigException(source + ": " + k + " needs ip_adapter (the IP-Adapter folder or file)");
+                }
+                return null;
+            }
+            try {
+                return new IpAdapterSettings(adapter, number("ip_adapter_scale", 1.0), string("style_image", null));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(source + ": " + e.getMessage());
+            }
         }
 
         String string(String key, String dflt) throws ConfigException {

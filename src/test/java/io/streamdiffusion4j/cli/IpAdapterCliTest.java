@@ -2,6 +2,8 @@ package io.streamdiffusion4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -69,10 +71,32 @@ class IpAdapterCliTest {
     }
 
     @Test
+    void theRunConfigTakesTheSameSettings() throws Exception {
+        List<byte[]> options = run("opts", "--ip-adapter", adapter + ":0.6", "--style-image", "examples/frames/001.png");
+        ObjectNode config = (ObjectNode) new ObjectMapper().readTree(Path.of("examples/img2img.json").toFile());
+        config.put("ip_adapter", adapter.toString()).put("ip_adapter_scale", 0.6).put("style_image", "examples/frames/001.png");
+        Path file = dir.resolve("ip.json");
+        Files.writeString(file, config.toString());
+        Path out = dir.resolve("json");
+        CliTest.Result r = CliTest.run("img2img", "--model", "tiny", "--config", file.toString(), "--width", "64", "--height", "64",
+                "--input", frames.toString(), "--output", out.toString());
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        for (int i = 0; i < 2; i++) {
+            assertThat(Files.readAllBytes(out.resolve(String.format("%03d.png", i)))).isEqualTo(options.get(i));
+        }
+        config.put("ip_adapter_scale", 12);
+        Files.writeString(file, config.toString());
+        CliTest.Result bad = CliTest.run("img2img", "--model", "tiny", "--config", file.toString(), "--input", frames.toString(),
+                "--output", dir.resolve("bad").toString());
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).contains("ip_adapter_scale must be between 0 and 10.0, found 12");
+    }
+
+    @Test
     void badOptionsAreInputErrors() throws Exception {
         CliTest.Result noAdapter = img2img(dir.resolve("e1"), "--style-image", "examples/frames/000.png");
         assertThat(noAdapter.exitCode()).isEqualTo(2);
-        assertThat(noAdapter.err()).contains("--style-image needs --ip-adapter");
+        assertThat(noAdapter.err()).contains("style_image needs ip_adapter");
 
         CliTest.Result scale = img2img(dir.resolve("e2"), "--ip-adapter", adapter + ":lots");
         assertThat(scale.exitCode()).isEqualTo(2);
