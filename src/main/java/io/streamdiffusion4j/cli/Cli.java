@@ -1,13 +1,13 @@
 package io.streamdiffusion4j.cli;
 
 import io.streamdiffusion4j.config.ConfigException;
-import io.streamdiffusion4j.image.ImageSizeLimit;
 import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.convert.DiffusersConverter;
 import io.streamdiffusion4j.convert.LoraMerge;
 import io.streamdiffusion4j.convert.ModelStore;
 import io.streamdiffusion4j.convert.Quantization;
 import io.streamdiffusion4j.hub.ConsoleDownloadProgress;
+import io.streamdiffusion4j.image.ImageSizeLimit;
 import io.streamdiffusion4j.onnx.OnnxModelLoader;
 import io.streamdiffusion4j.onnx.StaticShapes;
 import io.streamdiffusion4j.pipeline.Guidance;
@@ -25,6 +25,10 @@ final class Cli {
 
     /** Resolves the models (building or converting them once if needed) and prepares a stream builder. */
     static StreamDiffusion.Builder builder(RunConfig rc, RunOptions options) throws IOException, ConfigException {
+        if (rc.ipAdapter() != null && options.quantize.resolve(options.fp16, options.runtime.device) != Quantization.NONE) {
+            throw new ConfigException("an IP-Adapter cannot be combined with --quantize yet (it is built from the float UNet's"
+                    + " weights); drop one of them");
+        }
         ModelStore.Resolved models = resolveModels(rc, options);
         StreamDiffusion.Builder b = StreamDiffusion.builder();
         if (rc.seedBlend() != null) b.seedBlend(rc.seedBlend());

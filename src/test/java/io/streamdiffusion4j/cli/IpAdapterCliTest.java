@@ -112,6 +112,10 @@ class IpAdapterCliTest {
         assertThat(style.exitCode()).isEqualTo(2);
         assertThat(style.err()).contains(notImage.toString());
 
+        CliTest.Result quantized = img2img(dir.resolve("e6"), "--ip-adapter", adapter.toString(), "--quantize", "int8");
+        assertThat(quantized.exitCode()).isEqualTo(2);
+        assertThat(quantized.err()).contains("cannot be combined with --quantize");
+
         CliTest.Result missing = img2img(dir.resolve("e5"), "--ip-adapter", dir.resolve("nowhere").toString());
         assertThat(missing.exitCode()).isEqualTo(2);
         assertThat(missing.err()).contains("no such IP-Adapter folder or file");
