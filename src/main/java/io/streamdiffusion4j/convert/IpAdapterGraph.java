@@ -65,9 +65,4 @@ final class IpAdapterGraph {
             throw new UncheckedIOException(e);
         }
     }
-
-    /** The extra rows the adapter's UNet takes after the prompt's: the tokens and the scale row. */
-    static int extraRows(IpAdapterWeights ip) {
-        return ip.tokens() + 1;
-    }
 }

@@ -62,7 +62,13 @@ public final class IpAdapterStore {
                 CacheEntry.deleteQuietly(tmp);
                 throw e;
             }
-            CacheEntry.commit(tmp, target);
+            try {
+                CacheEntry.commit(tmp, target);
+            } catch (IOException e) {
+                // another process may have made the same entry meanwhile: its copy is as good
+                if (!Files.exists(target) || CacheEntry.damage(target) != null) throw e;
+                CacheEntry.deleteQuietly(tmp);
+            }
         }
         return variant(target, tokens);
     }

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.ToIntFunction;
 
 /**
  * The weights of an IP-Adapter in the original (h94/IP-Adapter) layout, the one diffusers'
@@ -129,7 +130,7 @@ public final class IpAdapterWeights implements AutoCloseable {
     }
 
     /** Checks that the file has K/V weights of the right shapes for every cross-attention of this UNet. */
-    public void requireFits(UnetConfig c, java.util.function.ToIntFunction<String> innerDim) throws IOException {
+    public void requireFits(UnetConfig c, ToIntFunction<String> innerDim) throws IOException {
         if (c.crossAttentionDim() != crossAttentionDim) {
             throw new InputFileException(weights.origin() + ": this IP-Adapter makes tokens of width " + crossAttentionDim
                     + ", the UNet's cross_attention_dim is " + c.crossAttentionDim() + " (an adapter for another base model?)");
