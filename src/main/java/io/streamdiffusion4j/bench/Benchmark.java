@@ -94,6 +94,18 @@ public final class Benchmark {
         return this;
     }
 
+    private io.streamdiffusion4j.convert.IpAdapterStore.Variant ipAdapter;
+    private double ipAdapterScale;
+    private RgbImage styleImage;
+
+    /** The IP-Adapter made ready for this model, its scale and the style image, for the ip-adapter experiment. */
+    public Benchmark withIpAdapter(io.streamdiffusion4j.convert.IpAdapterStore.Variant v, double scale, RgbImage style) {
+        this.ipAdapter = v;
+        this.ipAdapterScale = scale;
+        this.styleImage = style;
+        return this;
+    }
+
     public BenchReport run(Map<String, String> facts) throws IOException {
         BenchReport report = new BenchReport();
         StreamConfig main = run.streamConfig();
@@ -145,6 +157,9 @@ public final class Benchmark {
             if (settings.experiments().contains(Experiment.INT8)) int8(models, tiny, main, input, report);
             if (settings.experiments().contains(Experiment.SESSIONS)) sessions(models, report);
             if (settings.experiments().contains(Experiment.CONTROLNET)) controlNet(models, tiny, main, input, report);
+            if (settings.experiments().contains(Experiment.IP_ADAPTER) && ipAdapter != null) {
+                ipAdapter(models, tiny, main, input, report);
+            }
         }
         return report;
     }
@@ -335,6 +350,46 @@ public final class Benchmark {
                     psnrs.add(psnrs(outputs.get(a), outputs.get(0)));
                 }
                 report.quality("int8 against float32", names, psnrs);
+            } finally {
+                arms.forEach(StreamArm::close);
+            }
+        }
+    }
+
+    /**
+     * The cost of an IP-Adapter per frame: the plain stream (twice, the second a control arm that
+     * measures the noise floor) against the same stream on the adapter's UNet with a style image,
+     * alternated frame by frame. The adapter's arm pays the extra attention per cross-attention; its
+     * image K/V are pre-computed once (with the prompt's), so they cost nothing per frame.
+     */
+    private void ipAdapter(StableDiffusionModels plain, Path tiny, StreamConfig main, List<RgbImage> input, BenchReport report)
+            throws IOException {
+        progress.accept("loading the IP-Adapter's UNet " + ipAdapter.unet());
+        long t = System.nanoTime();
+        try (StableDiffusionModels ip = OnnxModelLoader.load(modelDir, tiny, options.withStaticShapes(null), ipAdapter.unet().resolve("model.onnx"))) {
+            report.loads("IP-Adapter", (System.nanoTime() - t) / 1e9, sessions(ip));
+            report.blankLine();
+            progress.accept("IP-Adapter against the plain stream, alternated");
+            List<StreamArm> arms = new ArrayList<>();
+            try {
+                arms.add(new StreamArm("plain", plain, main, run));
+                arms.add(new StreamArm("plain (control)", plain, main, run));
+                io.streamdiffusion4j.model.ImageEncoder encoder = io.streamdiffusion4j.onnx.OrtImageEncoder.open(ipAdapter.imageEncoder());
+                try {
+                    arms.add(new StreamArm("IP-Adapter at " + ipAdapterScale, ip, main, run,
+                            b -> b.imageEncoder(encoder, ipAdapterScale).styleImage(styleImage)));
+                } catch (RuntimeException e) {
+                    encoder.close();
+                    throw e;
+                }
+                String loadBefore = MachineFacts.loadAverage();
+                List<Arm> measuredArms = new ArrayList<>(arms);
+                List<List<ArmFrame>> measured = Interleaved.run(measuredArms, input, settings.warmup(), settings.compareFrames(),
+                        settings.order(), settings.seed());
+                report.comparison(Comparison.of("IP-Adapter against the plain stream", "the configured stream on the adapter's"
+                        + " UNet with a style image (" + ipAdapter.tokens() + " image tokens per cross-attention, their K/V"
+                        + " pre-computed) against the model's own UNet", measuredArms, measured, false), loadBefore,
+                        MachineFacts.loadAverage());
             } finally {
                 arms.forEach(StreamArm::close);
             }

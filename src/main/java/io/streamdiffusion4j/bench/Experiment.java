@@ -27,7 +27,9 @@ public enum Experiment {
      * One ControlNet per frame against the plain stream (needs --controlnet; left out of "all" without one):
      * the plain UNet, the UNet with residual inputs with the ControlNet off, and with it on.
      */
-    CONTROLNET("controlnet");
+    CONTROLNET("controlnet"),
+    /** The stream with an IP-Adapter and a style image against the plain stream (bench --ip-adapter; skipped in "all" without one). */
+    IP_ADAPTER("ip-adapter");
 
     private final String key;
 
@@ -50,7 +52,7 @@ public enum Experiment {
             if (found == null) {
                 throw new IllegalArgumentException("unknown experiment '" + part.trim()
                         + "'; expected all or a list of pipeline, static-shapes, stream-batch, rcfg, ssf, naive, precompute, int8,"
-                        + " sessions, controlnet");
+                        + " sessions, controlnet, ip-adapter");
             }
             out.add(found);
         }

@@ -30,7 +30,7 @@ final class StreamArm implements Arm {
     private List<RgbImage> lastImages = List.of();
 
     StreamArm(String name, StableDiffusionModels models, StreamConfig config, RunConfig run) {
-        this(name, models, config, run, null, 0, null);
+        this(name, models, config, run, b -> b);
     }
 
     /**
@@ -39,6 +39,13 @@ final class StreamArm implements Arm {
      */
     StreamArm(String name, StableDiffusionModels models, StreamConfig config, RunConfig run, ControlNet controlNet, double scale,
               ControlPreprocessor preprocessor) {
+        this(name, models, config, run,
+                b -> controlNet == null ? b : b.controlNet(controlNet, scale).controlPreprocessor(preprocessor));
+    }
+
+    /** @param extra adds to the stream's builder (a ControlNet; an IP-Adapter's image encoder and style image) */
+    StreamArm(String name, StableDiffusionModels models, StreamConfig config, RunConfig run,
+              java.util.function.UnaryOperator<StreamDiffusion.Builder> extra) {
         this.name = name;
         this.config = config;
         this.unet = models.unet() instanceof OrtUnet ort ? new CountingUnet(ort.withOwnBuffers(), true)
@@ -47,9 +54,7 @@ final class StreamArm implements Arm {
                 models.schedulerConfig(), models.description());
         StreamDiffusion s = null;
         try {
-            StreamDiffusion.Builder b = run.streamBuilder().models(counted).config(config);
-            if (controlNet != null) b.controlNet(controlNet, scale).controlPreprocessor(preprocessor);
-            s = b.build();
+            s = extra.apply(run.streamBuilder().models(counted).config(config)).build();
             s.prepare(run.promptBlend(), run.negativePrompt(), run.numInferenceSteps(), run.guidanceScale(), run.delta());
         } catch (IOException | RuntimeException e) {
             if (s != null) s.close();

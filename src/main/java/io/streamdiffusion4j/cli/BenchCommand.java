@@ -14,6 +14,7 @@ import io.streamdiffusion4j.convert.ModelStore;
 import io.streamdiffusion4j.convert.Quantization;
 import io.streamdiffusion4j.hub.ConsoleDownloadProgress;
 import io.streamdiffusion4j.image.ImageFiles;
+import io.streamdiffusion4j.image.ImageSizeLimit;
 import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.onnx.OnnxModelLoader;
 import io.streamdiffusion4j.onnx.OrtRuntime;
@@ -165,6 +166,15 @@ final class BenchCommand implements Callable<Integer> {
             bench.withControlNet(ControlNetModels.controlNetFile(rc.controlNets().getFirst().source(), options.fp16),
                     ControlNetModels.unetWithControl(models.model()),
                     ControlNetModels.preprocessor(rc.controlPreprocessor(), rc.controlDepthModel(), loader));
+        }
+        IpAdapterOptions.Prepared ip = IpAdapterOptions.prepare(rc, models.model(), ImageSizeLimit.FILES);
+        if (ip != null) {
+            if (ip.style() == null) throw new ConfigException("bench --ip-adapter needs --style-image (the style the adapter's arm uses)");
+            bench.withIpAdapter(ip.variant(), ip.scale(), ip.style());
+            facts.put("ip-adapter", rc.ipAdapter().adapter() + " at " + rc.ipAdapter().scale() + " with style image "
+                    + rc.ipAdapter().styleImage());
+        } else if (experiments.trim().toLowerCase(java.util.Locale.ROOT).contains("ip-adapter")) {
+            throw new ConfigException("bench --experiments ip-adapter needs --ip-adapter DIR[:SCALE] and --style-image FILE");
         }
         BenchReport report = bench.run(facts);
         spec.commandLine().getOut().print(report.markdown());

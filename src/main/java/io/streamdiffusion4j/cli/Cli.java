@@ -7,6 +7,7 @@ import io.streamdiffusion4j.convert.LoraMerge;
 import io.streamdiffusion4j.convert.ModelStore;
 import io.streamdiffusion4j.convert.Quantization;
 import io.streamdiffusion4j.hub.ConsoleDownloadProgress;
+import io.streamdiffusion4j.image.ImageSizeLimit;
 import io.streamdiffusion4j.onnx.OnnxModelLoader;
 import io.streamdiffusion4j.onnx.StaticShapes;
 import io.streamdiffusion4j.pipeline.Guidance;
@@ -24,9 +25,14 @@ final class Cli {
 
     /** Resolves the models (building or converting them once if needed) and prepares a stream builder. */
     static StreamDiffusion.Builder builder(RunConfig rc, RunOptions options) throws IOException, ConfigException {
+        if (rc.ipAdapter() != null && options.quantize.resolve(options.fp16, options.runtime.device) != Quantization.NONE) {
+            throw new ConfigException("an IP-Adapter cannot be combined with --quantize yet (it is built from the float UNet's"
+                    + " weights); drop one of them");
+        }
         ModelStore.Resolved models = resolveModels(rc, options);
-        StreamDiffusion.Builder b = rc.streamBuilder()
-                .model(models.model())
+        StreamDiffusion.Builder b = rc.streamBuilder();
+        IpAdapterOptions.apply(b, rc, models.model(), ImageSizeLimit.FILES);
+        b.model(models.model())
                 .taesd(models.taesd())
                 .useTinyVae(rc.useTinyVae())
                 .onnxOptions(loaderOptions(rc, options));

@@ -1,6 +1,7 @@
 package io.streamdiffusion4j.cli;
 
 import io.streamdiffusion4j.convert.ControlNetPreset;
+import io.streamdiffusion4j.convert.IpAdapterPreset;
 import io.streamdiffusion4j.convert.ModelPreset;
 import io.streamdiffusion4j.convert.RandomModels;
 import java.nio.file.Path;
@@ -31,12 +32,14 @@ final class ModelsCommand implements Runnable {
                     "the full one in vae_large/, as the published repository does).",
                     "Use the folder as --model directly (it is converted to ONNX once) or with convert.",
                     "tiny-controlnet, sd15-controlnet, sd-turbo-controlnet: a ControlNetModel folder (config.json and",
-                    "safetensors) with random weights, zero convs included, matching tiny, sd15 or sd-turbo."})
+                    "safetensors) with random weights, zero convs included, matching tiny, sd15 or sd-turbo.",
+                    "IP-Adapters with random weights: tiny-ip-adapter (fits tiny), sd15-ip-adapter, sd-turbo-ip-adapter."})
     static final class Create implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--config", required = true, paramLabel = "tiny|sd-turbo|sd15|bk-sdm-tiny|sdxs|tiny-controlnet|sd15-controlnet|sd-turbo-controlnet",
+        @Option(names = "--config", required = true,
+                paramLabel = "tiny|sd-turbo|sd15|bk-sdm-tiny|sdxs|tiny-controlnet|sd15-controlnet|sd-turbo-controlnet|tiny-ip-adapter|sd15-ip-adapter|sd-turbo-ip-adapter",
                 description = "architecture")
         String config;
 
@@ -50,14 +53,24 @@ final class ModelsCommand implements Runnable {
         public Integer call() throws Exception {
             ControlNetPreset controlNet = ControlNetPreset.find(config);
             if (controlNet != null) return createControlNet(controlNet);
+            long start = System.nanoTime();
+            IpAdapterPreset adapter = IpAdapterPreset.find(config);
+            if (adapter != null) {
+                try (Progress p = new Progress("create " + adapter.key(), System.err)) {
+                    p.start(RandomModels.parameterCount(adapter));
+                    RandomModels.create(adapter, seed, to, p::advance);
+                }
+                spec.commandLine().getErr().printf("created %s for %s (%,d weights, seed %d) in %s in %.1f s%n", adapter.key(),
+                        adapter.base().key(), RandomModels.parameterCount(adapter), seed, to, (System.nanoTime() - start) / 1e9);
+                return 0;
+            }
             ModelPreset preset;
             try {
                 preset = ModelPreset.parse(config);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("unknown model configuration '" + config + "'; expected one of "
-                        + ModelPreset.names() + ", " + ControlNetPreset.names(), e);
+                throw new IllegalArgumentException(e.getMessage() + "; or a ControlNet: " + ControlNetPreset.names()
+                        + "; or an IP-Adapter: " + IpAdapterPreset.names(), e);
             }
-            long start = System.nanoTime();
             try (Progress p = new Progress("create " + preset.key(), System.err)) {
                 p.start(RandomModels.parameterCount(preset));
                 RandomModels.create(preset, seed, to, p::advance);

@@ -105,7 +105,8 @@ final class RunCommand implements Callable<Integer> {
                 }
             })) {
                 boolean controls = !noControl && !source.startsWith("stdin");
-                if (controls) startControlThread(engine, err, options.staticShapes, rc.numInferenceSteps(), rc.controlNets().size());
+                if (controls) startControlThread(engine, err, options.staticShapes, rc.numInferenceSteps(), rc.controlNets().size(),
+                        rc.ipAdapter() != null);
                 watch(engine, src, err);
             }
             engine.awaitEnd();
@@ -147,14 +148,14 @@ final class RunCommand implements Callable<Integer> {
     }
 
     private static void startControlThread(StreamEngine engine, PrintWriter err, boolean staticShapes, int numInferenceSteps,
-                                           int controlNets) {
+                                           int controlNets, boolean ipAdapter) {
         Thread.ofPlatform().daemon().name("sd4j-control").start(() -> {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = in.readLine()) != null) {
                     if (line.isBlank()) continue;
                     try {
-                        ControlCommand c = ControlCommand.parse(line, numInferenceSteps, controlNets);
+                        ControlCommand c = ControlCommand.parse(line, numInferenceSteps, controlNets, ipAdapter);
                         String verb = line.strip().split("\\s+")[0].toLowerCase(java.util.Locale.ROOT);
                         if (staticShapes && (verb.startsWith("t_index") || verb.startsWith("guidance") || verb.equals("delta"))) {
                             err.println("\n" + verb + " can change the UNet batch, which --static-shapes fixed: restart without"

@@ -48,6 +48,9 @@ final class RunOptions {
     @Mixin
     QuantizeOption quantize = new QuantizeOption();
 
+    @Mixin
+    IpAdapterOptions ipAdapter = new IpAdapterOptions();
+
     @Option(names = "--config", paramLabel = "FILE",
             description = "Run configuration (JSON, the original's snake_case keys). Missing keys take defaults.")
     Path config;
@@ -154,6 +157,12 @@ final class RunOptions {
         if (interpolation != null) root.put("interpolation", interpolation);
         if (promptTransition != null) root.put("prompt_transition_frames", promptTransition);
         if (negativePrompt != null) root.put("negative_prompt", negativePrompt);
+        if (ipAdapter.ipAdapter != null) {
+            IpAdapterOptions.Spec ip = IpAdapterOptions.parse(ipAdapter.ipAdapter);
+            root.put("ip_adapter", ip.path().toString());
+            root.put("ip_adapter_scale", ip.scale());
+        }
+        if (ipAdapter.styleImage != null) root.put("style_image", ipAdapter.styleImage.toString());
         if (width != null) root.put("width", width);
         if (height != null) root.put("height", height);
         if (tIndexList != null) {

@@ -246,6 +246,7 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     private Running load(RunConfig rc, int steps, int[] txt2img, WebServer server, String token, PrintWriter err) throws Exception {
+        IpAdapterOptions.refuse(rc, "serve");
         StreamDiffusion owner = Cli.builder(rc, options).mode(Mode.IMG2IMG).build();
         CrossSessionBatching batching = null;
         try {

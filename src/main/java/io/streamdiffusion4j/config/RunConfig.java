@@ -74,7 +74,8 @@ public record RunConfig(
         int promptTransitionFrames,
         List<ControlNetSpec> controlNets,
         String controlPreprocessor,
-        String controlDepthModel) {
+        String controlDepthModel,
+        IpAdapterSettings ipAdapter) {
 
     /** The depth model of the depth preprocessor when none is named (a Hub id with onnx/model.onnx). */
     public static final String DEFAULT_DEPTH_MODEL = "onnx-community/depth-anything-v2-small";
@@ -102,7 +103,7 @@ public record RunConfig(
             "num_inference_steps", "guidance_scale", "delta", "cfg_type", "frame_buffer_size", "use_denoising_batch",
             "do_add_noise", "mode", "use_tiny_vae", "similar_image_filter", "seed", "txt2img_method", "num_outputs",
             "prompt_list", "interpolation", "seed_list", "prompt_transition_frames", "controlnets", "control_preprocessor",
-            "control_depth_model");
+            "control_depth_model", "ip_adapter", "ip_adapter_scale", "style_image");
     private static final Set<String> CONTROLNET_KEYS = Set.of("path", "scale");
     private static final Set<String> FILTER_KEYS = Set.of("enabled", "threshold", "max_skip_frame");
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -185,6 +186,11 @@ public record RunConfig(
             throw new ConfigException(source + ": controlnets work in img2img only (the control images come from the input frames),"
                     + " but mode is " + mode.key());
         }
+        IpAdapterSettings ipAdapter = r.ipAdapter();
+        if (ipAdapter != null && !controlNets.isEmpty()) {
+            // each makes its own UNet graph from the model's (residual inputs; image tokens): not combined yet
+            throw new ConfigException(source + ": controlnets and ip_adapter cannot be used together yet; use one of them");
+        }
         return new RunConfig(
                 promptBlend.primaryText(),
                 r.string("negative_prompt", ""),
@@ -206,7 +212,8 @@ public record RunConfig(
                 r.integer("prompt_transition_frames", 0, 0, LiveSettingsLimits.MAX_TRANSITION_FRAMES),
                 controlNets,
                 r.controlPreprocessor(),
-                r.string("control_depth_model", DEFAULT_DEPTH_MODEL));
+                r.string("control_depth_model", DEFAULT_DEPTH_MODEL),
+                ipAdapter);
     }
 
     /** The stream shape this configuration asks for. */
@@ -313,6 +320,22 @@ public record RunConfig(
         private JsonNode get(String key) {
             JsonNode v = root.get(key);
             return v == null || v.isNull() ? null : v;
+        }
+
+        /** ip_adapter, ip_adapter_scale, style_image: null without ip_adapter (the other two then are errors). */
+        IpAdapterSettings ipAdapter() throws ConfigException {
+            String adapter = string("ip_adapter", null);
+            if (adapter == null) {
+                for (String k : new String[] {"ip_adapter_scale", "style_image"}) {
+                    if (get(k) != null) throw new ConfigException(source + ": " + k + " needs ip_adapter (the IP-Adapter folder or file)");
+                }
+                return null;
+            }
+            try {
+                return new IpAdapterSettings(adapter, number("ip_adapter_scale", 1.0), string("style_image", null));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(source + ": " + e.getMessage());
+            }
         }
 
         String string(String key, String dflt) throws ConfigException {

@@ -63,15 +63,8 @@ public final class ClipTextGraph {
 
         float eps = (float) c.layerNormEps();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
-            String l = p + "encoder.layers." + i + ".";
-            Value h = nn.layerNorm(x, l + "layer_norm1", eps);
-            h = selfAttention(nn, h, l + "self_attn", c, causal);
-            x = nn.add(x, h);
-            h = nn.layerNorm(x, l + "layer_norm2", eps);
-            h = nn.linear(h, l + "mlp.fc1");
-            h = c.hiddenAct().equals("quick_gelu") ? nn.quickGelu(h) : nn.gelu(h);
-            h = nn.linear(h, l + "mlp.fc2");
-            x = nn.add(x, h);
+            x = ClipEncoderLayers.layer(nn, x, p + "encoder.layers." + i + ".", c.hiddenSize(), c.numAttentionHeads(),
+                    c.hiddenAct(), eps, causal);
         }
         Value last = nn.layerNorm(x, p + "final_layer_norm", eps);
 
@@ -100,23 +93,5 @@ public final class ClipTextGraph {
         if (weights.has(PREFIX + "embeddings.token_embedding.weight")) return PREFIX;
         if (weights.has("embeddings.token_embedding.weight")) return "";
         return PREFIX; // the missing-tensor error then names the usual module path
-    }
-
-    /** {@code CLIPAttention}: q scaled before q k^T, additive causal mask, softmax, out_proj. */
-    private static Value selfAttention(Layers nn, Value x, String prefix, ClipTextConfig c, Value mask) {
-        OnnxGraph g = nn.graph();
-        int heads = c.numAttentionHeads();
-        int headDim = c.headDim();
-        Value q = g.op("Mul", nn.linear(x, prefix + ".q_proj"), g.scalar((float) Math.pow(headDim, -0.5)));
-        Value k = nn.linear(x, prefix + ".k_proj");
-        Value v = nn.linear(x, prefix + ".v_proj");
-        Value qh = g.op("Transpose", List.of(g.op("Reshape", q, g.longs(0, 0, heads, headDim))), attr("perm", 0, 2, 1, 3));
-        Value kh = g.op("Transpose", List.of(g.op("Reshape", k, g.longs(0, 0, heads, headDim))), attr("perm", 0, 2, 3, 1));
-        Value vh = g.op("Transpose", List.of(g.op("Reshape", v, g.longs(0, 0, heads, headDim))), attr("perm", 0, 2, 1, 3));
-        Value scores = g.op("Add", g.op("MatMul", qh, kh), mask);
-        Value probs = g.op("Softmax", List.of(scores), attr("axis", -1L));
-        Value out = g.op("Transpose", List.of(g.op("MatMul", probs, vh)), attr("perm", 0, 2, 1, 3));
-        out = g.op("Reshape", out, g.longs(0, 0, c.hiddenSize()));
-        return nn.linear(out, prefix + ".out_proj");
     }
 }

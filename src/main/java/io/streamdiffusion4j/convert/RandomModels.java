@@ -173,6 +173,61 @@ public final class RandomModels {
         pretty.writeValue(dir.resolve("streamdiffusion4j.json").toFile(), about);
     }
 
+    /** Weights of an IP-Adapter preset: image encoder and adapter (for progress bars). */
+    public static long parameterCount(IpAdapterPreset p) throws IOException {
+        long n = 0;
+        for (Spec s : WeightSpecs.clipVision(p.imageEncoder())) n += s.numel();
+        for (Spec s : ipAdapterSpecs(p)) n += s.numel();
+        return n;
+    }
+
+    private static List<Spec> ipAdapterSpecs(IpAdapterPreset p) throws IOException {
+        UnetConfig unet = UnetConfig.parse(p.base().architecture().unet(), Path.of("unet/config.json"));
+        return WeightSpecs.ipAdapter(unet, p.imageEncoder().projectionDim(), p.tokens());
+    }
+
+    /**
+     * Writes an IP-Adapter with random weights into {@code dir} (created; must be empty or absent)
+     * in the {@link IpAdapterFolder} layout: {@code image_encoder/} and {@code ip-adapter.safetensors}.
+     * The same rules as the models' weights, so the image tokens' keys and values are of the
+     * prompt's size and the adapter visibly changes the picture.
+     */
+    public static void create(IpAdapterPreset preset, long seed, Path dir, LongConsumer progress) throws IOException {
+        if (Files.isDirectory(dir)) {
+            try (var s = Files.list(dir)) {
+                if (s.findAny().isPresent()) throw new IOException("target folder is not empty: " + dir);
+            }
+        }
+        ObjectMapper json = new ObjectMapper();
+        var pretty = json.writerWithDefaultPrettyPrinter();
+        Path encoder = Files.createDirectories(dir.resolve(IpAdapterFolder.IMAGE_ENCODER));
+        pretty.writeValue(encoder.resolve("config.json").toFile(), preset.imageEncoder().toJson());
+        long[] done = {0};
+        LongConsumer counted = n -> {
+            done[0] += n;
+            if (progress != null) progress.accept(done[0]);
+        };
+        long encoderSeed = seed * 1_000_003L + "image_encoder".hashCode();
+        SafeTensors.write(encoder.resolve("model.safetensors"), WeightSpecs.clipVision(preset.imageEncoder()), spec -> {
+            float[] v = values(spec, encoderSeed);
+            counted.accept(v.length);
+            return v;
+        }, Map.of("format", "pt"));
+        long adapterSeed = seed * 1_000_003L + "ip_adapter".hashCode();
+        SafeTensors.write(dir.resolve(IpAdapterFolder.WEIGHTS), ipAdapterSpecs(preset), spec -> {
+            float[] v = values(spec, adapterSeed);
+            counted.accept(v.length);
+            return v;
+        }, Map.of("format", "pt"));
+        ObjectNode about = json.createObjectNode();
+        about.put("created_by", "streamdiffusion4j models create");
+        about.put("config", preset.key());
+        about.put("base_model", preset.base().key());
+        about.put("seed", seed);
+        about.put("note", "random weights: an IP-Adapter for tests and benchmarks");
+        pretty.writeValue(dir.resolve("streamdiffusion4j.json").toFile(), about);
+    }
+
     private static ObjectNode modelIndex(ObjectMapper json, ModelPreset.Architecture a) {
         ObjectNode n = json.createObjectNode();
         n.put("_class_name", "StableDiffusionPipeline");

@@ -32,19 +32,35 @@ public final class UnetGraph {
     private final OnnxGraph g;
     private final Layers nn;
     private final UnetConfig c;
+    private final IpAdapterGraph ip; // null: the plain UNet
     // package-private, like the constructor and the time / down / mid methods: ControlNetGraph builds the same encoder
     Value context;   // encoder_hidden_states (B, L, D)
     Value tembAct;   // silu(time embedding), shared by every resnet's time_emb_proj
 
+    /** The plain UNet's builder (ControlNetGraph's encoder too). */
     UnetGraph(OnnxGraph g, WeightSource weights, UnetConfig c) {
+        this(g, weights, c, null);
+    }
+
+    private UnetGraph(OnnxGraph g, WeightSource weights, UnetConfig c, IpAdapterWeights ipAdapter) {
         this.g = g;
         this.nn = new Layers(g, weights);
         this.c = c;
+        if (ipAdapter != null) IpAdapterGraph.check(ipAdapter, c, nn);
+        this.ip = ipAdapter == null ? null : new IpAdapterGraph(g, ipAdapter, c);
     }
 
     public static OnnxGraph build(WeightSource weights, UnetConfig config, boolean half) {
+        return build(weights, config, half, null);
+    }
+
+    /**
+     * The UNet with an IP-Adapter's decoupled cross-attention ({@link IpAdapterGraph}: encoder_hidden_states
+     * extended by the image tokens and a scale row); null for the plain UNet.
+     */
+    public static OnnxGraph build(WeightSource weights, UnetConfig config, boolean half, IpAdapterWeights ipAdapter) {
         OnnxGraph g = new OnnxGraph("unet", half);
-        new UnetGraph(g, weights, config).forward();
+        new UnetGraph(g, weights, config, ipAdapter).forward();
         return g;
     }
 
@@ -53,6 +69,7 @@ public final class UnetGraph {
         Value sample = g.floatInput("sample", "batch_size", "num_channels", "height", "width");
         Value timestep = g.input("timestep", TensorProto.DataType.INT64_VALUE, "steps");
         context = g.floatInput("encoder_hidden_states", "batch_size", "sequence_length", c.crossAttentionDim());
+        if (ip != null) context = ip.split(context);
 
         if (c.centerInputSample()) sample = g.op("Sub", g.op("Mul", sample, g.scalar(2f)), g.scalar(1f));
 
@@ -303,6 +320,7 @@ public final class UnetGraph {
         Value out = g.isHalf() && c.upcastAttention()
                 ? attentionUpcast(q, k, v, heads, headDim, scale)
                 : nn.attention(q, k, v, heads, headDim, scale, null);
+        if (ip != null && kv == context) out = ip.addDecoupled(prefix, q, out, heads, headDim, scale);
         return nn.linear(out, prefix + ".to_out.0");
     }
 

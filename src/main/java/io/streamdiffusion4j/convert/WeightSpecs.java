@@ -265,4 +265,58 @@ public final class WeightSpecs {
         conv(p + ".conv.2", c, c, 3, true);
         conv(p + ".conv.4", c, c, 3, true);
     }
+
+    // ---- IP-Adapter --------------------------------------------------------------------------
+
+    /** The parameters of a transformers CLIPVisionModelWithProjection with this config (an IP-Adapter's image encoder). */
+    public static List<Spec> clipVision(ClipVisionConfig c) {
+        WeightSpecs w = new WeightSpecs();
+        int hidden = c.hiddenSize();
+        w.add("vision_model.embeddings.class_embedding", hidden);
+        w.add("vision_model.embeddings.patch_embedding.weight", hidden, c.numChannels(), c.patchSize(), c.patchSize());
+        w.add("vision_model.embeddings.position_embedding.weight", c.positions(), hidden);
+        w.norm("vision_model.pre_layrnorm", hidden);
+        for (int l = 0; l < c.numHiddenLayers(); l++) {
+            String p = "vision_model.encoder.layers." + l;
+            for (String proj : new String[] {"k_proj", "v_proj", "q_proj", "out_proj"}) {
+                w.linear(p + ".self_attn." + proj, hidden, hidden, true);
+            }
+            w.norm(p + ".layer_norm1", hidden);
+            w.linear(p + ".mlp.fc1", c.intermediateSize(), hidden, true);
+            w.linear(p + ".mlp.fc2", hidden, c.intermediateSize(), true);
+            w.norm(p + ".layer_norm2", hidden);
+        }
+        w.norm("vision_model.post_layernorm", hidden);
+        w.linear("visual_projection", c.projectionDim(), hidden, false);
+        return w.specs;
+    }
+
+    /**
+     * The parameters of an IP-Adapter (h94 layout) for a UNet with this config: the image
+     * projection to {@code tokens} tokens and the bias-free K/V projections of every cross-attention.
+     */
+    public static List<Spec> ipAdapter(UnetConfig unet, int embedDim, int tokens) {
+        WeightSpecs w = new WeightSpecs();
+        int dim = unet.crossAttentionDim();
+        w.linear(IpAdapterWeights.PROJECTION, tokens * dim, embedDim, true);
+        w.norm(IpAdapterWeights.NORM, dim);
+        List<String> attns = IpAdapterWeights.crossAttentions(unet);
+        for (int i = 0; i < attns.size(); i++) {
+            int inner = innerDim(unet, attns.get(i));
+            w.linear(IpAdapterWeights.key(i) + ".to_k_ip", inner, dim, false);
+            w.linear(IpAdapterWeights.key(i) + ".to_v_ip", inner, dim, false);
+        }
+        return w.specs;
+    }
+
+    /** The attention width (the block's channel count) of a cross-attention module path. */
+    private static int innerDim(UnetConfig c, String attn) {
+        String[] parts = attn.split("\\.");
+        int[] ch = c.blockOutChannels();
+        return switch (parts[0]) {
+            case "down_blocks" -> ch[Integer.parseInt(parts[1])];
+            case "up_blocks" -> ch[ch.length - 1 - Integer.parseInt(parts[1])];
+            default -> ch[ch.length - 1];
+        };
+    }
 }

@@ -1,7 +1,11 @@
 package io.streamdiffusion4j.engine;
 
 import io.streamdiffusion4j.config.BlendSyntax;
+import io.streamdiffusion4j.image.ImageFiles;
+import io.streamdiffusion4j.image.ImageSizeLimit;
+import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.pipeline.Interpolation;
+import io.streamdiffusion4j.pipeline.IpAdapterStyle;
 import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
 import io.streamdiffusion4j.pipeline.PromptBlend;
 import io.streamdiffusion4j.pipeline.SeedBlend;
@@ -9,7 +13,10 @@ import io.streamdiffusion4j.pipeline.SimilarityFilterSettings;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import io.streamdiffusion4j.pipeline.WeightedPrompt;
 import io.streamdiffusion4j.random.TorchSeed;
+import java.io.IOException;
 import java.math.BigInteger;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -25,6 +32,7 @@ import java.util.function.Consumer;
  *   prompt_blend a cat:0.7 | a dog:0.3        seed_blend 2:0.5, 7:0.5
  *   interpolation slerp             transition 30
  *   controlnet 0 0.8                (ControlNet 0's conditioning scale; 0 turns it off)
+ *   style FILE                      ip_scale 0.6     (with --ip-adapter)
  *   status                          quit
  * </pre>
  * Blend entries are written as {@link BlendSyntax} says ({@code TEXT[:WEIGHT]} separated by
@@ -43,21 +51,34 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
             "          seed N | filter on [THRESHOLD [MAX_SKIP]] | filter off | status | quit",
             "          prompt_blend TEXT:W | TEXT:W ... | seed_blend SEED:W, SEED:W ... | interpolation linear|slerp",
             "          transition N (spread later prompt changes over N frames)",
-            "          controlnet INDEX SCALE (a ControlNet's conditioning scale in [0, 2]; 0 turns it off)");
+            "          controlnet INDEX SCALE (a ControlNet's conditioning scale in [0, 2]; 0 turns it off)",
+            "          style FILE | ip_scale S (with --ip-adapter: the style image, the adapter's scale)");
 
     /**
      * Parses and checks one line for a stream of {@code numInferenceSteps} scheduler steps; a
      * malformed or out-of-range command is an IllegalArgumentException saying what was expected.
      */
     public static ControlCommand parse(String line, int numInferenceSteps) {
-        return parse(line, numInferenceSteps, 0);
+        return parse(line, numInferenceSteps, 0, false);
+    }
+
+    /** {@link #parse(String, int, int, boolean)} for a stream with {@code controlNets} ControlNets and no IP-Adapter. */
+    public static ControlCommand parse(String line, int numInferenceSteps, int controlNets) {
+        return parse(line, numInferenceSteps, controlNets, false);
+    }
+
+    /** {@link #parse(String, int, int, boolean)} for a stream without ControlNets that may have an IP-Adapter. */
+    public static ControlCommand parse(String line, int numInferenceSteps, boolean ipAdapter) {
+        return parse(line, numInferenceSteps, 0, ipAdapter);
     }
 
     /**
-     * {@link #parse(String, int)} for a stream with {@code controlNets} ControlNets, so that a
-     * {@code controlnet} command's index is checked before it is acknowledged.
+     * {@link #parse(String, int)} for a stream with {@code controlNets} ControlNets (a {@code
+     * controlnet} command's index is checked before it is acknowledged) and maybe an IP-Adapter:
+     * {@code style FILE} (the image is read and checked here, with the file size limits) and
+     * {@code ip_scale S}; refused without one.
      */
-    public static ControlCommand parse(String line, int numInferenceSteps, int controlNets) {
+    public static ControlCommand parse(String line, int numInferenceSteps, int controlNets, boolean ipAdapter) {
         String s = line.strip();
         int space = s.indexOf(' ');
         String verb = (space < 0 ? s : s.substring(0, space)).toLowerCase(Locale.ROOT);
@@ -162,6 +183,28 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
                 double scale = LiveSettingsLimits.CONTROLNET_SCALE.check(v[1]);
                 return change("controlnet " + index + " scale " + scale, st -> st.updateControlNetScale(index, scale));
             }
+            case "style":
+            case "style_image": {
+                requireIpAdapter(verb, ipAdapter);
+                if (rest.isEmpty()) throw new IllegalArgumentException(verb + " expects an image file");
+                RgbImage image;
+                try {
+                    image = ImageFiles.read(Path.of(rest), ImageSizeLimit.FILES);
+                } catch (IOException | InvalidPathException e) {
+                    throw new IllegalArgumentException(verb + ": " + e.getMessage(), e);
+                }
+                return change("style image: " + rest + " (" + image.width() + "x" + image.height() + ")",
+                        st -> st.updateStyleImage(image));
+            }
+            case "ip_scale":
+            case "ip_adapter_scale": {
+                requireIpAdapter(verb, ipAdapter);
+                double scale = numbers(verb, rest, 1, 1)[0];
+                if (scale < 0 || scale > IpAdapterStyle.MAX_SCALE) {
+                    throw new IllegalArgumentException(verb + " must be between 0 and " + IpAdapterStyle.MAX_SCALE + ", found " + rest);
+                }
+                return change("IP-Adapter scale " + scale, st -> st.updateIpAdapterScale(scale));
+            }
             case "status":
                 return new ControlCommand(Kind.STATUS, "status", null);
             case "quit":
@@ -174,6 +217,10 @@ public record ControlCommand(Kind kind, String description, Consumer<StreamDiffu
             default:
                 throw new IllegalArgumentException("unknown command '" + verb + "'\n" + HELP);
         }
+    }
+
+    private static void requireIpAdapter(String verb, boolean ipAdapter) {
+        if (!ipAdapter) throw new IllegalArgumentException(verb + " needs a stream started with --ip-adapter");
     }
 
     private static String describe(List<WeightedPrompt> entries) {

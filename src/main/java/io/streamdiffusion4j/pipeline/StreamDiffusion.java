@@ -7,10 +7,13 @@ import io.streamdiffusion4j.image.ImagePostprocessor;
 import io.streamdiffusion4j.image.ImagePreprocessor;
 import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.model.ControlNet;
+import io.streamdiffusion4j.convert.IpAdapterStore;
+import io.streamdiffusion4j.model.ImageEncoder;
 import io.streamdiffusion4j.model.LatentDistribution;
 import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.model.Vae;
 import io.streamdiffusion4j.onnx.OnnxModelLoader;
+import io.streamdiffusion4j.onnx.OrtImageEncoder;
 import io.streamdiffusion4j.random.MemoryFormat;
 import io.streamdiffusion4j.random.PythonRandom;
 import io.streamdiffusion4j.random.TorchGenerator;
@@ -83,6 +86,7 @@ public final class StreamDiffusion implements AutoCloseable {
     private final ControlNets controlNets;
     private final ControlPreprocessor controlPreprocessor;
     private final boolean ownsControlPreprocessor;
+    private final IpAdapterStyle ipAdapter; // null without an IP-Adapter
 
     private StreamDiffusion(Builder b, StableDiffusionModels models, boolean ownsModels, ControlNets controlNets) {
         this.models = models;
@@ -107,6 +111,8 @@ public final class StreamDiffusion implements AutoCloseable {
         this.warmStart = b.warmStart;
         this.generator = new TorchGenerator(seed);
         this.globalGenerator = new TorchGenerator(seed);
+        this.ipAdapter = b.imageEncoder == null ? null : new IpAdapterStyle(b.imageEncoder, b.ipAdapterScale);
+        if (ipAdapter != null && b.styleImage != null) ipAdapter.setImage(b.styleImage);
     }
 
     public static Builder builder() {
@@ -375,7 +381,34 @@ public final class StreamDiffusion implements AutoCloseable {
     private FloatTensor conditioning() {
         FloatTensor positive = currentPositive();
         FloatTensor negative = guidance.hasNegativeRows() ? prompts.encode(negativePrompt) : null;
-        return PromptEncoder.conditioning(positive, negative, guidance, config.batchSize(), config.frameBufferSize());
+        FloatTensor rows = PromptEncoder.conditioning(positive, negative, guidance, config.batchSize(), config.frameBufferSize());
+        return ipAdapter == null ? rows : ipAdapter.extend(rows, config.batchSize());
+    }
+
+    /** Changes the IP-Adapter's style image at the next frame (encoded once here); null removes it. */
+    public void updateStyleImage(RgbImage image) {
+        requireIpAdapter().setImage(image);
+        if (streamBatch != null) streamBatch.setConditioning(guidance, conditioning());
+    }
+
+    /** Changes the IP-Adapter's scale at the next frame (0: the plain stream's output). */
+    public void updateIpAdapterScale(double scale) {
+        requireIpAdapter().setScale(scale);
+        if (streamBatch != null) streamBatch.setConditioning(guidance, conditioning());
+    }
+
+    /** The IP-Adapter's scale, or NaN without an adapter. */
+    public double ipAdapterScale() {
+        return ipAdapter == null ? Double.NaN : ipAdapter.scale();
+    }
+
+    public boolean hasIpAdapter() {
+        return ipAdapter != null;
+    }
+
+    private IpAdapterStyle requireIpAdapter() {
+        if (ipAdapter == null) throw new IllegalStateException("this stream has no IP-Adapter (set one when building it)");
+        return ipAdapter;
     }
 
     /**
@@ -657,6 +690,7 @@ public final class StreamDiffusion implements AutoCloseable {
         if (streamBatch != null) streamBatch.close();
         if (controlNets != null) controlNets.close();
         if (ownsControlPreprocessor) controlPreprocessor.close();
+        if (ipAdapter != null) ipAdapter.close();
         if (ownsModels) models.close();
     }
 
@@ -721,6 +755,31 @@ public final class StreamDiffusion implements AutoCloseable {
         public Builder controlPreprocessor(ControlPreprocessor v, boolean closeWithStream) {
             controlPreprocessor = Objects.requireNonNull(v, "controlPreprocessor");
             ownsControlPreprocessor = closeWithStream;
+            return this;
+        }
+
+        private IpAdapterStore.Variant ipAdapter;
+        private ImageEncoder imageEncoder;
+        private double ipAdapterScale = 1.0;
+        private RgbImage styleImage;
+
+        /** An IP-Adapter made ready for this model ({@link IpAdapterStore#prepare}), at this scale. */
+        public Builder ipAdapter(IpAdapterStore.Variant v, double scale) {
+            ipAdapter = v;
+            ipAdapterScale = scale;
+            return this;
+        }
+
+        /** With ready {@link #models}: the IP-Adapter's image side (the UNet must be the adapter's). Closed with the stream. */
+        public Builder imageEncoder(ImageEncoder v, double scale) {
+            imageEncoder = v;
+            ipAdapterScale = scale;
+            return this;
+        }
+
+        /** The style image the IP-Adapter starts with (none: the plain stream until one is set). */
+        public Builder styleImage(RgbImage v) {
+            styleImage = v;
             return this;
         }
 
@@ -856,14 +915,24 @@ public final class StreamDiffusion implements AutoCloseable {
                 throw new IllegalStateException("use_tiny_vae is on but no TAESD folder was given (taesd(path)),"
                         + " or turn use_tiny_vae off to use the model's own VAE");
             }
-            StableDiffusionModels loaded = OnnxModelLoader.load(modelDir, useTinyVae ? taesdDir : null, onnxOptions,
-                    control ? unetWithControl : null);
+            if (control && ipAdapter != null) {
+                throw new IllegalStateException("ControlNets and an IP-Adapter cannot be used together yet (each needs its own"
+                        + " UNet graph); use one of them");
+            }
+            if (ipAdapter != null && onnxOptions.staticShapes() != null) {
+                throw new IllegalStateException("an IP-Adapter needs dynamic shapes (its UNet takes longer embeddings);"
+                        + " turn static shapes off");
+            }
+            Path unetFile = control ? unetWithControl : ipAdapter != null ? ipAdapter.unet().resolve("model.onnx") : null;
+            StableDiffusionModels loaded = OnnxModelLoader.load(modelDir, useTinyVae ? taesdDir : null, onnxOptions, unetFile);
             List<ControlNet> nets = new java.util.ArrayList<>();
             try {
                 for (Path f : controlNetFiles) nets.add(OnnxModelLoader.loadControlNet(f, onnxOptions));
+                if (ipAdapter != null) imageEncoder = OrtImageEncoder.open(ipAdapter.imageEncoder());
                 return new StreamDiffusion(this, loaded, true, nets.isEmpty() ? null : new ControlNets(nets, scales, true));
             } catch (IOException | RuntimeException e) {
                 for (ControlNet n : nets) n.close();
+                if (imageEncoder != null) imageEncoder.close();
                 loaded.close();
                 throw e;
             }
