@@ -52,6 +52,7 @@ public final class UnetGraph {
         Value sample = g.floatInput("sample", "batch_size", "num_channels", "height", "width");
         Value timestep = g.input("timestep", TensorProto.DataType.INT64_VALUE, "steps");
         context = g.floatInput("encoder_hidden_states", "batch_size", "sequence_length", c.crossAttentionDim());
+        SdxlAddedEmbedding added = c.addedEmbedding() == null ? null : SdxlAddedEmbedding.inputs(g, c.addedEmbedding());
 
         if (c.centerInputSample()) sample = g.op("Sub", g.op("Mul", sample, g.scalar(2f)), g.scalar(1f));
 
@@ -59,6 +60,7 @@ public final class UnetGraph {
         Value tEmb = timeProj(timestep, sample);
         if (g.isHalf()) tEmb = g.cast(tEmb, g.floatType());
         Value emb = timeEmbedding(tEmb);
+        if (added != null) emb = nn.add(emb, added.embedding(nn, c)); // SDXL: + add_embedding(text_embeds, time_ids)
         tembAct = nn.silu(emb);
 
         // 2. pre-process
