@@ -124,7 +124,22 @@ public final class DiffusersConverter {
             WeightShapes.require(textWeights, WeightSpecs.clipText(textConfig), textConfigFile);
             WeightShapes.require(unetWeights, WeightSpecs.unet(unetConfig), unetConfigFile);
             List<Job> jobs = new ArrayList<>();
-            jobs.add(new Job("text_encoder", ClipTextGraph.build(textWeights, textConfig, options.half()), textConfigFile));
+            boolean sdxl = SdxlTextEncoders.isSdxl(from);
+            jobs.add(new Job("text_encoder", ClipTextGraph.build(textWeights, textConfig, options.half(), sdxl), textConfigFile));
+            if (sdxl) {
+                // Stable Diffusion XL: the second text encoder (OpenCLIP bigG with its projection)
+                Path text2ConfigFile = from.resolve(SdxlTextEncoders.TEXT_ENCODER_2 + "/config.json");
+                if (!Files.isRegularFile(from.resolve(SdxlTextEncoders.TOKENIZER_2 + "/vocab.json"))) {
+                    throw new InputFileException(from + " has " + SdxlTextEncoders.TEXT_ENCODER_2 + "/ but no "
+                            + SdxlTextEncoders.TOKENIZER_2 + "/vocab.json");
+                }
+                WeightSource text2Weights = open(open, WeightFiles.openFolder(from.resolve(SdxlTextEncoders.TEXT_ENCODER_2)));
+                ClipTextConfig text2Config = ClipTextConfig.read(text2ConfigFile);
+                int projection = SdxlTextEncoders.projectionDim(ConfigFiles.read(text2ConfigFile), text2ConfigFile);
+                WeightShapes.require(text2Weights, SdxlTextEncoders.withProjection(text2Config, projection), text2ConfigFile);
+                jobs.add(new Job(SdxlTextEncoders.TEXT_ENCODER_2, ClipTextGraph.build(text2Weights, text2Config, options.half(), true),
+                        text2ConfigFile));
+            }
             jobs.add(new Job("unet", UnetGraph.build(unetWeights, unetConfig, options.half()), unetConfigFile));
             if (vaes.full() != null) {
                 Path vaeConfigFile = vaes.full().resolve("config.json");
@@ -146,6 +161,7 @@ public final class DiffusersConverter {
             }
             runJobs(jobs, tmp, progress);
             copyFolder(from.resolve("tokenizer"), tmp.resolve("tokenizer"));
+            if (sdxl) copyFolder(from.resolve(SdxlTextEncoders.TOKENIZER_2), tmp.resolve(SdxlTextEncoders.TOKENIZER_2));
             copyFolder(from.resolve("scheduler"), tmp.resolve("scheduler"));
             if (options.quantize().unet()) {
                 // after the tokenizer and scheduler: calibrating the UNet runs the model as a stream would
