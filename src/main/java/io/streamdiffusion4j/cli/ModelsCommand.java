@@ -27,13 +27,14 @@ final class ModelsCommand implements Runnable {
             description = {"Creates a Stable Diffusion model with random weights in the diffusers layout (with a TAESD",
                     "in taesd/): tiny (seconds, for tests and demos), sd-turbo or sd15 (full size, for benchmarks),",
                     "bk-sdm-tiny or sdxs (small one-step UNets, random weights; sdxs has its tiny VAE in vae/ and",
-                    "the full one in vae_large/, as the published repository does).",
+                    "the full one in vae_large/, as the published repository does), tiny-sdxl (the SDXL layout at",
+                    "toy sizes, for tests) or sdxl-turbo (full size: 3.5 B weights, 13 GB on disk).",
                     "Use the folder as --model directly (it is converted to ONNX once) or with convert."})
     static final class Create implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--config", required = true, paramLabel = "tiny|sd-turbo|sd15|bk-sdm-tiny|sdxs", description = "architecture")
+        @Option(names = "--config", required = true, paramLabel = "tiny|sd-turbo|sd15|bk-sdm-tiny|sdxs|tiny-sdxl|sdxl-turbo", description = "architecture")
         String config;
 
         @Option(names = "--seed", defaultValue = "0", description = "seed of the random weights (default ${DEFAULT-VALUE})")
