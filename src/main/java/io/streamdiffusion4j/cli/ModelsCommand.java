@@ -29,7 +29,8 @@ final class ModelsCommand implements Runnable {
             description = {"Creates a Stable Diffusion model with random weights in the diffusers layout (with a TAESD",
                     "in taesd/): tiny (seconds, for tests and demos), sd-turbo or sd15 (full size, for benchmarks),",
                     "bk-sdm-tiny or sdxs (small one-step UNets, random weights; sdxs has its tiny VAE in vae/ and",
-                    "the full one in vae_large/, as the published repository does).",
+                    "the full one in vae_large/, as the published repository does), tiny-sdxl (the SDXL layout at",
+                    "toy sizes, for tests) or sdxl-turbo (full size: 3.5 B weights, 13 GB on disk).",
                     "Use the folder as --model directly (it is converted to ONNX once) or with convert.",
                     "tiny-controlnet, sd15-controlnet, sd-turbo-controlnet: a ControlNetModel folder (config.json and",
                     "safetensors) with random weights, zero convs included, matching tiny, sd15 or sd-turbo.",
@@ -39,7 +40,7 @@ final class ModelsCommand implements Runnable {
         CommandSpec spec;
 
         @Option(names = "--config", required = true,
-                paramLabel = "tiny|sd-turbo|sd15|bk-sdm-tiny|sdxs|tiny-controlnet|sd15-controlnet|sd-turbo-controlnet|tiny-ip-adapter|sd15-ip-adapter|sd-turbo-ip-adapter",
+                paramLabel = "tiny|sd-turbo|sd15|bk-sdm-tiny|sdxs|tiny-sdxl|sdxl-turbo|tiny-controlnet|sd15-controlnet|sd-turbo-controlnet|tiny-ip-adapter|sd15-ip-adapter|sd-turbo-ip-adapter",
                 description = "architecture")
         String config;
 

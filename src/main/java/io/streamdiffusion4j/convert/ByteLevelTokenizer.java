@@ -20,6 +20,11 @@ public final class ByteLevelTokenizer {
     private ByteLevelTokenizer() {}
 
     public static void write(Path dir) throws IOException {
+        write(dir, "<|endoftext|>");
+    }
+
+    /** With another padding token: SDXL's second tokenizer pads with {@code !} (a byte token here). */
+    public static void write(Path dir, String padToken) throws IOException {
         Files.createDirectories(dir);
         ObjectMapper json = new ObjectMapper();
         ObjectNode vocab = json.createObjectNode();
@@ -35,7 +40,7 @@ public final class ByteLevelTokenizer {
         config.put("bos_token", "<|startoftext|>");
         config.put("eos_token", "<|endoftext|>");
         config.put("unk_token", "<|endoftext|>");
-        config.put("pad_token", "<|endoftext|>");
+        config.put("pad_token", padToken);
         config.put("model_max_length", 77);
         config.put("do_lower_case", true);
         json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("tokenizer_config.json").toFile(), config);
@@ -43,7 +48,7 @@ public final class ByteLevelTokenizer {
         special.put("bos_token", "<|startoftext|>");
         special.put("eos_token", "<|endoftext|>");
         special.put("unk_token", "<|endoftext|>");
-        special.put("pad_token", "<|endoftext|>");
+        special.put("pad_token", padToken);
         json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("special_tokens_map.json").toFile(), special);
     }
 

@@ -26,6 +26,17 @@ public final class ClipTextGraph {
     private ClipTextGraph() {}
 
     public static OnnxGraph build(WeightSource weights, ClipTextConfig c, boolean half) {
+        return build(weights, c, half, false);
+    }
+
+    /**
+     * @param sdxlOutputs also output what Stable Diffusion XL reads (see {@link SdxlTextEncoders}):
+     *     the penultimate hidden state as {@code hidden_states.<layers - 1>} (Optimum's name for
+     *     {@code hidden_states[-2]}: the output of the last-but-one layer, no final LayerNorm), and,
+     *     when the weights have a {@code text_projection} ({@code CLIPTextModelWithProjection}),
+     *     {@code text_embeds}: the pooled output times the projection (no bias)
+     */
+    public static OnnxGraph build(WeightSource weights, ClipTextConfig c, boolean half, boolean sdxlOutputs) {
         OnnxGraph g = new OnnxGraph("clip_text_model", half);
         Layers nn = new Layers(g, weights);
         String p = prefix(weights);
@@ -62,7 +73,9 @@ public final class ClipTextGraph {
                 g.op("Concat", List.of(length, length), attr("axis", 0L)), g.longs(0, 1));
 
         float eps = (float) c.layerNormEps();
+        Value penultimate = c.numHiddenLayers() == 0 ? null : x;
         for (int i = 0; i < c.numHiddenLayers(); i++) {
+            if (i == c.numHiddenLayers() - 1) penultimate = x;
             x = ClipEncoderLayers.layer(nn, x, p + "encoder.layers." + i + ".", c.hiddenSize(), c.numAttentionHeads(),
                     c.hiddenAct(), eps, causal);
         }
@@ -85,6 +98,18 @@ public final class ClipTextGraph {
 
         g.floatOutput("last_hidden_state", last, "batch_size", "sequence_length", c.hiddenSize());
         g.floatOutput("pooler_output", pooled, "batch_size", c.hiddenSize());
+        if (sdxlOutputs) {
+            if (penultimate == null) {
+                throw new IllegalArgumentException(weights.origin() + ": a text encoder without layers has no penultimate hidden state");
+            }
+            g.floatOutput(SdxlTextEncoders.penultimateOutput(c.numHiddenLayers()), penultimate,
+                    "batch_size", "sequence_length", c.hiddenSize());
+            String projection = SdxlTextEncoders.PROJECTION + ".weight";
+            if (weights.has(projection)) {
+                int[] s = nn.shape(projection);
+                g.floatOutput(SdxlTextEncoders.TEXT_EMBEDS, nn.linear(pooled, SdxlTextEncoders.PROJECTION), "batch_size", s[0]);
+            }
+        }
         return g;
     }
 

@@ -105,14 +105,24 @@ public final class DiffusersConverter {
         try {
             WeightSource unetWeights = open(open, WeightFiles.openFolder(from.resolve("unet")));
             WeightSource textWeights = open(open, WeightFiles.openFolder(from.resolve("text_encoder")));
+            boolean sdxl = SdxlTextEncoders.isSdxl(from);
+            WeightSource text2Weights = sdxl
+                    ? open(open, WeightFiles.openFolder(from.resolve(SdxlTextEncoders.TEXT_ENCODER_2))) : null;
             if (!options.loras().isEmpty()) {
                 LoraMerge unetLora = LoraMerge.apply(unetWeights, LoraMerge.Component.UNET, options.loras());
                 open.add(unetLora);
                 LoraMerge textLora = LoraMerge.apply(textWeights, LoraMerge.Component.TEXT_ENCODER, options.loras());
                 open.add(textLora);
+                List<LoraMerge> merges = new ArrayList<>(List.of(unetLora, textLora));
+                if (sdxl) {
+                    LoraMerge text2Lora = LoraMerge.apply(text2Weights, LoraMerge.Component.TEXT_ENCODER_2, options.loras());
+                    open.add(text2Lora);
+                    merges.add(text2Lora);
+                    text2Weights = text2Lora;
+                }
                 // a LoRA that changes nothing is almost certainly the wrong file: say so instead of converting
-                LoraMerge.requireEffect(List.of(unetLora, textLora));
-                progress.note(LoraMerge.summary(List.of(unetLora, textLora)));
+                LoraMerge.requireEffect(merges);
+                progress.note(LoraMerge.summary(merges));
                 unetWeights = unetLora;
                 textWeights = textLora;
             }
@@ -124,7 +134,20 @@ public final class DiffusersConverter {
             WeightShapes.require(textWeights, WeightSpecs.clipText(textConfig), textConfigFile);
             WeightShapes.require(unetWeights, WeightSpecs.unet(unetConfig), unetConfigFile);
             List<Job> jobs = new ArrayList<>();
-            jobs.add(new Job("text_encoder", ClipTextGraph.build(textWeights, textConfig, options.half()), textConfigFile));
+            jobs.add(new Job("text_encoder", ClipTextGraph.build(textWeights, textConfig, options.half(), sdxl), textConfigFile));
+            if (sdxl) {
+                // Stable Diffusion XL: the second text encoder (OpenCLIP bigG with its projection)
+                Path text2ConfigFile = from.resolve(SdxlTextEncoders.TEXT_ENCODER_2 + "/config.json");
+                if (!Files.isRegularFile(from.resolve(SdxlTextEncoders.TOKENIZER_2 + "/vocab.json"))) {
+                    throw new InputFileException(from + " has " + SdxlTextEncoders.TEXT_ENCODER_2 + "/ but no "
+                            + SdxlTextEncoders.TOKENIZER_2 + "/vocab.json");
+                }
+                ClipTextConfig text2Config = ClipTextConfig.read(text2ConfigFile);
+                int projection = SdxlTextEncoders.projectionDim(ConfigFiles.read(text2ConfigFile), text2ConfigFile);
+                WeightShapes.require(text2Weights, SdxlTextEncoders.withProjection(text2Config, projection), text2ConfigFile);
+                jobs.add(new Job(SdxlTextEncoders.TEXT_ENCODER_2, ClipTextGraph.build(text2Weights, text2Config, options.half(), true),
+                        text2ConfigFile));
+            }
             jobs.add(new Job("unet", UnetGraph.build(unetWeights, unetConfig, options.half()), unetConfigFile));
             if (vaes.full() != null) {
                 Path vaeConfigFile = vaes.full().resolve("config.json");
@@ -146,6 +169,7 @@ public final class DiffusersConverter {
             }
             runJobs(jobs, tmp, progress);
             copyFolder(from.resolve("tokenizer"), tmp.resolve("tokenizer"));
+            if (sdxl) copyFolder(from.resolve(SdxlTextEncoders.TOKENIZER_2), tmp.resolve(SdxlTextEncoders.TOKENIZER_2));
             copyFolder(from.resolve("scheduler"), tmp.resolve("scheduler"));
             if (options.quantize().unet()) {
                 // after the tokenizer and scheduler: calibrating the UNet runs the model as a stream would

@@ -68,7 +68,9 @@ public final class LoraMerge implements WeightSource {
     /** The model a merge applies to; picks which keys of a LoRA file are read. */
     public enum Component {
         UNET("UNet"),
-        TEXT_ENCODER("text encoder");
+        TEXT_ENCODER("text encoder"),
+        /** SDXL's second text encoder (OpenCLIP bigG): kohya {@code lora_te2_}, diffusers {@code text_encoder_2.} keys. */
+        TEXT_ENCODER_2("second text encoder");
 
         private final String label;
 
@@ -264,7 +266,7 @@ public final class LoraMerge implements WeightSource {
 
     /**
      * Keys of each LoRA file that none of the given merges used (for example text encoder keys
-     * when only the UNet is converted, or SDXL's {@code lora_te2_} keys), by file. Files whose
+     * when only the UNet is converted), by file. Files whose
      * every key was used are left out.
      */
     public static Map<Path, List<String>> unusedKeys(Collection<LoraMerge> merges) {
@@ -354,7 +356,7 @@ public final class LoraMerge implements WeightSource {
     private enum Role { DOWN, UP, ALPHA }
 
     /** Which component a key prefix names; OTHER for components this class never merges. */
-    private enum Target { UNET, TEXT_ENCODER, OTHER }
+    private enum Target { UNET, TEXT_ENCODER, TEXT_ENCODER_2, OTHER }
 
     private static final String[][] ROLE_SUFFIXES = {
             {".lora_down.weight", "DOWN"}, {".lora_up.weight", "UP"},
@@ -407,7 +409,8 @@ public final class LoraMerge implements WeightSource {
         if (stem.startsWith("lora_unet_")) return new Parsed(key, stem.substring(10), role, Target.UNET, true);
         if (stem.startsWith("lora_te1_")) return new Parsed(key, stem.substring(9), role, Target.TEXT_ENCODER, true);
         if (stem.startsWith("lora_te_")) return new Parsed(key, stem.substring(8), role, Target.TEXT_ENCODER, true);
-        if (stem.startsWith("lora_te2_") || stem.startsWith("lora_te3_")) return new Parsed(key, stem, role, Target.OTHER, true);
+        if (stem.startsWith("lora_te2_")) return new Parsed(key, stem.substring(9), role, Target.TEXT_ENCODER_2, true);
+        if (stem.startsWith("lora_te3_")) return new Parsed(key, stem, role, Target.OTHER, true);
         if (stem.startsWith("diffusion_model.")) {
             // ComfyUI / original-SD dotted UNet names: resolved like kohya's underscored ones.
             return new Parsed(key, stem.substring("diffusion_model.".length()).replace('.', '_'), role, Target.UNET, true);
@@ -415,7 +418,8 @@ public final class LoraMerge implements WeightSource {
         if (stem.startsWith("base_model.model.")) stem = stem.substring("base_model.model.".length());
         if (stem.startsWith("unet.")) return new Parsed(key, stem.substring(5), role, Target.UNET, false);
         if (stem.startsWith("text_encoder.")) return new Parsed(key, stem.substring(13), role, Target.TEXT_ENCODER, false);
-        if (stem.startsWith("text_encoder_2.") || stem.startsWith("text_encoder_3.") || stem.startsWith("transformer.")
+        if (stem.startsWith("text_encoder_2.")) return new Parsed(key, stem.substring(15), role, Target.TEXT_ENCODER_2, false);
+        if (stem.startsWith("text_encoder_3.") || stem.startsWith("transformer.")
                 || stem.startsWith("prior.") || stem.startsWith("lora_prior_")) {
             return new Parsed(key, stem, role, Target.OTHER, false);
         }
@@ -434,7 +438,11 @@ public final class LoraMerge implements WeightSource {
     private static Report plan(LoraFile lora, SafeTensors file, Component component, Resolver resolver,
                                Map<String, List<Patch>> patches) throws IOException {
         Path path = lora.file();
-        Target mine = component == Component.UNET ? Target.UNET : Target.TEXT_ENCODER;
+        Target mine = switch (component) {
+            case UNET -> Target.UNET;
+            case TEXT_ENCODER -> Target.TEXT_ENCODER;
+            case TEXT_ENCODER_2 -> Target.TEXT_ENCODER_2;
+        };
         Map<String, Group> groups = new LinkedHashMap<>();
         List<String> others = new ArrayList<>();
         Set<String> used = new LinkedHashSet<>();
@@ -618,7 +626,7 @@ public final class LoraMerge implements WeightSource {
                 String d = unetModuleOfOriginal(path);
                 if (d != null && !ambiguous.contains(d)) return map.get(d);
             }
-            if (component == Component.TEXT_ENCODER && !path.startsWith("text_model_")) {
+            if (component != Component.UNET && !path.startsWith("text_model_")) {
                 String t = "text_model_" + path;
                 if (!ambiguous.contains(t)) return map.get(t);
             }
@@ -698,12 +706,19 @@ public final class LoraMerge implements WeightSource {
                 throw new InputFileException(path + ": malformed lora_adapter_metadata (not JSON): " + e.getMessage(), e);
             }
             if (root == null || !root.isObject()) return NONE;
-            String prefix = component == Component.UNET ? "unet." : "text_encoder.";
+            String prefix = switch (component) {
+                case UNET -> "unet.";
+                case TEXT_ENCODER -> "text_encoder.";
+                case TEXT_ENCODER_2 -> "text_encoder_2.";
+            };
             // Pipeline files prefix each entry with the component; a model's own save has none.
             boolean prefixed = false;
             for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
                 String f = it.next();
-                if (f.startsWith("unet.") || f.startsWith("text_encoder.") || f.startsWith("transformer.")) prefixed = true;
+                if (f.startsWith("unet.") || f.startsWith("text_encoder.") || f.startsWith("text_encoder_2.")
+                        || f.startsWith("transformer.")) {
+                    prefixed = true;
+                }
             }
             String p = prefixed ? prefix : "";
             JsonNode dora = root.get(p + "use_dora");

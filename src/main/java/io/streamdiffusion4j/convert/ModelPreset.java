@@ -61,7 +61,32 @@ public enum ModelPreset {
                     new String[] {UnetConfig.DOWN, UnetConfig.CROSS_ATTN_DOWN, UnetConfig.CROSS_ATTN_DOWN},
                     new String[] {UnetConfig.CROSS_ATTN_UP, UnetConfig.CROSS_ATTN_UP, UnetConfig.UP},
                     false, 1024, true),
-            Sd.OPEN_CLIP_H, Sd.SD_VAE, taesdConfig(64), true));
+            Sd.OPEN_CLIP_H, Sd.SD_VAE, taesdConfig(64), true)),
+    /**
+     * A small SDXL-layout model for tests (seconds to create, convert and run): SDXL's block
+     * structure (no attention in the first block, transformer depth growing per block, linear
+     * projections, the text_time added embedding) and two text encoders (the second with a
+     * projection) at toy widths: 16 + 32 = 48 cross-attention features, a 32-wide pooled embedding.
+     */
+    TINY_SDXL("tiny-sdxl", Sdxl.architecture(
+            Sdxl.unet(new int[] {16, 32, 32}, 8, new int[] {2, 2, 4}, new int[] {1, 1, 2}, 48, 8, 32),
+            textConfig(16, 2, 2, 64, "quick_gelu", ByteLevelTokenizer.VOCAB),
+            Sdxl.textEncoder2(textConfig(32, 3, 2, 128, "gelu", ByteLevelTokenizer.VOCAB), 32),
+            vaeConfig(new int[] {8, 16, 16, 16}, 4, Sdxl.VAE_SCALING), taesdConfig(16))),
+    /**
+     * stabilityai/sdxl-turbo (https://huggingface.co/stabilityai/sdxl-turbo): the SDXL 1.0 UNet
+     * (2.57B; unet/config.json: block_out_channels [320, 640, 1280], attention_head_dim [5, 10, 20],
+     * transformer_layers_per_block [1, 2, 10], cross_attention_dim 2048, addition_time_embed_dim 256,
+     * projection_class_embeddings_input_dim 2816, use_linear_projection true), CLIP ViT-L/14
+     * (text_encoder/) and OpenCLIP ViT-bigG/14 with its 1280 projection (text_encoder_2/: 32 layers,
+     * 20 heads, 5120 intermediate, gelu), the SDXL VAE (SD's architecture, scaling_factor 0.13025)
+     * and a TAESDXL-sized tiny VAE.
+     */
+    SDXL_TURBO("sdxl-turbo", Sdxl.architecture(
+            Sdxl.unet(new int[] {320, 640, 1280}, 32, new int[] {5, 10, 20}, new int[] {1, 2, 10}, 2048, 256, 1280),
+            Sd.CLIP_L,
+            Sdxl.textEncoder2(textConfig(1280, 32, 20, 5120, "gelu", 49408), 1280),
+            vaeConfig(new int[] {128, 256, 512, 512}, 32, Sdxl.VAE_SCALING), taesdConfig(64)));
 
     private final String key;
     private final Architecture architecture;
@@ -98,7 +123,17 @@ public enum ModelPreset {
      *     {@code vae_large/}; false for the usual {@code vae/} plus this project's {@code taesd/}
      */
     public record Architecture(ObjectNode unet, ObjectNode textEncoder, ObjectNode vae, ObjectNode tinyVae,
-                               boolean tinyVaeIsVae) {
+                               boolean tinyVaeIsVae, ObjectNode textEncoder2) {
+        /** An SD 1.x / 2.x architecture: one text encoder. */
+        public Architecture(ObjectNode unet, ObjectNode textEncoder, ObjectNode vae, ObjectNode tinyVae, boolean tinyVaeIsVae) {
+            this(unet, textEncoder, vae, tinyVae, tinyVaeIsVae, null);
+        }
+
+        /** Stable Diffusion XL: a second text encoder (with projection) in {@code text_encoder_2/}. */
+        public boolean isSdxl() {
+            return textEncoder2 != null;
+        }
+
         public String vaeFolder() {
             return tinyVaeIsVae ? "vae_large" : "vae";
         }
@@ -120,6 +155,41 @@ public enum ModelPreset {
         /** SD 1.x's CLIP ViT-L/14 text tower. */
         static final ObjectNode CLIP_L = textConfig(768, 12, 12, 3072, "quick_gelu", 49408);
         static final ObjectNode SD_VAE = vaeConfig(new int[] {128, 256, 512, 512}, 32);
+    }
+
+    /** SDXL values; a holder class for the same reason as {@link Sd}. */
+    private static final class Sdxl {
+        /** The SDXL VAE's scaling_factor (madebyollin/sdxl-vae-fp16-fix and stabilityai/sdxl-vae config.json). */
+        static final double VAE_SCALING = 0.13025;
+
+        static Architecture architecture(ObjectNode unet, ObjectNode text, ObjectNode text2, ObjectNode vae, ObjectNode tiny) {
+            return new Architecture(unet, text, vae, tiny, false, text2);
+        }
+
+        /** SDXL's UNet layout: DownBlock2D first, then CrossAttn blocks; text_time added embedding. */
+        static ObjectNode unet(int[] channels, int groups, int[] heads, int[] transformerLayers, int crossAttentionDim,
+                               int timeIdDim, int pooledDim) {
+            int n = channels.length;
+            String[] down = new String[n];
+            String[] up = new String[n];
+            for (int i = 0; i < n; i++) {
+                down[i] = i == 0 ? UnetConfig.DOWN : UnetConfig.CROSS_ATTN_DOWN;
+                up[i] = i == n - 1 ? UnetConfig.UP : UnetConfig.CROSS_ATTN_UP;
+            }
+            ObjectNode u = unetConfig(channels, groups, heads, 2, down, up, true, crossAttentionDim, true);
+            ints(u.putArray("transformer_layers_per_block"), transformerLayers);
+            u.put("addition_embed_type", "text_time");
+            u.put("addition_time_embed_dim", timeIdDim);
+            u.put("projection_class_embeddings_input_dim", pooledDim + 6 * timeIdDim);
+            return u;
+        }
+
+        /** A CLIPTextModelWithProjection config. */
+        static ObjectNode textEncoder2(ObjectNode text, int projectionDim) {
+            text.putArray("architectures").add("CLIPTextModelWithProjection");
+            text.put("projection_dim", projectionDim);
+            return text;
+        }
     }
 
     /** A diffusers UNet2DConditionModel config.json with these structure values (SD defaults for the rest). */
@@ -174,6 +244,11 @@ public enum ModelPreset {
 
     /** A diffusers AutoencoderKL config.json (SD's: 2 resnets per block, 4 latent channels). */
     public static ObjectNode vaeConfig(int[] channels, int groups) {
+        return vaeConfig(channels, groups, 0.18215);
+    }
+
+    /** An AutoencoderKL config with another latent scaling factor (SDXL's VAE: 0.13025). */
+    public static ObjectNode vaeConfig(int[] channels, int groups, double scalingFactor) {
         ObjectNode n = base("AutoencoderKL");
         n.put("act_fn", "silu");
         ints(n.putArray("block_out_channels"), channels);
@@ -185,7 +260,7 @@ public enum ModelPreset {
         n.put("layers_per_block", 2);
         n.put("norm_num_groups", groups);
         n.put("sample_size", 512);
-        n.put("scaling_factor", 0.18215);
+        n.put("scaling_factor", scalingFactor);
         return n;
     }
 

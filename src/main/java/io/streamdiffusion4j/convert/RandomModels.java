@@ -69,14 +69,22 @@ public final class RandomModels {
         ObjectNode tiny = a.tinyVae();
         int tinyChannels = tiny.get("encoder_block_out_channels").get(0).intValue();
         TaesdConfig tc = TaesdConfig.parse(tiny, Path.of(a.tinyVaeFolder(), "config.json"));
-        return List.of(
-                new Component("text_encoder", a.textEncoder(), "model.safetensors",
-                        WeightSpecs.clipText(ClipTextConfig.parse(a.textEncoder(), Path.of("text_encoder/config.json")))),
+        List<Component> out = new java.util.ArrayList<>();
+        out.add(new Component("text_encoder", a.textEncoder(), "model.safetensors",
+                WeightSpecs.clipText(ClipTextConfig.parse(a.textEncoder(), Path.of("text_encoder/config.json")))));
+        if (a.isSdxl()) {
+            Path file = Path.of(SdxlTextEncoders.TEXT_ENCODER_2, "config.json");
+            out.add(new Component(SdxlTextEncoders.TEXT_ENCODER_2, a.textEncoder2(), "model.safetensors",
+                    SdxlTextEncoders.withProjection(ClipTextConfig.parse(a.textEncoder2(), file),
+                            SdxlTextEncoders.projectionDim(a.textEncoder2(), file))));
+        }
+        out.addAll(List.of(
                 new Component("unet", a.unet(), w, WeightSpecs.unet(UnetConfig.parse(a.unet(), Path.of("unet/config.json")))),
                 new Component(a.vaeFolder(), a.vae(), w,
                         WeightSpecs.autoencoderKl(AutoencoderKlConfig.parse(a.vae(), Path.of(a.vaeFolder(), "config.json")))),
                 new Component(a.tinyVaeFolder(), tiny, w, WeightSpecs.taesd(tinyChannels, tc.numEncoderBlocks(),
-                        tc.numDecoderBlocks(), tc.latentChannels())));
+                        tc.numDecoderBlocks(), tc.latentChannels()))));
+        return out;
     }
 
     /**
@@ -104,6 +112,7 @@ public final class RandomModels {
         Files.createDirectories(dir.resolve("scheduler"));
         pretty.writeValue(dir.resolve("scheduler/scheduler_config.json").toFile(), ModelPreset.schedulerConfig());
         ByteLevelTokenizer.write(dir.resolve("tokenizer"));
+        if (a.isSdxl()) ByteLevelTokenizer.write(dir.resolve(SdxlTextEncoders.TOKENIZER_2), "!");
 
         long[] done = {0};
         for (Component component : components) {
@@ -230,16 +239,24 @@ public final class RandomModels {
 
     private static ObjectNode modelIndex(ObjectMapper json, ModelPreset.Architecture a) {
         ObjectNode n = json.createObjectNode();
-        n.put("_class_name", "StableDiffusionPipeline");
+        n.put("_class_name", a.isSdxl() ? "StableDiffusionXLPipeline" : "StableDiffusionPipeline");
         n.put("_diffusers_version", "0.24.0");
         n.putArray("scheduler").add("diffusers").add("EulerDiscreteScheduler");
         n.putArray("text_encoder").add("transformers").add("CLIPTextModel");
         n.putArray("tokenizer").add("transformers").add("CLIPTokenizer");
+        if (a.isSdxl()) {
+            n.putArray(SdxlTextEncoders.TEXT_ENCODER_2).add("transformers").add("CLIPTextModelWithProjection");
+            n.putArray(SdxlTextEncoders.TOKENIZER_2).add("transformers").add("CLIPTokenizer");
+            // sdxl-turbo's model_index.json: an absent negative prompt is a zero embedding, not the encoded ""
+            n.put("force_zeros_for_empty_prompt", true);
+        }
         n.putArray("unet").add("diffusers").add("UNet2DConditionModel");
         n.putArray("vae").add("diffusers").add(a.tinyVaeIsVae() ? "AutoencoderTiny" : "AutoencoderKL");
-        n.putArray("safety_checker").addNull().addNull();
-        n.putArray("feature_extractor").addNull().addNull();
-        n.put("requires_safety_checker", false);
+        if (!a.isSdxl()) {
+            n.putArray("safety_checker").addNull().addNull();
+            n.putArray("feature_extractor").addNull().addNull();
+            n.put("requires_safety_checker", false);
+        }
         return n;
     }
 

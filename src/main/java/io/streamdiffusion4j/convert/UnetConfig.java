@@ -12,7 +12,7 @@ import java.util.Set;
  * with diffusers' defaults for absent keys. Lists that diffusers also accepts as a single value
  * (heads, layers per block, transformer layers, cross-attention size) are expanded to one entry
  * per down block. Options that change the architecture in ways the graph does not implement
- * (class or added embeddings, scale-shift time conditioning, other block types, ...) are rejected
+ * (class embeddings, added embeddings other than SDXL's text_time, scale-shift time conditioning, other block types, ...) are rejected
  * with an error naming the file, the key and the value.
  *
  * @param attentionHeads number of attention heads per down block (index i); up block i uses
@@ -21,6 +21,7 @@ import java.util.Set;
  * @param layersPerBlock resnets per down block; an up block has one more
  * @param transformerLayersPerBlock BasicTransformerBlocks in each Transformer2DModel, per down block
  * @param midBlockType {@code UNetMidBlock2DCrossAttn} or null for no mid block
+ * @param addedEmbedding SDXL's {@code addition_embed_type: "text_time"} embedding, or null
  */
 public record UnetConfig(
         int inChannels,
@@ -44,7 +45,8 @@ public record UnetConfig(
         int convOutKernel,
         int downsamplePadding,
         float midBlockScaleFactor,
-        boolean centerInputSample) {
+        boolean centerInputSample,
+        SdxlAddedEmbedding.Config addedEmbedding) {
 
     public static final String CROSS_ATTN_DOWN = "CrossAttnDownBlock2D";
     public static final String DOWN = "DownBlock2D";
@@ -88,7 +90,8 @@ public record UnetConfig(
         if (!cls.equals("UNet2DConditionModel")) {
             throw new InputFileException(file + ": '_class_name' is " + cls + ", expected UNet2DConditionModel");
         }
-        rejectUnsupported(n, file);
+        SdxlAddedEmbedding.Config added = SdxlAddedEmbedding.Config.parse(n, file);
+        rejectUnsupported(n, file, added != null);
 
         int[] channels = ConfigFiles.ints(n, "block_out_channels", DEFAULT_CHANNELS, file);
         int blocks = channels.length;
@@ -162,7 +165,8 @@ public record UnetConfig(
                 (float) ConfigFiles.number(n, "freq_shift", 0, file),
                 timeDim, convIn, convOut, downsamplePadding,
                 (float) ConfigFiles.number(n, "mid_block_scale_factor", 1, file),
-                ConfigFiles.bool(n, "center_input_sample", false, file));
+                ConfigFiles.bool(n, "center_input_sample", false, file),
+                added);
     }
 
     /** An int or a list of ints, one per block. */
@@ -202,10 +206,13 @@ public record UnetConfig(
     }
 
     /** Options that add modules or change the computation; only their neutral values are supported. */
-    private static void rejectUnsupported(JsonNode n, Path file) throws IOException {
+    private static void rejectUnsupported(JsonNode n, Path file, boolean textTime) throws IOException {
         for (String key : new String[] {"class_embed_type", "addition_embed_type", "encoder_hid_dim", "encoder_hid_dim_type",
                 "time_cond_proj_dim", "num_class_embeds", "projection_class_embeddings_input_dim", "timestep_post_act",
                 "time_embedding_act_fn", "cross_attention_norm", "reverse_transformer_layers_per_block"}) {
+            // SDXL's text_time embedding is read by SdxlAddedEmbedding.Config
+            boolean sdxlKey = key.equals("addition_embed_type") || key.equals("projection_class_embeddings_input_dim");
+            if (textTime && sdxlKey) continue;
             if (n.hasNonNull(key)) throw new InputFileException(file + ": '" + key + "' " + n.get(key) + " is not supported (only null)");
         }
         expectText(n, "time_embedding_type", "positional", file);

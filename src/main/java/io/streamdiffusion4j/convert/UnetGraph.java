@@ -70,6 +70,7 @@ public final class UnetGraph {
         Value timestep = g.input("timestep", TensorProto.DataType.INT64_VALUE, "steps");
         context = g.floatInput("encoder_hidden_states", "batch_size", "sequence_length", c.crossAttentionDim());
         if (ip != null) context = ip.split(context);
+        SdxlAddedEmbedding added = c.addedEmbedding() == null ? null : SdxlAddedEmbedding.inputs(g, c.addedEmbedding());
 
         if (c.centerInputSample()) sample = g.op("Sub", g.op("Mul", sample, g.scalar(2f)), g.scalar(1f));
 
@@ -77,6 +78,7 @@ public final class UnetGraph {
         Value tEmb = timeProj(timestep, sample);
         if (g.isHalf()) tEmb = g.cast(tEmb, g.floatType());
         Value emb = timeEmbedding(tEmb);
+        if (added != null) emb = nn.add(emb, added.embedding(nn, c)); // SDXL: + add_embedding(text_embeds, time_ids)
         tembAct = nn.silu(emb);
 
         // 2. pre-process

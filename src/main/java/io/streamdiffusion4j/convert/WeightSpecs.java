@@ -39,9 +39,15 @@ public final class WeightSpecs {
 
     /** The parameters a diffusers UNet with this config.json has. */
     public static List<Spec> unet(UnetConfig c) {
-        return unet(new UnetShape(c.inChannels(), c.outChannels(), c.blockOutChannels(), c.layersPerBlock(),
+        List<Spec> specs = unet(new UnetShape(c.inChannels(), c.outChannels(), c.blockOutChannels(), c.layersPerBlock(),
                 c.transformerLayersPerBlock(), c.downBlockTypes(), c.upBlockTypes(), c.midBlockType() != null,
                 c.crossAttentionDim(), c.useLinearProjection(), c.timeEmbeddingDim(), c.convInKernel(), c.convOutKernel()));
+        if (c.addedEmbedding() == null) return specs;
+        // SDXL: add_embedding sits after time_embedding in diffusers' state_dict (conv_in, time_embedding: 6 tensors)
+        List<Spec> withAdded = new ArrayList<>(specs.subList(0, 6));
+        withAdded.addAll(c.addedEmbedding().specs(c.timeEmbeddingDim()));
+        withAdded.addAll(specs.subList(6, specs.size()));
+        return withAdded;
     }
 
     /** What the UNet's parameter shapes depend on; per-block lists are in down-block order. */

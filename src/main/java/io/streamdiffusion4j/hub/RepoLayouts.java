@@ -35,6 +35,8 @@ public final class RepoLayouts {
     private static final List<String> ONNX_COMPONENTS = List.of("text_encoder", "unet", "vae_encoder", "vae_decoder",
             "taesd/vae_encoder", "taesd/vae_decoder");
     static final String LORA_FILE = "pytorch_lora_weights.safetensors";
+    private static final String SDXL_TEXT_ENCODER_2 = io.streamdiffusion4j.convert.SdxlTextEncoders.TEXT_ENCODER_2;
+    private static final String SDXL_TOKENIZER_2 = io.streamdiffusion4j.convert.SdxlTextEncoders.TOKENIZER_2;
 
     private RepoLayouts() {}
 
@@ -143,6 +145,12 @@ public final class RepoLayouts {
             require(c + "/config.json", files, out, missing);
             weights(c + "/", files, out, missing);
         }
+        // Stable Diffusion XL (stabilityai/sdxl-turbo, ...): the second text encoder and its tokenizer
+        if (files.contains(SDXL_TEXT_ENCODER_2 + "/config.json")) {
+            require(SDXL_TEXT_ENCODER_2 + "/config.json", files, out, missing);
+            weights(SDXL_TEXT_ENCODER_2 + "/", files, out, missing);
+            tokenizer(SDXL_TOKENIZER_2, files, out, missing);
+        }
         // A TAESD next to the model (this project's own models have one) is converted with it, and so is
         // the full VAE of repositories whose vae/ is a tiny one (IDKiro/sdxs-512-0.9 keeps it in vae_large/).
         for (String optional : List.of("taesd", "vae_large")) {
@@ -169,6 +177,10 @@ public final class RepoLayouts {
             boolean required = c.equals("text_encoder") || c.equals("unet") || c.equals("vae_decoder");
             onnxComponent(c, files, out, missing, required);
         }
+        if (files.contains(SDXL_TEXT_ENCODER_2 + "/model.onnx")) { // an SDXL export (Optimum writes text_encoder_2/)
+            onnxComponent(SDXL_TEXT_ENCODER_2, files, out, missing, true);
+            tokenizer(SDXL_TOKENIZER_2, files, out, missing);
+        }
         requireNone(ref, missing, "Stable Diffusion pipeline in ONNX (Optimum) layout");
         return new Selection(Layout.ONNX, out);
     }
@@ -192,10 +204,14 @@ public final class RepoLayouts {
 
     /** Every file directly in {@code tokenizer/}; the vocabulary and merges are required. */
     private static void tokenizer(Set<String> files, List<String> out, List<String> missing) {
-        require("tokenizer/vocab.json", files, out, missing);
-        require("tokenizer/merges.txt", files, out, missing);
+        tokenizer("tokenizer", files, out, missing);
+    }
+
+    private static void tokenizer(String dir, Set<String> files, List<String> out, List<String> missing) {
+        require(dir + "/vocab.json", files, out, missing);
+        require(dir + "/merges.txt", files, out, missing);
         for (String f : new TreeSet<>(files)) {
-            if (childOf("tokenizer/", f) != null && !out.contains(f)) out.add(f);
+            if (childOf(dir + "/", f) != null && !out.contains(f)) out.add(f);
         }
     }
 

@@ -21,6 +21,22 @@ public interface TextEncoder extends AutoCloseable {
         return 77;
     }
 
+    /**
+     * Rows of the embedding {@link #encode} returns, the UNet's sequence length: the token
+     * positions, or for SDXL one more (the pooled embedding, see {@link SdxlConditioning}).
+     */
+    default int embeddingLength() {
+        return sequenceLength();
+    }
+
+    /**
+     * Whether an empty negative prompt is a zero embedding rather than the encoded empty text
+     * (diffusers' SDXL {@code force_zeros_for_empty_prompt}).
+     */
+    default boolean zerosForEmptyNegativePrompt() {
+        return false;
+    }
+
     @Override
     void close();
 }

@@ -11,7 +11,9 @@ import io.streamdiffusion4j.model.Vae;
 import io.streamdiffusion4j.model.VaeEncoder;
 import io.streamdiffusion4j.scheduler.SchedulerConfig;
 import io.streamdiffusion4j.tensor.FloatTensor;
+import io.streamdiffusion4j.convert.SdxlTextEncoders;
 import io.streamdiffusion4j.text.ClipTokenizer;
+import io.streamdiffusion4j.text.PairedTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -149,10 +151,12 @@ public final class OnnxModelLoader {
         StaticShapes shapes = options.staticShapes();
         List<AutoCloseable> opened = new ArrayList<>();
         try {
-            TextEncoder text = new OrtTextEncoder(
+            boolean sdxl = Files.isRegularFile(modelDir.resolve(SdxlTextEncoders.TEXT_ENCODER_2 + "/model.onnx"));
+            TextEncoder text = sdxl ? openSdxlTextEncoders(sessions, shapes, modelDir) : new OrtTextEncoder(
                     sessions.open(modelDir.resolve("text_encoder/model.onnx"), shapes == null ? Map.of() : OrtTextEncoder.staticInputs()),
                     ComponentConfig.read(modelDir.resolve("text_encoder")));
             opened.add(text);
+            if (sdxl) tokenizer = new PairedTokenizer(tokenizer, ClipTokenizer.load(modelDir.resolve(SdxlTextEncoders.TOKENIZER_2)));
             Path unetConfigDir = unetFile != null && Files.isRegularFile(unetFile.resolveSibling("config.json"))
                     ? unetFile.getParent() : modelDir.resolve("unet");
             ComponentConfig unetConfig = ComponentConfig.read(unetConfigDir);
@@ -196,6 +200,37 @@ public final class OnnxModelLoader {
         if (!Files.isRegularFile(file)) throw new InvalidModelException("ControlNet model " + file + " does not exist");
         ExecutionProviders.Selection selection = ExecutionProviders.select(options.device(), options.providerSettings());
         return OrtControlNet.open(new ConfiguredSessions(options, selection.provider()), file);
+    }
+
+    /**
+     * Stable Diffusion XL's two text encoders ({@code text_encoder/}, {@code text_encoder_2/}); an
+     * empty negative prompt is zeros unless model_index.json sets {@code force_zeros_for_empty_prompt}
+     * false (diffusers' SDXL pipeline default is true).
+     */
+    private static TextEncoder openSdxlTextEncoders(SessionFactory sessions, StaticShapes shapes, Path modelDir) throws IOException {
+        Map<String, long[]> wanted = shapes == null ? Map.of() : OrtTextEncoder.staticInputs();
+        Path tokenizer2 = modelDir.resolve(SdxlTextEncoders.TOKENIZER_2);
+        if (!Files.isRegularFile(tokenizer2.resolve("vocab.json"))) {
+            throw new InvalidModelException("model folder " + modelDir + " has " + SdxlTextEncoders.TEXT_ENCODER_2
+                    + "/ but no " + SdxlTextEncoders.TOKENIZER_2 + "/vocab.json");
+        }
+        boolean zeros = true;
+        Path index = modelDir.resolve("model_index.json");
+        if (Files.isRegularFile(index)) {
+            var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(index.toFile()).get("force_zeros_for_empty_prompt");
+            if (node != null && node.isBoolean()) zeros = node.booleanValue();
+        }
+        ComponentConfig firstConfig = ComponentConfig.read(modelDir.resolve("text_encoder"));
+        ComponentConfig secondConfig = ComponentConfig.read(modelDir.resolve(SdxlTextEncoders.TEXT_ENCODER_2));
+        OnnxSession first = sessions.open(modelDir.resolve("text_encoder/model.onnx"), wanted);
+        OnnxSession second;
+        try {
+            second = sessions.open(modelDir.resolve(SdxlTextEncoders.TEXT_ENCODER_2 + "/model.onnx"), wanted);
+        } catch (IOException | RuntimeException e) {
+            first.close();
+            throw e;
+        }
+        return new OrtSdxlTextEncoder(first, firstConfig, second, secondConfig, zeros);
     }
 
     /**

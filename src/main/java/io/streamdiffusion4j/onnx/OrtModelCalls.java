@@ -29,23 +29,24 @@ public final class OrtModelCalls implements AutoCloseable {
         SplittableRandom random = new SplittableRandom(1);
         int lh = height / StaticShapes.VAE_FACTOR;
         int lw = width / StaticShapes.VAE_FACTOR;
+        int sequence = models.textEncoder().embeddingLength(); // 77, or 78 with SDXL's pooled row
         try {
             encoder = copyOf(e.pinnedRun(), random, new long[][] {{frames, 3, height, width}});
             long[] sample = {unetRows, u.latentChannels(), lh, lw};
             if (u.precomputes()) {
                 // the per-frame work of a split UNet is its main session, on conditioning prepared once
-                float[] h = new float[unetRows * StaticShapes.TEXT_SEQUENCE * u.crossAttentionDim()];
+                float[] h = new float[unetRows * sequence * u.crossAttentionDim()];
                 for (int k = 0; k < h.length; k++) h[k] = (float) (random.nextDouble() * 2 - 1);
                 long[] t = new long[unetRows];
                 for (int k = 0; k < t.length; k++) t[k] = random.nextInt(1000);
                 conditioning = u.prepare(new int[] {unetRows, u.latentChannels(), lh, lw}, t,
-                        new io.streamdiffusion4j.tensor.FloatTensor(h, unetRows, StaticShapes.TEXT_SEQUENCE, u.crossAttentionDim()));
+                        new io.streamdiffusion4j.tensor.FloatTensor(h, unetRows, sequence, u.crossAttentionDim()));
                 unet = copyOf(u.pinnedRun(), random, new long[][] {sample});
                 u.bindConditioning(unet, conditioning);
             } else {
                 conditioning = null;
                 unet = copyOf(u.pinnedRun(), random, new long[][] {
-                        sample, {unetRows}, {unetRows, StaticShapes.TEXT_SEQUENCE, u.crossAttentionDim()}});
+                        sample, {unetRows}, {unetRows, sequence, u.crossAttentionDim()}});
             }
             decoder = copyOf(d.pinnedRun(), random, new long[][] {{frames, u.latentChannels(), lh, lw}});
         } catch (OrtException ex) {

@@ -150,6 +150,9 @@ public final class OrtUnet implements Unet {
     static OrtUnet open(SessionFactory sessions, Path file, ComponentConfig config, StaticShapes shapes, boolean precompute,
                         java.util.function.Consumer<String> notices) throws IOException {
         Map<String, long[]> wanted = shapes == null ? Map.of() : staticInputs(shapes, config);
+        if (Files.isRegularFile(file) && SdxlUnetInputs.applies(GraphInputs.read(file))) {
+            return openSdxl(sessions, file, config, SdxlUnetInputs.staticInputs(wanted), precompute, notices);
+        }
         if (precompute) {
             Optional<OrtUnet> split;
             try {
@@ -164,23 +167,51 @@ public final class OrtUnet implements Unet {
         return new OrtUnet(sessions.open(file, wanted), config);
     }
 
+    /**
+     * An SDXL UNet: its graph rewritten by {@link SdxlUnetInputs} to take the packed prompt
+     * embedding (pooled embedding as the last row, time ids from the sample's size), then opened
+     * like any other, split or whole.
+     */
+    private static OrtUnet openSdxl(SessionFactory sessions, Path file, ComponentConfig config, Map<String, long[]> wanted,
+                                    boolean precompute, java.util.function.Consumer<String> notices) throws IOException {
+        byte[] bytes = SdxlUnetInputs.rewrite(readModel(file), file);
+        String variant = "unet-sdxl-" + SdxlUnetInputs.VERSION + "-";
+        if (precompute) {
+            try {
+                Optional<OrtUnet> split = openSplit(sessions, bytes, file, variant, config, wanted);
+                if (split.isPresent()) return split.get();
+            } catch (InvalidModelException e) {
+                notices.accept("cannot pre-compute the conditioning of " + file + " (" + e.getMessage()
+                        + "); running the whole graph per frame");
+            }
+        }
+        return new OrtUnet(sessions.open(bytes, file, variant + "whole", wanted), config);
+    }
+
+    private static byte[] readModel(Path file) throws InvalidModelException {
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException | OutOfMemoryError e) {
+            throw new InvalidModelException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     private static Optional<OrtUnet> openSplit(SessionFactory sessions, Path file, ComponentConfig config,
                                                Map<String, long[]> wanted) throws IOException {
         if (!Files.isRegularFile(file)) return Optional.empty(); // the whole-graph path reports it
         GraphInputs inputs = GraphInputs.read(file);
         if (!inputs.inputs().keySet().containsAll(List.of(SAMPLE, TIMESTEP, HIDDEN_STATES))) return Optional.empty();
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-        } catch (IOException | OutOfMemoryError e) {
-            throw new InvalidModelException("cannot read " + file + ": " + e.getMessage(), e);
-        }
+        return openSplit(sessions, readModel(file), file, "", config, wanted);
+    }
+
+    private static Optional<OrtUnet> openSplit(SessionFactory sessions, byte[] bytes, Path file, String variant,
+                                               ComponentConfig config, Map<String, long[]> wanted) throws IOException {
         Optional<UnetConditioningSplit> plan = UnetConditioningSplit.plan(bytes, file, SAMPLE, TIMESTEP, HIDDEN_STATES);
         bytes = null;
         if (plan.isEmpty()) return Optional.empty();
         UnetConditioningSplit split = plan.get();
         OnnxSession conditioning = sessions.open(split.conditioningGraph(), file,
-                "unet-conditioning-" + UnetConditioningSplit.VERSION, wanted);
+                variant + "unet-conditioning-" + UnetConditioningSplit.VERSION, wanted);
         OnnxSession main = null;
         try {
             Map<String, TypeProto> types = new HashMap<>();
@@ -193,7 +224,7 @@ public final class OrtUnet implements Unet {
                 types.put(f, typeOf(ti));
             }
             Map<String, long[]> mainWanted = new LinkedHashMap<>(wanted);
-            main = sessions.open(split.mainGraph(types), file, "unet-main-" + UnetConditioningSplit.VERSION, mainWanted);
+            main = sessions.open(split.mainGraph(types), file, variant + "unet-main-" + UnetConditioningSplit.VERSION, mainWanted);
             return Optional.of(new OrtUnet(main, conditioning, split, config));
         } catch (IOException | RuntimeException e) {
             if (main != null) main.close();

@@ -40,6 +40,17 @@ public final class PromptEncoder {
         return embedding;
     }
 
+    /**
+     * The embedding of a negative prompt: {@link #encode}, except that an empty one is all zeros
+     * for text encoders that say so (SDXL's {@code force_zeros_for_empty_prompt}; diffusers'
+     * {@code encode_prompt} zeroes both the token and the pooled embeddings).
+     */
+    public FloatTensor encodeNegative(String text) {
+        FloatTensor encoded = encode(text);
+        boolean empty = text == null || text.isEmpty();
+        return empty && textEncoder.zerosForEmptyNegativePrompt() ? FloatTensor.zeros(encoded.shape()) : encoded;
+    }
+
     public int[] tokenIds(String text) {
         return tokenizer.encode(text == null ? "" : text);
     }

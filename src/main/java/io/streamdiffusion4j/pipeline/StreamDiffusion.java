@@ -380,7 +380,7 @@ public final class StreamDiffusion implements AutoCloseable {
 
     private FloatTensor conditioning() {
         FloatTensor positive = currentPositive();
-        FloatTensor negative = guidance.hasNegativeRows() ? prompts.encode(negativePrompt) : null;
+        FloatTensor negative = guidance.hasNegativeRows() ? prompts.encodeNegative(negativePrompt) : null;
         FloatTensor rows = PromptEncoder.conditioning(positive, negative, guidance, config.batchSize(), config.frameBufferSize());
         return ipAdapter == null ? rows : ipAdapter.extend(rows, config.batchSize());
     }

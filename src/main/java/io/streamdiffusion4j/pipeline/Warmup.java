@@ -89,7 +89,7 @@ public final class Warmup {
         FloatTensor sample = FloatTensor.zeros(shape.unetRows(), channels, lh, lw);
         long[] timesteps = new long[shape.unetRows()];
         Arrays.fill(timesteps, stream.streamBatch().coefficients().timesteps()[0]);
-        FloatTensor hidden = FloatTensor.zeros(shape.unetRows(), models.textEncoder().sequenceLength(),
+        FloatTensor hidden = FloatTensor.zeros(shape.unetRows(), models.textEncoder().embeddingLength(),
                 models.unet().crossAttentionDim());
         float[] eps = new float[sample.size()];
         FloatTensor latents = FloatTensor.zeros(shape.decodeRows(), channels, lh, lw);
