@@ -156,23 +156,6 @@ class BatchingUnetTest {
         }
     }
 
-    /** A thread that made two quick calls long ago (a warm-up) is not waited for at all. */
-    @Test
-    void aParticipantThatIsNotDueIsNotWaitedFor() throws Exception {
-        StandInUnet model = new StandInUnet(StandInModels.LATENT_CHANNELS, StandInModels.HIDDEN);
-        try (BatchingUnet unet = new BatchingUnet(model, Duration.ofMillis(100))) {
-            Stream a = stream(unet, 1, 1, 4, 4);
-            Stream b = stream(unet, 1, 2, 4, 4);
-            call(unet, b);
-            call(unet, b); // two calls a moment apart: b's interval is tiny
-            Thread.sleep(1000); // far more than twice that interval plus the window: b is not due
-            call(unet, a);
-            call(unet, a);
-            assertThat(unet.stats().timeouts()).isZero();
-            assertThat(unet.stats().waitNanos()).as("nobody waited").isLessThan(Duration.ofMillis(100).toNanos());
-        }
-    }
-
     /** Two streams whose VAE and UNet calls are all batched each make exactly the frames they make alone. */
     @Test
     void twoStreamsWithBatchedVaeAndUnetGiveTheirOwnFrames() throws Exception {
