@@ -20,6 +20,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * ended) is waited for once, then no more ({@link Gatherer}). A call gathering no one else runs
  * on the wrapped model with the caller's own arrays, exactly as without batching.
  *
+ * <p>Known limit: with the VAE gathered as well as the UNet, two streams a stage apart (one at its
+ * VAE encode, the other at its UNet call, say after one ran a frame alone) can each wait in one
+ * gather for the other, which waits in the other gather, until the window passes. Streams that
+ * run in step (the bench's rounds) do not meet it; {@code serve} batches the UNet only. A fix would
+ * let a gather skip a participant whose thread is itself waiting in another gather.
+ *
  * <p>This does not own the wrapped VAE.
  */
 public final class BatchingVae {

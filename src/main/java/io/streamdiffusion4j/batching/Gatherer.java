@@ -28,11 +28,6 @@ import java.util.concurrent.locks.ReentrantLock;
  * and make the streams take turns waiting for each other instead of falling into step; run at
  * once, it is in step from its next call.
  *
- * <p>Nor does a leader wait for a present participant that is not due: one that has called at
- * least twice, and whose last call is more than twice its last interval between calls (plus the
- * window) ago. A thread that made a few quick calls once (a warm-up) or a stream paused for a
- * while is not waited for at all.
- *
  * @param <W> the work of one call, handed to the batch runner as submitted
  */
 final class Gatherer<W> {
@@ -64,12 +59,6 @@ final class Gatherer<W> {
         }
     }
 
-    /** When a participant last called, and the interval before that call (0 until it has called twice). */
-    private static final class Timing {
-        long last;
-        long interval;
-    }
-
     private final class Lane<W2> {
         final Condition arrived;
         final Set<Object> present = new HashSet<>();
@@ -80,18 +69,12 @@ final class Gatherer<W> {
             this.arrived = arrived;
         }
 
-        /** Whether every present participant that is due has a call pending. */
-        boolean complete(long now) {
+        /** Whether every present participant has a call pending. */
+        boolean complete() {
             Set<Object> in = new HashSet<>();
             for (Pending<W2> p : pending) in.add(p.participant);
-            for (Object p : present) if (!in.contains(p) && due(p, now)) return false;
-            return true;
+            return in.containsAll(present);
         }
-    }
-
-    private boolean due(Object participant, long now) {
-        Timing t = timings.get(participant);
-        return t == null || t.interval == 0 || now - t.last <= 2 * t.interval + windowNanos;
     }
 
     private final long windowNanos;
@@ -99,7 +82,6 @@ final class Gatherer<W> {
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<Object, Lane<W>> lanes = new HashMap<>();
     private final Map<Object, Object> laneOf = new HashMap<>(); // present participants -> their lane
-    private final Map<Object, Timing> timings = new HashMap<>(); // participants that have called, until they leave
 
     Gatherer(long windowNanos, Runner<W> runner) {
         if (windowNanos < 0) throw new IllegalArgumentException("the gather window must be >= 0, found " + windowNanos + " ns");
@@ -122,10 +104,6 @@ final class Gatherer<W> {
             Object previous = laneOf.put(participant, laneKey);
             if (previous != null && !previous.equals(laneKey)) leaveLane(participant, previous);
             boolean arriving = lane.present.add(participant); // new here, or back after an absence
-            long now = System.nanoTime();
-            Timing timing = timings.computeIfAbsent(participant, k -> new Timing());
-            if (timing.last != 0) timing.interval = now - timing.last;
-            timing.last = now;
             mine = new Pending<>(participant, work, lock.newCondition());
             lane.pending.add(mine);
             if (lane.leading) {
@@ -139,7 +117,7 @@ final class Gatherer<W> {
             lane.leading = true;
             long start = System.nanoTime();
             long deadline = start + windowNanos;
-            while (!arriving && !lane.complete(System.nanoTime())) {
+            while (!arriving && !lane.complete()) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) break;
                 try {
@@ -149,12 +127,12 @@ final class Gatherer<W> {
                     break;
                 }
             }
-            boolean timedOut = !arriving && !lane.complete(System.nanoTime());
+            boolean timedOut = !arriving && !lane.complete();
             gathered = new Gathered(System.nanoTime() - start, timedOut);
             batch = new ArrayList<>(lane.pending);
             lane.pending.clear();
             lane.leading = false;
-            markMissingAbsent(lane, batch, timedOut);
+            if (timedOut) markMissingAbsent(lane, batch);
         } finally {
             lock.unlock();
         }
@@ -186,7 +164,6 @@ final class Gatherer<W> {
         lock.lock();
         try {
             Object lane = laneOf.remove(participant);
-            timings.remove(participant);
             if (lane != null) leaveLane(participant, lane);
         } finally {
             lock.unlock();
@@ -223,20 +200,15 @@ final class Gatherer<W> {
         if (lane.present.isEmpty() && lane.pending.isEmpty() && !lane.leading) lanes.remove(laneKey);
     }
 
-    /**
-     * Participants not in {@code batch} that were not due are absent now (and forgotten: a thread
-     * that called once does not stay counted); when the window passed, those that were due too.
-     */
-    private void markMissingAbsent(Lane<W> lane, List<Pending<W>> batch, boolean timedOut) {
+    /** The window passed: participants not in {@code batch} are absent now (and forgotten, so a thread that ended is not kept). */
+    private void markMissingAbsent(Lane<W> lane, List<Pending<W>> batch) {
         Set<Object> in = new HashSet<>();
         for (Pending<W> p : batch) in.add(p.participant);
         List<Object> missing = new ArrayList<>();
-        long now = System.nanoTime();
-        for (Object p : lane.present) if (!in.contains(p) && (timedOut || !due(p, now))) missing.add(p);
+        for (Object p : lane.present) if (!in.contains(p)) missing.add(p);
         for (Object p : missing) {
             lane.present.remove(p);
             laneOf.remove(p);
-            timings.remove(p);
         }
     }
 

@@ -2,11 +2,11 @@ package io.streamdiffusion4j.bench;
 
 import io.streamdiffusion4j.batching.BatchStats;
 import io.streamdiffusion4j.batching.BatchingUnet;
+import io.streamdiffusion4j.batching.CrossSessionBatching;
 import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.image.ImagePostprocessor;
 import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.model.StableDiffusionModels;
-import io.streamdiffusion4j.model.Unet;
 import io.streamdiffusion4j.onnx.OrtUnet;
 import io.streamdiffusion4j.pipeline.StreamConfig;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
@@ -24,9 +24,9 @@ import java.util.concurrent.Future;
 /**
  * An arm of k concurrent streams (sessions) on one model: each round gives every stream the
  * frame at the same moment (a camera tick for k viewers) and runs them on k threads, as a
- * server's sessions run. With a gather window their UNet calls go through a shared
- * {@link BatchingUnet} (cross-session batching); without, each stream calls the model itself and
- * they take turns. The round's frame time is the time until the last stream has its image; every
+ * server's sessions run. With a gather window their UNet, VAE encoder and decoder calls are
+ * stacked across the streams ({@link CrossSessionBatching}, as {@code serve --gather-window-ms});
+ * without, each stream calls the models itself and they take turns. The round's frame time is the time until the last stream has its image; every
  * stream's own latency (round start to its image) is kept for the percentiles. The model calls
  * are counted below the batcher, so a stacked call counts once.
  */
@@ -35,6 +35,7 @@ final class SessionsArm implements Arm {
     private final StreamConfig config;
     private final int sessions;
     private final CountingUnet counted;
+    private final CrossSessionBatching crossSession;
     private final BatchingUnet batching;
     private final List<StreamDiffusion> streams = new ArrayList<>();
     private final List<FloatTensor> outputs = new ArrayList<>();
@@ -51,9 +52,10 @@ final class SessionsArm implements Arm {
         // buffers of its own, as StreamArm: the other arms' batch shapes do not make it reallocate
         this.counted = models.unet() instanceof OrtUnet ort ? new CountingUnet(ort.withOwnBuffers(), true)
                 : new CountingUnet(models.unet(), false);
-        this.batching = window == null ? null : new BatchingUnet(counted, window);
-        Unet unet = batching == null ? counted : batching;
-        StableDiffusionModels shared = models.withUnet(unet);
+        StableDiffusionModels countedModels = models.withUnet(counted);
+        this.crossSession = window == null ? null : CrossSessionBatching.of(countedModels, window);
+        this.batching = crossSession == null ? null : crossSession.unet();
+        StableDiffusionModels shared = crossSession == null ? countedModels : crossSession.models();
         this.threads = Executors.newFixedThreadPool(sessions, r -> Thread.ofPlatform().daemon().name("bench-session").unstarted(r));
         try {
             for (int i = 0; i < sessions; i++) {
@@ -148,7 +150,7 @@ final class SessionsArm implements Arm {
             for (StreamDiffusion s : streams) s.close();
         } finally {
             try {
-                if (batching != null) batching.close();
+                if (crossSession != null) crossSession.close();
             } finally {
                 counted.close();
             }

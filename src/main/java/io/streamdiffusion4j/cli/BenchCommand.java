@@ -85,7 +85,7 @@ final class BenchCommand implements Callable<Integer> {
     int filterFrames;
 
     @Option(names = "--experiments", defaultValue = "all", paramLabel = "LIST",
-            description = "all, or some of pipeline,static-shapes,stream-batch,rcfg,ssf,naive,precompute,int8,sessions"
+            description = "all, or some of pipeline,static-shapes,stream-batch,rcfg,ssf,naive,precompute,int8,sessions,controlnet,ip-adapter"
                     + " (default ${DEFAULT-VALUE}).")
     String experiments;
 

@@ -1,6 +1,6 @@
 package io.streamdiffusion4j.cli;
 
-import io.streamdiffusion4j.batching.CrossSessionBatching;
+import io.streamdiffusion4j.batching.BatchingUnet;
 import io.streamdiffusion4j.config.ConfigException;
 import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.image.ImageSizeLimit;
@@ -130,8 +130,7 @@ final class ServeCommand implements Callable<Integer> {
     int[] txt2imgTIndexList;
 
     /** The server, the stream that owns the shared models, and the batching UNet on them (null when off). */
-    record Running(WebServer server, StreamDiffusion modelOwner, CrossSessionBatching batching, String token)
-            implements AutoCloseable {
+    record Running(WebServer server, StreamDiffusion modelOwner, BatchingUnet batching, String token) implements AutoCloseable {
         /**
          * What SIGTERM does: drains the server (see {@link WebServer#drain}), then stops it.
          *
@@ -248,14 +247,16 @@ final class ServeCommand implements Callable<Integer> {
     private Running load(RunConfig rc, int steps, int[] txt2img, WebServer server, String token, PrintWriter err) throws Exception {
         IpAdapterOptions.refuse(rc, "serve");
         StreamDiffusion owner = Cli.builder(rc, options).mode(Mode.IMG2IMG).build();
-        CrossSessionBatching batching = null;
+        BatchingUnet batching = null;
         try {
             StableDiffusionModels models = owner.models();
             if (gatherWindowMs > 0 && maxSessions > 1) {
-                batching = CrossSessionBatching.of(models, Duration.ofNanos(Math.round(gatherWindowMs * 1e6)));
-                models = batching.models();
-                err.printf("serve: cross-session batching: the sessions' UNet, VAE encoder and decoder calls are stacked,"
-                        + " gathered for at most %s ms%n", gatherWindowMs);
+                // the UNet only: with the VAE gathered too, sessions a stage apart could each wait in one gather
+                // for a session waiting in the other, until the window passes (see BatchingVae)
+                batching = new BatchingUnet(models.unet(), Duration.ofNanos(Math.round(gatherWindowMs * 1e6)));
+                models = models.withUnet(batching);
+                err.printf("serve: cross-session batching: the sessions' UNet calls are stacked, gathered for at most %s ms%n",
+                        gatherWindowMs);
             }
             StreamFactory factory;
             try {

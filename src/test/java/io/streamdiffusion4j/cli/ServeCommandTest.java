@@ -91,7 +91,7 @@ class ServeCommandTest {
         StringWriter log = new StringWriter();
         try (ServeCommand.Running running = cmd.start(new PrintWriter(log, true))) {
             assertThat(running.batching()).isNotNull();
-            assertThat(running.batching().unet().window()).isEqualTo(java.time.Duration.ofMillis(20));
+            assertThat(running.batching().window()).isEqualTo(java.time.Duration.ofMillis(20));
             String metrics = HTTP.send(HttpRequest.newBuilder(running.server().uri().resolve("metrics")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             assertThat(metrics).contains("sd4j_unet_gather_wait_seconds_count 0").contains("sd4j_unet_model_calls_total 0.0");
