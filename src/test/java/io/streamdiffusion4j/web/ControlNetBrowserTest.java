@@ -7,9 +7,7 @@ import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.onnx.OnnxModelLoader;
 import io.streamdiffusion4j.onnx.OrtControlNet;
 import io.streamdiffusion4j.testing.ControlNetTestModels;
-import java.io.File;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -18,11 +16,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
-import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -33,15 +27,9 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * chromium-driver, as {@link WebDemoBrowserTest}.
  */
 class ControlNetBrowserTest {
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-
     @Test
     void aScaleSliderOnThePageChangesTheStream(@TempDir Path dir) throws Exception {
-        assertThat(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER))
-                .as("the browser test needs %s and %s: apt-get install chromium chromium-driver (.ci/run does)", CHROMIUM,
-                        CHROMEDRIVER)
-                .isTrue();
+        HeadlessChromium.requireInstalled();
         Path camera = stillCamera(dir);
         Path model = ControlNetTestModels.tinyWithControl(dir);
         ControlNetTestModels.controlNet(dir.resolve("cn"), 4, 16);
@@ -53,7 +41,7 @@ class ControlNetBrowserTest {
             StreamFactory factory = TestServer.factory(models).controlNets(List.of(cn), new double[] {0.8}, new CannyPreprocessor());
             WebServer server = new WebServer(WebServerOptions.defaults().withPort(0), factory, events);
             server.start();
-            WebDriver driver = chromium(camera);
+            WebDriver driver = HeadlessChromium.start(camera);
             try {
                 driver.get("http://127.0.0.1:" + server.port() + "/");
                 wait(driver, d -> !d.findElement(By.id("prompt")).getAttribute("value").isEmpty() ? true : null);
@@ -94,7 +82,7 @@ class ControlNetBrowserTest {
     }
 
     private static Object script(WebDriver driver, String js) {
-        return ((JavascriptExecutor) driver).executeScript(js);
+        return HeadlessChromium.script(driver, js);
     }
 
     private static <T> T wait(WebDriver driver, java.util.function.Function<WebDriver, T> condition) {
@@ -115,17 +103,5 @@ class ControlNetBrowserTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as("ffmpeg: " + out).isZero();
-    }
-
-    private static WebDriver chromium(Path camera) {
-        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File(CHROMEDRIVER.toString()))
-                .usingAnyFreePort().build();
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(CHROMIUM.toString());
-        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                "--use-file-for-fake-video-capture=" + camera.toAbsolutePath(), "--window-size=1200,900");
-        return new ChromeDriver(service, options);
     }
 }
