@@ -255,7 +255,10 @@ class BatchingUnetTest {
         return frames(models, cfg, null);
     }
 
-    /** {@link #frames(StableDiffusionModels, CfgType)}, waiting at {@code start} (if any) after preparing. */
+    /**
+     * {@link #frames(StableDiffusionModels, CfgType)}, waiting at {@code start} (if any) after
+     * preparing and again after the first frame.
+     */
     private static float[] frames(StableDiffusionModels models, CfgType cfg, java.util.concurrent.CyclicBarrier start) {
         List<FloatTensor> out = new ArrayList<>();
         TorchGenerator g = new TorchGenerator(5);
@@ -263,7 +266,12 @@ class BatchingUnetTest {
                 .seed(cfg.ordinal() + 3).build()) {
             s.prepare("a " + cfg, "blurry", 50, 1.4, 0.9);
             if (start != null) start.await(30, TimeUnit.SECONDS);
-            for (int i = 0; i < 12; i++) out.add(s.img2img(g.randn(1, 3, 32, 32)));
+            for (int i = 0; i < 12; i++) {
+                out.add(s.img2img(g.randn(1, 3, 32, 32)));
+                // after its first frame each stream is present in the gathers: from the second on they wait for each
+                // other (without this, on a busy machine one thread could run all its frames before the other's first)
+                if (i == 0 && start != null) start.await(30, TimeUnit.SECONDS);
+            }
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
