@@ -12,9 +12,13 @@ import io.streamdiffusion4j.onnx.OnnxModelLoader;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import io.streamdiffusion4j.tensor.FloatTensor;
 import io.streamdiffusion4j.weights.WeightFiles;
+import io.streamdiffusion4j.weights.DType;
+import io.streamdiffusion4j.weights.SafeTensors;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -80,6 +84,50 @@ class SdxlSingleFileTest {
             FloatTensor out = s.img2img(frame);
             assertThat(out.shape()).containsExactly(1, 3, 64, 64);
             for (float v : out.data()) assertThat(Float.isFinite(v)).isTrue();
+        }
+    }
+
+    /** A projection narrower than the width (bigG's is square, 1280): the transpose keeps every value in its place. */
+    @Test
+    void nonSquareTextProjectionIsTransposed() throws Exception {
+        Path narrow = dir.resolve("narrow");
+        for (String f : List.of("model_index.json", "scheduler/scheduler_config.json", "unet/config.json", "vae/config.json",
+                "text_encoder/config.json", "text_encoder_2/config.json", "unet/diffusion_pytorch_model.safetensors",
+                "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors")) {
+            Files.createDirectories(narrow.resolve(f).getParent());
+            Files.copy(sdxl.resolve(f), narrow.resolve(f));
+        }
+        for (String t : List.of("tokenizer", "tokenizer_2")) {
+            Files.createDirectories(narrow.resolve(t));
+            try (var files = Files.list(sdxl.resolve(t))) {
+                for (Path p : files.toList()) Files.copy(p, narrow.resolve(t).resolve(p.getFileName()));
+            }
+        }
+        Path config2 = narrow.resolve("text_encoder_2/config.json");
+        Files.writeString(config2, Files.readString(config2).replace("\"projection_dim\" : 32", "\"projection_dim\" : 24"));
+        assertThat(Files.readString(config2)).contains("\"projection_dim\" : 24");
+        List<SafeTensors.Tensor> tensors = new ArrayList<>();
+        try (WeightFiles w = WeightFiles.openFolder(sdxl.resolve("text_encoder_2"))) {
+            for (String n : w.names()) {
+                if (!n.equals("text_projection.weight")) {
+                    tensors.add(new SafeTensors.Tensor(n, DType.F32, w.shape(n), w.floats(n)));
+                }
+            }
+        }
+        float[] projection = new float[24 * 32];
+        for (int i = 0; i < projection.length; i++) projection[i] = i * 0.001f - 0.3f;
+        tensors.add(new SafeTensors.Tensor("text_projection.weight", DType.F32, new int[] {24, 32}, projection));
+        SafeTensors.write(narrow.resolve("text_encoder_2/model.safetensors"), tensors, Map.of());
+
+        Path narrowCkpt = writeSgmCheckpoint(narrow, dir.resolve("narrow.safetensors"));
+        try (SafeTensors st = SafeTensors.open(narrowCkpt)) {
+            assertThat(st.shape("conditioner.embedders.1.model.text_projection")).containsExactly(32, 24);
+        }
+        Path split = dir.resolve("narrow-split");
+        SingleFileCheckpoint.toDiffusers(narrowCkpt, narrow, split);
+        try (WeightFiles actual = WeightFiles.openFolder(split.resolve("text_encoder_2"))) {
+            assertThat(actual.shape("text_projection.weight")).containsExactly(24, 32);
+            assertThat(actual.floats("text_projection.weight")).isEqualTo(projection);
         }
     }
 
