@@ -1,6 +1,7 @@
 package io.streamdiffusion4j.checkpoint;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.IntUnaryOperator;
@@ -52,7 +53,10 @@ import java.util.regex.Pattern;
  * encoder {@code conditioner.embedders.0.transformer.*}): already in transformers' names;
  * {@code text_model.} is added where an older export lacks it. The OpenCLIP encoders (SD 2.x
  * {@code cond_stage_model.model.*}, SDXL's second {@code conditioner.embedders.1.model.*}) store
- * attention as one fused {@code in_proj} and are not mapped here.
+ * attention as one fused {@code in_proj}, split into transformers' {@code q_proj, k_proj, v_proj}
+ * (the thirds of its rows, in that order), and their {@code text_projection} is the transpose of
+ * transformers' {@code text_projection.weight}: see {@link #openClipText} (as diffusers'
+ * {@code convert_open_clip_checkpoint} in {@code loaders/single_file_utils.py} maps them).
  */
 public final class LdmNames {
     /** Component prefixes of an original checkpoint. */
@@ -348,5 +352,60 @@ public final class LdmNames {
     public static String text(String key) {
         String k = key.startsWith("text_model.") ? key : "text_model." + key;
         return k.endsWith("embeddings.position_ids") ? null : k;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // OpenCLIP text encoder
+
+    /** How an OpenCLIP tensor becomes a transformers one: whole, one third of its rows, or transposed. */
+    public enum Take { WHOLE, FIRST_THIRD, SECOND_THIRD, LAST_THIRD, TRANSPOSED }
+
+    /** A transformers tensor made from an OpenCLIP one. */
+    public record OpenClipTarget(String name, Take take) {}
+
+    private static final Pattern OPENCLIP_LAYER = Pattern.compile("transformer\\.resblocks\\.(\\d+)\\.(.+)");
+    private static final Map<String, String> OPENCLIP_LAYER_PARTS = Map.of(
+            "ln_1.weight", "layer_norm1.weight", "ln_1.bias", "layer_norm1.bias",
+            "ln_2.weight", "layer_norm2.weight", "ln_2.bias", "layer_norm2.bias",
+            "attn.out_proj.weight", "self_attn.out_proj.weight", "attn.out_proj.bias", "self_attn.out_proj.bias",
+            "mlp.c_fc.weight", "mlp.fc1.weight", "mlp.c_fc.bias", "mlp.fc1.bias",
+            "mlp.c_proj.weight", "mlp.fc2.weight", "mlp.c_proj.bias", "mlp.fc2.bias");
+
+    /**
+     * The transformers tensors of an OpenCLIP text tower tensor (without its {@link #OPENCLIP_TEXT}
+     * or {@link #SGM_TEXT_2} prefix): one, or three for a fused {@code in_proj}; an empty list for
+     * what is not a text-encoder weight ({@code logit_scale}, the {@code attn_mask} buffer); null
+     * when the name is not an OpenCLIP text tower's.
+     */
+    public static List<OpenClipTarget> openClipText(String key) {
+        switch (key) {
+            case "token_embedding.weight":
+                return List.of(new OpenClipTarget("text_model.embeddings.token_embedding.weight", Take.WHOLE));
+            case "positional_embedding":
+                return List.of(new OpenClipTarget("text_model.embeddings.position_embedding.weight", Take.WHOLE));
+            case "ln_final.weight":
+                return List.of(new OpenClipTarget("text_model.final_layer_norm.weight", Take.WHOLE));
+            case "ln_final.bias":
+                return List.of(new OpenClipTarget("text_model.final_layer_norm.bias", Take.WHOLE));
+            case "text_projection":
+                return List.of(new OpenClipTarget("text_projection.weight", Take.TRANSPOSED));
+            case "logit_scale", "attn_mask":
+                return List.of();
+            default:
+                break;
+        }
+        Matcher m = OPENCLIP_LAYER.matcher(key);
+        if (!m.matches()) return null;
+        String layer = "text_model.encoder.layers." + m.group(1) + ".self_attn.";
+        String rest = m.group(2);
+        if (rest.equals("attn.in_proj_weight") || rest.equals("attn.in_proj_bias")) {
+            String param = rest.endsWith("weight") ? "weight" : "bias";
+            return List.of(new OpenClipTarget(layer + "q_proj." + param, Take.FIRST_THIRD),
+                    new OpenClipTarget(layer + "k_proj." + param, Take.SECOND_THIRD),
+                    new OpenClipTarget(layer + "v_proj." + param, Take.LAST_THIRD));
+        }
+        String part = OPENCLIP_LAYER_PARTS.get(rest);
+        return part == null ? null
+                : List.of(new OpenClipTarget("text_model.encoder.layers." + m.group(1) + "." + part, Take.WHOLE));
     }
 }

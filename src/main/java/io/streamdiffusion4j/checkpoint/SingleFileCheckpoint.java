@@ -29,18 +29,27 @@ import java.util.stream.Stream;
  * This is about the file format only; fetching the configuration repository is the caller's
  * ({@code convert.ModelStore} through {@code hub}).
  *
- * <p>Supported: SD 1.x (CLIP ViT-L text encoder under {@code cond_stage_model.transformer.}).
- * SD 2.x (OpenCLIP, {@code cond_stage_model.model.}) and SDXL ({@code conditioner.embedders.})
- * are recognised and refused with a clear message; their diffusers repositories work.
+ * <p>Supported: SD 1.x (CLIP ViT-L text encoder under {@code cond_stage_model.transformer.}) and
+ * SDXL in Stability's SGM layout ({@code sd_xl_turbo_1.0.safetensors}, ...: CLIP ViT-L under
+ * {@code conditioner.embedders.0.transformer.}, OpenCLIP ViT-bigG under
+ * {@code conditioner.embedders.1.model.}, which becomes {@code text_encoder_2/} by
+ * {@link LdmNames#openClipText}; its configuration, with {@code text_encoder_2/} and
+ * {@code tokenizer_2/}, comes from stabilityai/sdxl-turbo). SD 2.x (OpenCLIP,
+ * {@code cond_stage_model.model.}) is recognised and refused with a clear message; its diffusers
+ * repositories work.
  */
 public final class SingleFileCheckpoint {
     private static final String UNET = LdmNames.UNET;
     private static final String VAE = LdmNames.VAE;
     private static final String TEXT = LdmNames.TEXT;
+    /** SDXL's second text encoder's diffusers folder. */
+    private static final String SDXL_TEXT_2 = "text_encoder_2";
 
     /** An architecture whose configuration a single file can borrow. */
     public enum Base {
-        SD1("Stable Diffusion 1.x", "stable-diffusion-v1-5/stable-diffusion-v1-5");
+        SD1("Stable Diffusion 1.x", "stable-diffusion-v1-5/stable-diffusion-v1-5"),
+        /** SDXL (SGM names); sdxl-turbo's configuration is SDXL 1.0 base's but for the scheduler. */
+        SDXL("Stable Diffusion XL", "stabilityai/sdxl-turbo");
 
         private final String label;
         private final String configRepo;
@@ -71,8 +80,15 @@ public final class SingleFileCheckpoint {
 
     static Base detect(Path file, Set<String> names) throws IOException {
         if (hasPrefix(names, LdmNames.SGM_CONDITIONER)) {
-            throw new IOException(file + " is an SDXL checkpoint (conditioner.embedders.*); single-file SDXL is not"
-                    + " supported: use its diffusers repository");
+            for (String[] need : new String[][] {{UNET, "UNet"}, {LdmNames.SGM_TEXT, "CLIP ViT-L text encoder"},
+                    {LdmNames.SGM_TEXT_2, "OpenCLIP ViT-bigG text encoder"}, {VAE, "VAE"}}) {
+                if (!hasPrefix(names, need[0])) {
+                    throw new IOException(file + " is an SDXL checkpoint (conditioner.embedders.*) without " + need[1]
+                            + " weights (" + need[0] + "*), which an SDXL checkpoint has"
+                            + (need[0].equals(VAE) ? "; checkpoints without a baked-in VAE are not supported" : ""));
+                }
+            }
+            return Base.SDXL;
         }
         if (hasPrefix(names, LdmNames.OPENCLIP_TEXT)) {
             throw new IOException(file + " is a Stable Diffusion 2.x checkpoint (OpenCLIP text encoder,"
@@ -98,7 +114,7 @@ public final class SingleFileCheckpoint {
     }
 
     /** One tensor to write: where it comes from, its diffusers name, shape and stored precision. */
-    private record Renamed(String source, String target, int[] shape, DType dtype) {}
+    private record Renamed(String source, String target, int[] shape, DType dtype, LdmNames.Take take) {}
 
     /**
      * Writes a diffusers folder ({@code model_index.json, scheduler/, tokenizer/, text_encoder/,
@@ -116,6 +132,8 @@ public final class SingleFileCheckpoint {
         JsonNode unetConfig = readConfig(json, config.resolve("unet/config.json"));
         JsonNode vaeConfig = readConfig(json, config.resolve("vae/config.json"));
         JsonNode textConfig = readConfig(json, config.resolve("text_encoder/config.json"));
+        Path text2File = config.resolve(SDXL_TEXT_2 + "/config.json");
+        JsonNode text2Config = Files.exists(text2File) ? readConfig(json, text2File) : null;
         UnetLayout layout = UnetLayout.fromConfig(unetConfig, config.resolve("unet/config.json"));
         LdmNames names = new LdmNames(layout);
         int vaeBlocks = vaeConfig.path("block_out_channels").size();
@@ -123,10 +141,18 @@ public final class SingleFileCheckpoint {
 
         try (SafeTensors st = SafeTensors.open(checkpoint)) {
             Base base = detect(checkpoint, st.names());
+            boolean sdxl = base == Base.SDXL;
+            if (sdxl != layout.addEmbedding() || sdxl != (text2Config != null)) {
+                throw new IOException(checkpoint + " is a " + base.label() + " checkpoint, but the configuration in " + config
+                        + (sdxl ? " is not SDXL's (it needs unet addition_embed_type text_time and text_encoder_2/config.json)"
+                        : " is SDXL's"));
+            }
+            String text = sdxl ? LdmNames.SGM_TEXT : TEXT;
             Map<String, List<Renamed>> parts = new LinkedHashMap<>();
             parts.put("unet", new ArrayList<>());
             parts.put("vae", new ArrayList<>());
             parts.put("text_encoder", new ArrayList<>());
+            if (sdxl) parts.put(SDXL_TEXT_2, new ArrayList<>());
             List<String> unmapped = new ArrayList<>();
             Map<String, String> seen = new HashMap<>();
             for (String key : st.names()) {
@@ -140,10 +166,27 @@ public final class SingleFileCheckpoint {
                     if (k.startsWith("loss.")) continue;   // training-time discriminator, not part of the model
                     component = "vae";
                     target = LdmNames.vae(k, vaeBlocks);
-                } else if (key.startsWith(TEXT)) {
+                } else if (key.startsWith(text)) {
                     component = "text_encoder";
-                    target = LdmNames.text(key.substring(TEXT.length()));
+                    target = LdmNames.text(key.substring(text.length()));
                     if (target == null) continue;   // position_ids: a buffer, not a weight
+                } else if (sdxl && key.startsWith(LdmNames.SGM_TEXT_2)) {
+                    List<LdmNames.OpenClipTarget> targets = LdmNames.openClipText(key.substring(LdmNames.SGM_TEXT_2.length()));
+                    if (targets == null) {
+                        unmapped.add(key);
+                        continue;
+                    }
+                    SafeTensors.Entry e = st.entry(key);
+                    for (LdmNames.OpenClipTarget t : targets) {
+                        String previous = seen.put(SDXL_TEXT_2 + "/" + t.name(), key);
+                        if (previous != null) {
+                            throw new IOException(checkpoint + ": tensors '" + previous + "' and '" + key + "' both map to "
+                                    + SDXL_TEXT_2 + " weight '" + t.name() + "'");
+                        }
+                        parts.get(SDXL_TEXT_2).add(new Renamed(key, t.name(), openClipShape(checkpoint, key, e.shape(), t.take()),
+                                storedType(checkpoint, key, e.dtype()), t.take()));
+                    }
+                    continue;
                 } else {
                     continue;   // EMA copies, the DDPM schedule buffers (betas, alphas_cumprod, ...)
                 }
@@ -159,20 +202,22 @@ public final class SingleFileCheckpoint {
                 SafeTensors.Entry e = st.entry(key);
                 int[] shape = e.shape();
                 if (component.equals("vae") && LdmNames.isVaeAttentionMatrix(target)) shape = asMatrix(checkpoint, key, shape);
-                parts.get(component).add(new Renamed(key, target, shape, storedType(checkpoint, key, e.dtype())));
+                parts.get(component).add(new Renamed(key, target, shape, storedType(checkpoint, key, e.dtype()),
+                        LdmNames.Take.WHOLE));
             }
             if (!unmapped.isEmpty()) {
                 throw new IOException(checkpoint + ": " + unmapped.size() + " tensors do not fit the " + base.label()
                         + " layout (UNet " + layout + ", from " + config.resolve("unet/config.json") + "): "
                         + String.join(", ", unmapped.stream().sorted().limit(6).toList()) + (unmapped.size() > 6 ? ", ..." : ""));
             }
-            checkFits(checkpoint, config, parts, unetConfig, vaeConfig, textConfig);
+            checkFits(checkpoint, config, parts, unetConfig, vaeConfig, textConfig, text2Config);
 
             Files.createDirectories(out);
-            copyConfig(config, out);
+            copyConfig(config, out, sdxl);
             write(st, parts.get("unet"), out.resolve("unet/diffusion_pytorch_model.safetensors"));
             write(st, parts.get("vae"), out.resolve("vae/diffusion_pytorch_model.safetensors"));
             write(st, parts.get("text_encoder"), out.resolve("text_encoder/model.safetensors"));
+            if (sdxl) write(st, parts.get(SDXL_TEXT_2), out.resolve(SDXL_TEXT_2 + "/model.safetensors"));
             ObjectNode about = json.createObjectNode();
             about.put("created_by", "streamdiffusion4j single-file checkpoint");
             about.put("checkpoint", checkpoint.toAbsolutePath().toString());
@@ -184,9 +229,15 @@ public final class SingleFileCheckpoint {
 
     /** The shapes that tell an architecture apart, against the configuration the checkpoint is to be read with. */
     private static void checkFits(Path checkpoint, Path config, Map<String, List<Renamed>> parts, JsonNode unet,
-                                  JsonNode vae, JsonNode text) throws IOException {
+                                  JsonNode vae, JsonNode text, JsonNode text2) throws IOException {
         int[] unetIn = shape(parts.get("unet"), "conv_in.weight");
-        int[] unetCross = shape(parts.get("unet"), "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight");
+        int[] unetCross = null;   // the first cross-attention (SDXL's first block has none)
+        for (Renamed r : parts.get("unet")) {
+            if (r.target().endsWith(".attn2.to_k.weight")) {
+                unetCross = r.shape();
+                break;
+            }
+        }
         int[] tokens = shape(parts.get("text_encoder"), "text_model.embeddings.token_embedding.weight");
         int[] vaeIn = shape(parts.get("vae"), "encoder.conv_in.weight");
         String where = checkpoint + " does not fit the configuration in " + config + ": ";
@@ -202,6 +253,74 @@ public final class SingleFileCheckpoint {
         }
         expect(where, "text encoder width", tokens[1], text.path("hidden_size").asInt(-1), "");
         expect(where, "VAE first block width", vaeIn[0], vae.path("block_out_channels").path(0).asInt(-1), "");
+        if (text2 != null) {
+            int[] tokens2 = shape(parts.get(SDXL_TEXT_2), "text_model.embeddings.token_embedding.weight");
+            int[] projection = shape(parts.get(SDXL_TEXT_2), "text_projection.weight");
+            if (tokens2 == null || projection == null) {
+                throw new IOException(checkpoint + " lacks the OpenCLIP text encoder's " + (tokens2 == null
+                        ? "token embedding" : "text projection") + " (" + LdmNames.SGM_TEXT_2
+                        + (tokens2 == null ? "token_embedding.weight)" : "text_projection)"));
+            }
+            expect(where, "second text encoder width", tokens2[1], text2.path("hidden_size").asInt(-1), "");
+            expect(where, "second text encoder projection width", projection[0], text2.path("projection_dim").asInt(-1), "");
+            expect(where, "second text encoder layers (transformer.resblocks.*)", layers(parts.get(SDXL_TEXT_2)),
+                    text2.path("num_hidden_layers").asInt(-1), "");
+        }
+    }
+
+    /** The number of encoder layers of a text encoder's tensors. */
+    private static int layers(List<Renamed> part) {
+        int n = 0;
+        for (Renamed r : part) {
+            String prefix = "text_model.encoder.layers.";
+            if (!r.target().startsWith(prefix)) continue;
+            String rest = r.target().substring(prefix.length());
+            n = Math.max(n, Integer.parseInt(rest.substring(0, rest.indexOf('.'))) + 1);
+        }
+        return n;
+    }
+
+    /** The shape of a transformers tensor taken from an OpenCLIP one. */
+    private static int[] openClipShape(Path checkpoint, String key, int[] shape, LdmNames.Take take) throws IOException {
+        switch (take) {
+            case WHOLE:
+                return shape;
+            case TRANSPOSED:
+                if (shape.length != 2) {
+                    throw new IOException(checkpoint + ": tensor '" + key + "' should be a matrix [width, projection], found "
+                            + Arrays.toString(shape));
+                }
+                return new int[] {shape[1], shape[0]};
+            default:
+                if (shape.length == 0 || shape[0] % 3 != 0) {
+                    throw new IOException(checkpoint + ": tensor '" + key + "' should stack q, k and v (first dimension a"
+                            + " multiple of 3), found " + Arrays.toString(shape));
+                }
+                int[] third = shape.clone();
+                third[0] /= 3;
+                return third;
+        }
+    }
+
+    /** The values of a transformers tensor taken from the OpenCLIP tensor's values (row-major). */
+    private static float[] take(float[] source, int[] targetShape, LdmNames.Take take) {
+        int n = 1;
+        for (int d : targetShape) n *= d;
+        return switch (take) {
+            case WHOLE -> source;
+            case FIRST_THIRD -> Arrays.copyOfRange(source, 0, n);
+            case SECOND_THIRD -> Arrays.copyOfRange(source, n, 2 * n);
+            case LAST_THIRD -> Arrays.copyOfRange(source, 2 * n, 3 * n);
+            case TRANSPOSED -> {
+                int rows = targetShape[0];   // the source's columns
+                int cols = targetShape[1];   // the source's rows
+                float[] t = new float[n];
+                for (int i = 0; i < cols; i++) {
+                    for (int j = 0; j < rows; j++) t[j * cols + i] = source[i * rows + j];
+                }
+                yield t;
+            }
+        };
     }
 
     private static void expect(String where, String what, int found, int expected, String hint) throws IOException {
@@ -233,16 +352,17 @@ public final class SingleFileCheckpoint {
 
     private static void write(SafeTensors st, List<Renamed> tensors, Path file) throws IOException {
         Files.createDirectories(file.getParent());
-        Map<String, String> sources = new HashMap<>();
+        Map<String, Renamed> sources = new HashMap<>();
         List<SafeTensors.Spec> specs = new ArrayList<>();
         for (Renamed r : tensors) {
             specs.add(new SafeTensors.Spec(r.target(), r.dtype(), r.shape()));
-            sources.put(r.target(), r.source());
+            sources.put(r.target(), r);
         }
         try {
             SafeTensors.write(file, specs, spec -> {
                 try {
-                    return st.floats(sources.get(spec.name()));
+                    Renamed r = sources.get(spec.name());
+                    return take(st.floats(r.source()), r.shape(), r.take());
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
@@ -252,19 +372,26 @@ public final class SingleFileCheckpoint {
         }
     }
 
-    private static void copyConfig(Path config, Path out) throws IOException {
-        for (String f : List.of("model_index.json", "scheduler/scheduler_config.json", "text_encoder/config.json",
-                "unet/config.json", "vae/config.json")) {
+    private static void copyConfig(Path config, Path out, boolean sdxl) throws IOException {
+        List<String> files = new ArrayList<>(List.of("model_index.json", "scheduler/scheduler_config.json",
+                "text_encoder/config.json", "unet/config.json", "vae/config.json"));
+        if (sdxl) files.add(SDXL_TEXT_2 + "/config.json");
+        for (String f : files) {
             Path target = out.resolve(f);
             Files.createDirectories(target.getParent());
             Files.copy(config.resolve(f), target);
         }
-        Path tokenizer = config.resolve("tokenizer");
-        if (!Files.isDirectory(tokenizer)) throw new IOException(config + " has no tokenizer/ folder");
-        Files.createDirectories(out.resolve("tokenizer"));
+        copyTokenizer(config, out, "tokenizer");
+        if (sdxl) copyTokenizer(config, out, "tokenizer_2");
+    }
+
+    private static void copyTokenizer(Path config, Path out, String folder) throws IOException {
+        Path tokenizer = config.resolve(folder);
+        if (!Files.isDirectory(tokenizer)) throw new IOException(config + " has no " + folder + "/ folder");
+        Files.createDirectories(out.resolve(folder));
         try (Stream<Path> s = Files.list(tokenizer)) {
             for (Path p : s.toList()) {
-                if (Files.isRegularFile(p)) Files.copy(p, out.resolve("tokenizer").resolve(p.getFileName().toString()));
+                if (Files.isRegularFile(p)) Files.copy(p, out.resolve(folder).resolve(p.getFileName().toString()));
             }
         }
     }

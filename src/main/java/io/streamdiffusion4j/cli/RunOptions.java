@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
 final class RunOptions {
     @Option(names = "--model", required = true, paramLabel = "MODEL",
             description = {"'tiny' (the built-in model), a folder in Optimum's ONNX layout, a diffusers folder",
-                    "(safetensors; converted to ONNX once and cached), an SD 1.x single-file .safetensors checkpoint,",
+                    "(safetensors; converted to ONNX once and cached), an SD 1.x or SDXL single-file .safetensors checkpoint,",
                     "or a Hugging Face Hub id: org/name[@revision] or org/name/file.safetensors (downloaded into",
                     "the Hub cache shared with Python; HF_TOKEN, HF_ENDPOINT, HF_HUB_CACHE, HF_HUB_OFFLINE apply)."})
     String model;

@@ -130,6 +130,11 @@ public final class RepoLayouts {
                 require(f, files, out, missing);
             }
             tokenizer(files, out, missing);
+            // SDXL (stabilityai/sdxl-turbo): the second text encoder's config and its tokenizer
+            if (files.contains(SDXL_TEXT_ENCODER_2 + "/config.json")) {
+                require(SDXL_TEXT_ENCODER_2 + "/config.json", files, out, missing);
+                tokenizer(SDXL_TOKENIZER_2, files, out, missing);
+            }
             requireNone(ref, missing, "diffusers pipeline configuration");
             return new Selection(Layout.CONFIG, out);
         };

@@ -215,4 +215,30 @@ class LdmNamesTest {
         assertThatThrownBy(() -> UnetLayout.fromWeightNames(Set.of("conv_in.weight")))
                 .hasMessageContaining("not a diffusers UNet");
     }
+
+    /** The OpenCLIP text tower names, as diffusers' convert_open_clip_checkpoint (loaders/single_file_utils.py) maps them. */
+    @Test
+    void openClipTextTowerNames() {
+        assertThat(LdmNames.openClipText("transformer.resblocks.7.attn.in_proj_weight")).containsExactly(
+                new LdmNames.OpenClipTarget("text_model.encoder.layers.7.self_attn.q_proj.weight", LdmNames.Take.FIRST_THIRD),
+                new LdmNames.OpenClipTarget("text_model.encoder.layers.7.self_attn.k_proj.weight", LdmNames.Take.SECOND_THIRD),
+                new LdmNames.OpenClipTarget("text_model.encoder.layers.7.self_attn.v_proj.weight", LdmNames.Take.LAST_THIRD));
+        assertThat(LdmNames.openClipText("transformer.resblocks.0.attn.in_proj_bias")).extracting(LdmNames.OpenClipTarget::name)
+                .containsExactly("text_model.encoder.layers.0.self_attn.q_proj.bias",
+                        "text_model.encoder.layers.0.self_attn.k_proj.bias", "text_model.encoder.layers.0.self_attn.v_proj.bias");
+        assertThat(LdmNames.openClipText("transformer.resblocks.31.mlp.c_fc.weight")).containsExactly(
+                new LdmNames.OpenClipTarget("text_model.encoder.layers.31.mlp.fc1.weight", LdmNames.Take.WHOLE));
+        assertThat(LdmNames.openClipText("transformer.resblocks.2.ln_2.bias")).extracting(LdmNames.OpenClipTarget::name)
+                .containsExactly("text_model.encoder.layers.2.layer_norm2.bias");
+        assertThat(LdmNames.openClipText("transformer.resblocks.2.attn.out_proj.weight")).extracting(LdmNames.OpenClipTarget::name)
+                .containsExactly("text_model.encoder.layers.2.self_attn.out_proj.weight");
+        assertThat(LdmNames.openClipText("positional_embedding")).extracting(LdmNames.OpenClipTarget::name)
+                .containsExactly("text_model.embeddings.position_embedding.weight");
+        assertThat(LdmNames.openClipText("text_projection")).containsExactly(
+                new LdmNames.OpenClipTarget("text_projection.weight", LdmNames.Take.TRANSPOSED));
+        assertThat(LdmNames.openClipText("logit_scale")).isEmpty();
+        assertThat(LdmNames.openClipText("attn_mask")).isEmpty();
+        assertThat(LdmNames.openClipText("transformer.resblocks.2.attn.qkv.weight")).isNull();
+        assertThat(LdmNames.openClipText("visual.conv1.weight")).isNull();
+    }
 }

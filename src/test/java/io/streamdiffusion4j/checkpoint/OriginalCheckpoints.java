@@ -97,7 +97,7 @@ public final class OriginalCheckpoints {
                 .replaceFirst("^time_emb_proj\\.", "emb_layers.1.").replaceFirst("^conv_shortcut\\.", "skip_connection.");
     }
 
-    private static String ldmVae(String n, int blocks) {
+    static String ldmVae(String n, int blocks) {
         String s = n.replace("conv_norm_out.", "norm_out.");
         s = s.replaceAll("mid_block\\.resnets\\.0\\.", "mid.block_1.").replaceAll("mid_block\\.resnets\\.1\\.", "mid.block_2.");
         s = s.replace("mid_block.attentions.0.group_norm.", "mid.attn_1.norm.")
@@ -118,6 +118,93 @@ public final class OriginalCheckpoints {
                     : "decoder.up." + ldm + ".upsample." + m.group(4);
         }
         return s.replace("conv_shortcut", "nin_shortcut");
+    }
+
+    /**
+     * Writes a diffusers SDXL folder (the tiny-sdxl preset: 2 resnets per block, 4 VAE blocks,
+     * attention in up blocks 0 and 1) as an SGM single-file checkpoint, as Stability's
+     * {@code sd_xl_turbo_1.0.safetensors} names it: the UNet and VAE as SD's, the CLIP ViT-L under
+     * {@code conditioner.embedders.0.transformer.}, and the second text encoder as an OpenCLIP
+     * text tower under {@code conditioner.embedders.1.model.}: q, k and v fused into
+     * {@code attn.in_proj_weight/bias} (stacked in that order), {@code text_projection} stored
+     * [width, projection] (the transpose of the Linear weight), plus the buffers and scalars such
+     * files carry ({@code logit_scale}, {@code attn_mask}, DDPM schedule).
+     */
+    public static Path writeSgmCheckpoint(Path sdxl, Path file) throws IOException {
+        List<SafeTensors.Tensor> tensors = new ArrayList<>();
+        try (WeightFiles unet = WeightFiles.openFolder(sdxl.resolve("unet"));
+             WeightFiles vae = WeightFiles.openFolder(sdxl.resolve("vae"));
+             WeightFiles text = WeightFiles.openFolder(sdxl.resolve("text_encoder"));
+             WeightFiles text2 = WeightFiles.openFolder(sdxl.resolve("text_encoder_2"))) {
+            for (String n : unet.names()) {
+                tensors.add(new SafeTensors.Tensor("model.diffusion_model." + ldmUnet(n, 2, Set.of(0, 1)), DType.F32,
+                        unet.shape(n), unet.floats(n)));
+            }
+            for (String n : vae.names()) {
+                int[] shape = vae.shape(n);
+                if (n.matches(".*mid_block\\.attentions\\.0\\.(to_q|to_k|to_v|to_out\\.0)\\.weight")) {
+                    shape = new int[] {shape[0], shape[1], 1, 1};
+                }
+                tensors.add(new SafeTensors.Tensor("first_stage_model." + ldmVae(n, 4), DType.F32, shape, vae.floats(n)));
+            }
+            for (String n : text.names()) {
+                tensors.add(new SafeTensors.Tensor("conditioner.embedders.0.transformer." + n, DType.F32, text.shape(n),
+                        text.floats(n)));
+            }
+            String open = "conditioner.embedders.1.model.";
+            Pattern layer = Pattern.compile("text_model\\.encoder\\.layers\\.(\\d+)\\.(.+)");
+            for (String n : text2.names()) {
+                Matcher m = layer.matcher(n);
+                String rest = m.matches() ? m.group(2) : null;
+                if (rest != null && rest.matches("self_attn\\.[kv]_proj\\..*")) continue;   // fused with q below
+                if (rest != null && rest.startsWith("self_attn.q_proj.")) {
+                    String param = rest.substring("self_attn.q_proj.".length());
+                    String head = "text_model.encoder.layers." + m.group(1) + ".self_attn.";
+                    float[] q = text2.floats(head + "q_proj." + param);
+                    float[] k = text2.floats(head + "k_proj." + param);
+                    float[] v = text2.floats(head + "v_proj." + param);
+                    float[] fused = new float[q.length * 3];
+                    System.arraycopy(q, 0, fused, 0, q.length);
+                    System.arraycopy(k, 0, fused, q.length, q.length);
+                    System.arraycopy(v, 0, fused, 2 * q.length, q.length);
+                    int[] shape = text2.shape(head + "q_proj." + param).clone();
+                    shape[0] *= 3;
+                    tensors.add(new SafeTensors.Tensor(open + "transformer.resblocks." + m.group(1) + ".attn.in_proj_"
+                            + param, DType.F32, shape, fused));
+                    continue;
+                }
+                if (n.equals("text_projection.weight")) {
+                    int[] s = text2.shape(n);   // [projection, width]
+                    float[] w = text2.floats(n);
+                    float[] t = new float[w.length];
+                    for (int i = 0; i < s[0]; i++) for (int j = 0; j < s[1]; j++) t[j * s[0] + i] = w[i * s[1] + j];
+                    tensors.add(new SafeTensors.Tensor(open + "text_projection", DType.F32, new int[] {s[1], s[0]}, t));
+                    continue;
+                }
+                String name;
+                if (rest != null) {
+                    name = "transformer.resblocks." + m.group(1) + "." + rest.replace("layer_norm1.", "ln_1.")
+                            .replace("layer_norm2.", "ln_2.").replace("self_attn.out_proj.", "attn.out_proj.")
+                            .replace("mlp.fc1.", "mlp.c_fc.").replace("mlp.fc2.", "mlp.c_proj.");
+                } else {
+                    name = switch (n) {
+                        case "text_model.embeddings.token_embedding.weight" -> "token_embedding.weight";
+                        case "text_model.embeddings.position_embedding.weight" -> "positional_embedding";
+                        case "text_model.final_layer_norm.weight" -> "ln_final.weight";
+                        case "text_model.final_layer_norm.bias" -> "ln_final.bias";
+                        default -> throw new IllegalStateException("unexpected text_encoder_2 weight " + n);
+                    };
+                }
+                tensors.add(new SafeTensors.Tensor(open + name, DType.F32, text2.shape(n), text2.floats(n)));
+            }
+        }
+        tensors.add(new SafeTensors.Tensor("conditioner.embedders.1.model.logit_scale", DType.F32, new int[] {},
+                new float[] {4.6f}));
+        tensors.add(new SafeTensors.Tensor("conditioner.embedders.1.model.attn_mask", DType.F32, new int[] {2, 2},
+                new float[] {0, -1e9f, 0, 0}));
+        tensors.add(new SafeTensors.Tensor("alphas_cumprod", DType.F32, new int[] {2}, new float[] {0.99f, 0.98f}));
+        SafeTensors.write(file, tensors, Map.of("format", "pt"));
+        return file;
     }
 
     /** The ONNX files of two converted models are byte for byte the same. */
