@@ -80,8 +80,10 @@ public final class FuzzTargets {
         List<String> keys = List.of("prompt", "negative_prompt", "width", "height", "t_index_list", "num_inference_steps",
                 "guidance_scale", "delta", "cfg_type", "frame_buffer_size", "use_denoising_batch", "do_add_noise", "mode",
                 "use_tiny_vae", "similar_image_filter", "seed", "txt2img_method", "num_outputs", "enabled", "threshold",
-                "max_skip_frame");
-        List<String> words = List.of("self", "full", "initialize", "none", "img2img", "txt2img", "sd_turbo", "");
+                "max_skip_frame", "prompt_list", "interpolation", "seed_list", "prompt_transition_frames", "controlnets", "path",
+                "scale", "control_preprocessor", "control_depth_model", "ip_adapter", "ip_adapter_scale", "style_image");
+        List<String> words = List.of("self", "full", "initialize", "none", "img2img", "txt2img", "sd_turbo", "canny", "depth",
+                "linear", "slerp", "");
         return new FuzzTarget("run-config", FuzzTargets::configSeeds, new JsonMutator(16 * 1024, keys, words), input -> {
             RunConfig c = RunConfig.parse(new String(input, StandardCharsets.UTF_8), "fuzz.json");
             c.streamConfig(); // the pipeline's own checks must agree with the parser's
@@ -116,12 +118,15 @@ public final class FuzzTargets {
     static FuzzTarget liveCommand() {
         List<String> tokens = List.of("prompt ", "negative ", "negative_prompt ", "guidance ", "guidance_scale ", "delta ",
                 "t_index ", "t_index_list ", "seed ", "filter ", "on", "off", "status", "quit", "help", "?", ",", " ", "[", "]",
-                "-", "1e999", "NaN", "Infinity", "0x10", "9223372036854775808", "-1", "0.98", "\t", "\u00a0", "\u2003");
+                "-", "1e999", "NaN", "Infinity", "0x10", "9223372036854775808", "-1", "0.98", "\t", "\u00a0", "\u2003",
+                "prompt_blend ", "seed_blend ", "interpolation ", "transition ", "controlnet ", ":", "|", "slerp");
         List<byte[]> seeds = Stream.of("prompt a cat in the snow", "negative blurry, low quality", "guidance 1.4 0.8",
                 "delta 0.8", "t_index 22,32,45", "t_index [10, 20]", "seed 7", "filter on 0.95 5", "filter on", "filter off",
-                "status", "quit", "help").map(s -> s.getBytes(StandardCharsets.UTF_8)).toList();
+                "status", "quit", "help", "prompt_blend a cat:0.7 | a dog:0.3", "seed_blend 2:0.5, 7:0.5", "interpolation slerp",
+                "transition 30", "controlnet 1 0.5").map(s -> s.getBytes(StandardCharsets.UTF_8)).toList();
         return new FuzzTarget("live-command", () -> seeds, new ByteMutator(2048, tokens), input -> {
-            ControlCommand c = ControlCommand.parse(new String(input, StandardCharsets.UTF_8), 50); // checked against 50 steps, as a run's default
+            // checked against 50 steps, as a run's default, with two ControlNets (no IP-Adapter: its style command reads files)
+            ControlCommand c = ControlCommand.parse(new String(input, StandardCharsets.UTF_8), 50, 2);
             if (c.kind() == null || c.description() == null || (c.kind() == ControlCommand.Kind.CHANGE) != (c.change() != null)) {
                 throw new IllegalStateException("incomplete command " + c);
             }

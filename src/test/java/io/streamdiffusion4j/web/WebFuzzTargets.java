@@ -18,8 +18,9 @@ import java.util.Set;
 public final class WebFuzzTargets {
     private static final List<String> KEYS = List.of("type", "prompt", "negative_prompt", "strength", "t_index_list",
             "guidance_scale", "delta", "seed", "similar_image_filter", "enabled", "threshold", "max_skip_frame", "width",
-            "height", "status");
-    private static final List<String> WORDS = List.of("settings", "frame", "next_frame", "low", "medium", "high", "");
+            "height", "status", "prompt_list", "seed_list", "interpolation", "prompt_transition_frames", "controlnet_scales");
+    private static final List<String> WORDS = List.of("settings", "frame", "next_frame", "low", "medium", "high", "linear",
+            "slerp", "");
 
     private WebFuzzTargets() {}
 
@@ -32,7 +33,9 @@ public final class WebFuzzTargets {
     public static FuzzTarget settingsMessage() {
         SettingsParser img2img = new SettingsParser(50, StrengthPresets.forSteps(50), 512, 512, true);
         SettingsParser txt2img = new SettingsParser(4, StrengthPresets.forSteps(4), 512, 512, false);
-        StreamSettings start = new StreamSettings("a fox", "", List.of(32, 45), 1.2, 1.0, 2, new SimilarityFilterSettings(false, 0.98, 10));
+        // a session with two ControlNets, so controlnet_scales is read as well as refused
+        StreamSettings start = new StreamSettings("a fox", "", List.of(32, 45), 1.2, 1.0, 2, new SimilarityFilterSettings(false, 0.98, 10))
+                .withControlnetScales(List.of(0.8, 0.5));
         return new FuzzTarget("ws-message", WebFuzzTargets::messageSeeds, new JsonMutator(16 * 1024, KEYS, WORDS), input -> {
             JsonNode m = Messages.parse(new String(input, StandardCharsets.UTF_8));
             m.path("status").asText(); // what the compatibility socket reads first
@@ -63,6 +66,10 @@ public final class WebFuzzTargets {
                 && LiveSettingsLimits.DELTA.contains(s.delta())
                 && s.filter().threshold() >= 0 && s.filter().threshold() <= 1
                 && s.filter().maxSkipFrame() >= 0 && s.filter().maxSkipFrame() <= LiveSettingsLimits.MAX_SKIP_FRAME;
+        ok &= s.promptList().size() <= LiveSettingsLimits.MAX_BLEND_ENTRIES && s.seedList().size() <= LiveSettingsLimits.MAX_BLEND_ENTRIES
+                && s.promptTransitionFrames() >= 0 && s.promptTransitionFrames() <= LiveSettingsLimits.MAX_TRANSITION_FRAMES
+                && s.controlnetScales().size() <= LiveSettingsLimits.MAX_CONTROLNETS
+                && s.controlnetScales().stream().allMatch(LiveSettingsLimits.CONTROLNET_SCALE::contains);
         if (!ok) throw new IllegalStateException("accepted settings outside the limits: " + s);
     }
 
