@@ -3,6 +3,9 @@ package io.streamdiffusion4j.convert;
 import static io.streamdiffusion4j.convert.OnnxGraph.attr;
 
 import io.streamdiffusion4j.convert.OnnxGraph.Value;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.streamdiffusion4j.files.InputFileException;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -12,6 +15,29 @@ import java.util.List;
  * additive mask (the text tower's causal one; the vision tower has none).
  */
 final class ClipEncoderLayers {
+
+    /** The encoder settings both CLIP towers' configs share, read and checked once. */
+    record Settings(int hiddenSize, int numAttentionHeads, String hiddenAct, int numHiddenLayers) {}
+
+    /**
+     * Reads {@code hidden_size}, {@code num_attention_heads}, {@code hidden_act} and
+     * {@code num_hidden_layers} from a CLIP tower's config node (defaults where absent) and checks
+     * them; errors name {@code file} and the key.
+     */
+    static Settings settings(JsonNode n, Settings defaults, Path file) throws java.io.IOException {
+        int hidden = ConfigFiles.integer(n, "hidden_size", defaults.hiddenSize(), file);
+        int heads = ConfigFiles.integer(n, "num_attention_heads", defaults.numAttentionHeads(), file);
+        String act = ConfigFiles.text(n, "hidden_act", defaults.hiddenAct());
+        if (!act.equals("gelu") && !act.equals("quick_gelu")) {
+            throw new InputFileException(file + ": 'hidden_act' is '" + act + "', supported are 'gelu' and 'quick_gelu'");
+        }
+        if (hidden <= 0 || heads <= 0 || hidden % heads != 0) {
+            throw new InputFileException(file + ": 'hidden_size' " + hidden + " is not divisible by 'num_attention_heads' " + heads);
+        }
+        int layers = ConfigFiles.integer(n, "num_hidden_layers", defaults.numHiddenLayers(), file);
+        if (layers < 0) throw new InputFileException(file + ": 'num_hidden_layers' should not be negative, found " + layers);
+        return new Settings(hidden, heads, act, layers);
+    }
     private ClipEncoderLayers() {}
 
     /**

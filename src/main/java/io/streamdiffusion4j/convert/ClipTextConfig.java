@@ -53,17 +53,12 @@ public record ClipTextConfig(int hiddenSize, int intermediateSize, int numAttent
     public static ClipTextConfig parse(JsonNode root, Path file) throws IOException {
         JsonNode n = root.has("text_config") && root.get("text_config").isObject() ? root.get("text_config") : root;
         ClipTextConfig d = DEFAULT;
-        int hidden = ConfigFiles.integer(n, "hidden_size", d.hiddenSize(), file);
-        int heads = ConfigFiles.integer(n, "num_attention_heads", d.numAttentionHeads(), file);
-        String act = ConfigFiles.text(n, "hidden_act", d.hiddenAct());
-        if (!act.equals("gelu") && !act.equals("quick_gelu")) {
-            throw new InputFileException(file + ": 'hidden_act' is '" + act + "', supported are 'gelu' and 'quick_gelu'");
-        }
-        if (hidden <= 0 || heads <= 0 || hidden % heads != 0) {
-            throw new InputFileException(file + ": 'hidden_size' " + hidden + " is not divisible by 'num_attention_heads' " + heads);
-        }
-        int layers = ConfigFiles.integer(n, "num_hidden_layers", d.numHiddenLayers(), file);
-        if (layers < 0) throw new InputFileException(file + ": 'num_hidden_layers' should not be negative, found " + layers);
+        ClipEncoderLayers.Settings e = ClipEncoderLayers.settings(n,
+                new ClipEncoderLayers.Settings(d.hiddenSize(), d.numAttentionHeads(), d.hiddenAct(), d.numHiddenLayers()), file);
+        int hidden = e.hiddenSize();
+        int heads = e.numAttentionHeads();
+        String act = e.hiddenAct();
+        int layers = e.numHiddenLayers();
         int positions = ConfigFiles.integer(n, "max_position_embeddings", d.maxPositionEmbeddings(), file);
         if (positions <= 0) throw new InputFileException(file + ": 'max_position_embeddings' should be positive, found " + positions);
         return new ClipTextConfig(

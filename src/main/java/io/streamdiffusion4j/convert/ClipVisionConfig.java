@@ -48,17 +48,12 @@ public record ClipVisionConfig(int hiddenSize, int intermediateSize, int project
     public static ClipVisionConfig parse(JsonNode root, Path file) throws IOException {
         JsonNode n = root.has("vision_config") && root.get("vision_config").isObject() ? root.get("vision_config") : root;
         ClipVisionConfig d = DEFAULT;
-        int hidden = ConfigFiles.integer(n, "hidden_size", d.hiddenSize(), file);
-        int heads = ConfigFiles.integer(n, "num_attention_heads", d.numAttentionHeads(), file);
-        String act = ConfigFiles.text(n, "hidden_act", d.hiddenAct());
-        if (!act.equals("gelu") && !act.equals("quick_gelu")) {
-            throw new InputFileException(file + ": 'hidden_act' is '" + act + "', supported are 'gelu' and 'quick_gelu'");
-        }
-        if (hidden <= 0 || heads <= 0 || hidden % heads != 0) {
-            throw new InputFileException(file + ": 'hidden_size' " + hidden + " is not divisible by 'num_attention_heads' " + heads);
-        }
-        int layers = ConfigFiles.integer(n, "num_hidden_layers", d.numHiddenLayers(), file);
-        if (layers < 0) throw new InputFileException(file + ": 'num_hidden_layers' should not be negative, found " + layers);
+        ClipEncoderLayers.Settings e = ClipEncoderLayers.settings(n,
+                new ClipEncoderLayers.Settings(d.hiddenSize(), d.numAttentionHeads(), d.hiddenAct(), d.numHiddenLayers()), file);
+        int hidden = e.hiddenSize();
+        int heads = e.numAttentionHeads();
+        String act = e.hiddenAct();
+        int layers = e.numHiddenLayers();
         int image = ConfigFiles.integer(n, "image_size", d.imageSize(), file);
         int patch = ConfigFiles.integer(n, "patch_size", d.patchSize(), file);
         if (patch <= 0 || image <= 0 || image % patch != 0) {

@@ -99,11 +99,7 @@ public final class RandomModels {
     /** Writes a model of any architecture (tests use scaled-down copies of the presets). */
     public static void create(ModelPreset.Architecture a, String name, long seed, Path dir, LongConsumer progress)
             throws IOException {
-        if (Files.isDirectory(dir)) {
-            try (var s = Files.list(dir)) {
-                if (s.findAny().isPresent()) throw new IOException("target folder is not empty: " + dir);
-            }
-        }
+        requireEmptyTarget(dir);
         List<Component> components = components(a);
         Files.createDirectories(dir);
         ObjectMapper json = new ObjectMapper();
@@ -156,11 +152,7 @@ public final class RandomModels {
      */
     public static void createControlNet(ControlNetPreset preset, long seed, Path dir, LongConsumer progress)
             throws IOException {
-        if (Files.isDirectory(dir)) {
-            try (var s = Files.list(dir)) {
-                if (s.findAny().isPresent()) throw new IOException("target folder is not empty: " + dir);
-            }
-        }
+        requireEmptyTarget(dir);
         List<Spec> specs = controlNetSpecs(preset);
         Files.createDirectories(dir);
         ObjectMapper json = new ObjectMapper();
@@ -202,11 +194,7 @@ public final class RandomModels {
      * prompt's size and the adapter visibly changes the picture.
      */
     public static void create(IpAdapterPreset preset, long seed, Path dir, LongConsumer progress) throws IOException {
-        if (Files.isDirectory(dir)) {
-            try (var s = Files.list(dir)) {
-                if (s.findAny().isPresent()) throw new IOException("target folder is not empty: " + dir);
-            }
-        }
+        requireEmptyTarget(dir);
         ObjectMapper json = new ObjectMapper();
         var pretty = json.writerWithDefaultPrettyPrinter();
         Path encoder = Files.createDirectories(dir.resolve(IpAdapterFolder.IMAGE_ENCODER));
@@ -337,5 +325,14 @@ public final class RandomModels {
     /** TAESD's last decoder conv, the one with the 3 image channels. */
     private static boolean isTaesdImageOutput(String name, int[] shape) {
         return name.startsWith("decoder.layers.") && shape[0] == 3;
+    }
+
+    /** A target folder must be absent or empty: nothing a user has is overwritten. */
+    private static void requireEmptyTarget(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            try (var s = Files.list(dir)) {
+                if (s.findAny().isPresent()) throw new IOException("target folder is not empty: " + dir);
+            }
+        }
     }
 }
