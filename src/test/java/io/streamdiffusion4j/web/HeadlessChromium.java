@@ -68,6 +68,11 @@ final class HeadlessChromium {
 
     /** Waits (40 s at most) until {@code condition} gives something other than null or false, and returns it. */
     static <T> T waitFor(WebDriver driver, Function<WebDriver, T> condition) {
-        return new WebDriverWait(driver, Duration.ofSeconds(40)).until(condition::apply);
+        return waitFor(driver, Duration.ofSeconds(40), condition);
+    }
+
+    /** Waits (at most {@code limit}) until {@code condition} gives something other than null or false, and returns it. */
+    static <T> T waitFor(WebDriver driver, Duration limit, Function<WebDriver, T> condition) {
+        return new WebDriverWait(driver, limit).until(condition::apply);
     }
 }

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamdiffusion4j.model.StableDiffusionModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -116,11 +117,20 @@ class ReconnectBrowserTest {
         double onA = a.metrics().valueOr(series, 0);
         double onB = b.metrics().valueOr(series, 0);
         driver.get(url);
-        if (camera) {
-            waitFor(driver, d -> !d.findElement(By.id("prompt")).getAttribute("value").isEmpty() ? true : null);
-            driver.findElement(By.id("start")).click();
+        try {
+            if (camera) {
+                waitFor(driver, d -> !d.findElement(By.id("prompt")).getAttribute("value").isEmpty() ? true : null);
+                driver.findElement(By.id("start")).click();
+            }
+            // a page's first pictures wait for Chromium's camera and both JVMs' first session on a shared CI host
+            waitFor(driver, Duration.ofSeconds(90), d -> drawn(d, page) >= 2 ? true : null);
+        } catch (org.openqa.selenium.TimeoutException e) {
+            // say where the page stood and what both instances said, so that a failure on CI explains itself
+            throw new AssertionError("the " + page + " page at " + url + " did not show two pictures: "
+                    + script(driver, "return JSON.stringify(window.demo ?? 'no demo object: the page did not load')")
+                    + ", banner: " + script(driver, "return document.getElementById('message')?.textContent")
+                    + "\n--- instance a ---\n" + a.output() + "\n--- instance b ---\n" + b.output(), e);
         }
-        waitFor(driver, d -> drawn(d, page) >= 2 ? true : null);
         String session = (String) script(driver, "return window.demo.session");
         boolean onInstanceA = a.metrics().valueOr(series, 0) == onA + 1;
         boolean onInstanceB = b.metrics().valueOr(series, 0) == onB + 1;
