@@ -6,6 +6,7 @@ import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.convert.IpAdapterFolder;
 import io.streamdiffusion4j.convert.IpAdapterStore;
 import io.streamdiffusion4j.convert.ModelStore;
+import io.streamdiffusion4j.hub.ConsoleDownloadProgress;
 import io.streamdiffusion4j.image.ImageFiles;
 import io.streamdiffusion4j.image.ImageSizeLimit;
 import io.streamdiffusion4j.image.RgbImage;
@@ -18,10 +19,12 @@ import picocli.CommandLine.Option;
 
 /** {@code --ip-adapter} and {@code --style-image}: an IP-Adapter built into the model's UNet, and its style image. */
 final class IpAdapterOptions {
-    @Option(names = "--ip-adapter", paramLabel = "DIR|FILE[:SCALE]",
+    @Option(names = "--ip-adapter", paramLabel = "DIR|FILE|ID[:SCALE]",
             description = {"IP-Adapter (image prompt): a folder with ip-adapter.safetensors (or one ip-adapter*.safetensors)",
-                    "and image_encoder/, in it or in models/ (h94/IP-Adapter's layout), or the .safetensors file with",
-                    "image_encoder/ beside it; SCALE defaults to 1. Built into the model's UNet once and cached."})
+                    "and image_encoder/, in it or in models/ (h94/IP-Adapter's layout), the .safetensors file with",
+                    "image_encoder/ beside it, or a Hub id: h94/IP-Adapter (its models/ip-adapter_sd15.safetensors) or",
+                    "org/name/path/adapter.safetensors[@revision]; SCALE defaults to 1. Built into the model's UNet once",
+                    "and cached. SD 1.5 / 2.1 adapters with the plain image projection only (not SDXL, plus, full-face)."})
     String ipAdapter;
 
     @Option(names = "--style-image", paramLabel = "FILE",
@@ -66,7 +69,10 @@ final class IpAdapterOptions {
         IpAdapterSettings s = rc.ipAdapter();
         if (s == null) return null;
         RgbImage style = s.styleImage() == null ? null : ImageFiles.read(Path.of(s.styleImage()), limit); // fail fast
-        IpAdapterFolder folder = IpAdapterFolder.of(Path.of(s.adapter()));
+        IpAdapterFolder folder;
+        try (ConsoleDownloadProgress downloads = new ConsoleDownloadProgress(System.err)) {
+            folder = ModelStore.defaultStore().ipAdapter(s.adapter(), downloads); // a folder, a file or a Hub id
+        }
         try (Progress p = new Progress("prepare IP-Adapter", System.err)) {
             return new Prepared(IpAdapterStore.prepare(ModelStore.defaultStore().root(), onnxModel, folder, p), s.scale(), style);
         }

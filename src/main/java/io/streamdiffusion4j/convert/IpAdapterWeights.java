@@ -57,12 +57,37 @@ public final class IpAdapterWeights implements AutoCloseable {
         }
     }
 
+    /**
+     * Why an adapter file of this name cannot be used, judged by h94/IP-Adapter's names before
+     * anything is downloaded (the content is checked again by {@link #of}); null when the name is
+     * not known to be unsupported.
+     */
+    public static String unsupportedByName(String path) {
+        String p = path.replace('\\', '/').toLowerCase(Locale.ROOT);
+        String name = p.substring(p.lastIndexOf('/') + 1);
+        if (p.startsWith("sdxl_models/") || p.contains("/sdxl_models/") || name.contains("sdxl")) {
+            return "an SDXL IP-Adapter (h94/IP-Adapter's sdxl_models/), which is not supported: only SD 1.5 / SD 2.1"
+                    + " adapters (e.g. models/ip-adapter_sd15.safetensors)";
+        }
+        if (name.contains("plus") || name.contains("full-face") || name.contains("faceid")) {
+            return "an IP-Adapter with another image projection (plus and plus-face use a Resampler, full-face and faceid"
+                    + " an MLP), which is not supported: only the plain ImageProjection kind (image_proj.proj and"
+                    + " image_proj.norm; e.g. models/ip-adapter_sd15.safetensors or models/ip-adapter_sd15_light.safetensors)";
+        }
+        if (name.contains("vit-g")) {
+            return "an IP-Adapter for the ViT-bigG image encoder (sdxl_models/image_encoder), which is not supported: only"
+                    + " adapters for the image_encoder/ beside them (e.g. models/ip-adapter_sd15.safetensors)";
+        }
+        return null;
+    }
+
     /** Checks the image projection's weights and derives the sizes from them. */
     public static IpAdapterWeights of(WeightSource w) throws IOException {
         for (String t : new String[] {PROJECTION + ".weight", PROJECTION + ".bias", NORM + ".weight", NORM + ".bias"}) {
             if (!w.has(t)) {
-                throw new InputFileException(w.origin() + ": not an IP-Adapter weight file: no '" + t + "'"
-                        + " (expected the h94/IP-Adapter layout: image_proj.* and ip_adapter.N.to_k_ip/to_v_ip)");
+                throw new InputFileException(w.origin() + ": not a supported IP-Adapter weight file: no '" + t + "'; found "
+                        + projectionKind(w) + ", expected the plain IP-Adapter's ImageProjection (image_proj.proj.weight/bias,"
+                        + " image_proj.norm.weight/bias) and ip_adapter.N.to_k_ip/to_v_ip (h94/IP-Adapter's ip-adapter_sd15)");
             }
         }
         int[] proj = w.shape(PROJECTION + ".weight");
@@ -72,6 +97,16 @@ public final class IpAdapterWeights implements AutoCloseable {
                     + NORM + ".weight " + Arrays.toString(norm) + "; expected [tokens * dim, embed] and [dim]");
         }
         return new IpAdapterWeights(w, proj[1], norm[0], proj[0] / norm[0]);
+    }
+
+    /** What image projection a file has, in words, for errors: the kinds h94/IP-Adapter publishes, else its image_proj.* names. */
+    private static String projectionKind(WeightSource w) {
+        java.util.List<String> proj = w.names().stream().filter(n -> n.startsWith("image_proj.")).sorted().toList();
+        String names = proj.isEmpty() ? "no image_proj.* tensors"
+                : String.join(", ", proj.subList(0, Math.min(6, proj.size()))) + (proj.size() > 6 ? ", ... (" + proj.size() + ")" : "");
+        if (w.has("image_proj.latents")) return "a Resampler image projection (ip-adapter-plus / plus-face: " + names + ")";
+        if (w.has("image_proj.proj.0.weight")) return "an MLP image projection (ip-adapter-full-face / faceid: " + names + ")";
+        return names;
     }
 
     public WeightSource source() {

@@ -369,6 +369,36 @@ public final class ModelStore {
     }
 
     /**
+     * An IP-Adapter's two files ({@link IpAdapterFolder}): {@code spec} is a local folder or
+     * .safetensors file ({@link IpAdapterFolder#of}), or a Hub id: {@code org/name[@revision]}
+     * (h94/IP-Adapter's {@code models/ip-adapter_sd15.safetensors}, or a repository in this
+     * project's layout) or {@code org/name/path/to/adapter.safetensors[@revision]} for another
+     * adapter of the repository; only the weights and the {@code image_encoder/} beside them are
+     * fetched into the Hub cache ({@link RepoLayouts#ipAdapter}). Adapters of kinds this project
+     * does not build (SDXL, plus, full-face) are refused by name before anything is downloaded.
+     * A local path that exists wins over a Hub id.
+     */
+    public IpAdapterFolder ipAdapter(String spec, DownloadProgress downloads) throws IOException {
+        Path local = Path.of(spec);
+        if (Files.exists(local)) return IpAdapterFolder.of(local);
+        if (!RepoRef.looksLikeHubId(spec)) {
+            throw new InputFileException("IP-Adapter not found: " + spec + " (give a folder with ip-adapter*.safetensors and"
+                    + " image_encoder/, the .safetensors file, or a Hugging Face Hub id such as h94/IP-Adapter)");
+        }
+        RepoRef ref = RepoRef.parse(spec);
+        String unsupported = ref.file() == null ? null : IpAdapterWeights.unsupportedByName(ref.file());
+        if (unsupported != null) throw new InputFileException(ref + " is " + unsupported);
+        try (Session s = new Session(downloads)) {
+            Snapshot snap = s.fetch(ref, RepoLayouts.ipAdapter(), "IP-Adapter");
+            String weights = RepoLayouts.ipAdapterWeights(snap);
+            String found = IpAdapterWeights.unsupportedByName(weights);
+            if (found != null) throw new InputFileException(ref + ": its only adapter " + weights + " is " + found);
+            Path file = snap.file(weights);
+            return new IpAdapterFolder(file, file.getParent().resolve(IpAdapterFolder.IMAGE_ENCODER));
+        }
+    }
+
+    /**
      * The UNet of the ONNX model folder {@code modelDir} (as {@link #resolve} gives it) with
      * ControlNet inputs (see {@link UnetControlInputs}): a folder laid out like
      * {@code modelDir/unet} (model.onnx, config.json, external data), made once and cached by the

@@ -28,7 +28,9 @@ public interface FileSelector {
         /** diffusers ControlNetModel in the repository root (config.json + safetensors) */
         CONTROLNET_DIFFUSERS,
         /** ControlNet as model.onnx (+ external data) and config.json in the repository root */
-        CONTROLNET_ONNX
+        CONTROLNET_ONNX,
+        /** IP-Adapter: its safetensors weights and the image_encoder/ beside them (h94/IP-Adapter's layout) */
+        IP_ADAPTER
     }
 
     /** The chosen files (paths inside the repository, '/'-separated) and what they make up. */

@@ -98,6 +98,73 @@ public final class RepoLayouts {
         };
     }
 
+    /** The adapter weights taken when a reference names none: this project's layout, then h94/IP-Adapter's SD 1.5 adapter. */
+    static final List<String> IP_ADAPTER_DEFAULTS = List.of(io.streamdiffusion4j.convert.IpAdapterFolder.WEIGHTS,
+            "models/ip-adapter_sd15.safetensors");
+    private static final String IMAGE_ENCODER = io.streamdiffusion4j.convert.IpAdapterFolder.IMAGE_ENCODER;
+
+    /**
+     * An IP-Adapter: the weights {@code ref} names ({@code h94/IP-Adapter/models/ip-adapter_sd15_light.safetensors}),
+     * else the first of {@link #IP_ADAPTER_DEFAULTS} present, else the only {@code ip-adapter*.safetensors} of the
+     * root or {@code models/}; and the CLIP vision encoder in the {@code image_encoder/} folder beside the weights
+     * (its config.json and safetensors weights, not the PyTorch pickle h94 also keeps there). The first file
+     * is the adapter's weights.
+     */
+    public static FileSelector ipAdapter() {
+        return (ref, files) -> {
+            String weights = ref.file() != null ? ref.file() : defaultIpAdapter(ref, files);
+            if (!files.contains(weights)) {
+                throw new HubException(Reason.MISSING_COMPONENTS, ref.repository() + " has no file '" + weights + "'"
+                        + ipAdapterHint(ref, files));
+            }
+            if (!weights.endsWith(".safetensors")) {
+                throw new HubException(Reason.MISSING_COMPONENTS, ref + ": IP-Adapter weights must be a .safetensors file (a"
+                        + " .bin is a PyTorch pickle, which is not read because loading it can run code)" + ipAdapterHint(ref, files));
+            }
+            int slash = weights.lastIndexOf('/');
+            String encoder = (slash < 0 ? "" : weights.substring(0, slash + 1)) + IMAGE_ENCODER + "/";
+            List<String> out = new ArrayList<>(List.of(weights));
+            List<String> missing = new ArrayList<>();
+            require(encoder + "config.json", files, out, missing);
+            weights(encoder, files, out, missing);
+            requireNone(ref, missing, "IP-Adapter (" + weights + " and the CLIP vision encoder in " + encoder + " beside it)");
+            return new Selection(Layout.IP_ADAPTER, out);
+        };
+    }
+
+    /** The adapter weights of a snapshot fetched with {@link #ipAdapter()}: the one selected file outside image_encoder/. */
+    public static String ipAdapterWeights(Snapshot snap) {
+        for (String f : snap.files().keySet()) {
+            if (!f.equals(IMAGE_ENCODER) && !f.startsWith(IMAGE_ENCODER + "/") && !f.contains("/" + IMAGE_ENCODER + "/")) return f;
+        }
+        throw new IllegalStateException(snap.ref() + ": the snapshot holds no IP-Adapter weights");
+    }
+
+    private static String defaultIpAdapter(RepoRef ref, Set<String> files) throws HubException {
+        for (String d : IP_ADAPTER_DEFAULTS) if (files.contains(d)) return d;
+        List<String> found = ipAdapterFiles(files);
+        if (found.size() == 1) return found.getFirst();
+        throw new HubException(Reason.MISSING_COMPONENTS, ref + " has " + (found.isEmpty()
+                ? "no IP-Adapter weights (" + String.join(" or ", IP_ADAPTER_DEFAULTS) + ", or one ip-adapter*.safetensors in"
+                + " its root or models/)" : "several IP-Adapters and none of " + IP_ADAPTER_DEFAULTS) + ipAdapterHint(ref, files));
+    }
+
+    /** The {@code ip-adapter*.safetensors} files of the root and {@code models/}. */
+    private static List<String> ipAdapterFiles(Set<String> files) {
+        List<String> out = new ArrayList<>();
+        for (String f : new TreeSet<>(files)) {
+            String name = childOf("", f) != null ? f : childOf("models/", f);
+            if (name != null && name.startsWith("ip-adapter") && name.endsWith(".safetensors")) out.add(f);
+        }
+        return out;
+    }
+
+    private static String ipAdapterHint(RepoRef ref, Set<String> files) {
+        List<String> found = ipAdapterFiles(files);
+        if (found.isEmpty()) return "";
+        return "; name one as " + ref.repo() + "/FILE: " + String.join(", ", found.stream().limit(8).toList());
+    }
+
     /** A LoRA: {@code pytorch_lora_weights.safetensors} (the diffusers name), else the root's only {@code .safetensors}. */
     public static FileSelector lora() {
         return (ref, files) -> {
