@@ -3,9 +3,9 @@ package io.streamdiffusion4j.config;
 import io.streamdiffusion4j.pipeline.IpAdapterStyle;
 
 /**
- * A run's IP-Adapter, from the run config's {@code ip_adapter} (folder or .safetensors file),
+ * A run's IP-Adapter, from the run config's {@code ip_adapter} (folder, .safetensors file or Hub id),
  * {@code ip_adapter_scale} (default 1, in [0, {@link IpAdapterStyle#MAX_SCALE}]) and
- * {@code style_image} (optional) keys, or the CLI's {@code --ip-adapter DIR[:SCALE]} / {@code --style-image}.
+ * {@code style_image} (optional) keys, or the CLI's {@code --ip-adapter DIR|FILE|ID[:SCALE]} / {@code --style-image}.
  * Paths are as written (relative ones to the working folder).
  *
  * @param styleImage null when the run starts without a style image
