@@ -31,12 +31,13 @@ final class Cli {
         }
         ModelStore.Resolved models = resolveModels(rc, options);
         StreamDiffusion.Builder b = rc.streamBuilder();
-        IpAdapterOptions.apply(b, rc, models.model(), ImageSizeLimit.FILES);
+        IpAdapterOptions.Prepared ip = IpAdapterOptions.apply(b, rc, models.model(), ImageSizeLimit.FILES);
         b.model(models.model())
                 .taesd(models.taesd())
                 .useTinyVae(rc.useTinyVae())
                 .onnxOptions(loaderOptions(rc, options));
-        ControlNetModels.configure(b, rc, models.model(), loaderOptions(rc, options), options.fp16);
+        // with an IP-Adapter, the residual inputs go into the adapter's UNet: one graph takes both
+        ControlNetModels.configure(b, rc, IpAdapterOptions.unetSource(ip, models.model()), loaderOptions(rc, options), options.fp16);
         return b;
     }
 

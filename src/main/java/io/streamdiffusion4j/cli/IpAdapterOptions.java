@@ -78,12 +78,21 @@ final class IpAdapterOptions {
         }
     }
 
-    /** Sets the run's adapter and style image on the builder (nothing without one). */
-    static void apply(StreamDiffusion.Builder b, RunConfig rc, Path onnxModel, ImageSizeLimit limit)
+    /** Sets the run's adapter and style image on the builder (nothing without one); returns what it set, or null. */
+    static Prepared apply(StreamDiffusion.Builder b, RunConfig rc, Path onnxModel, ImageSizeLimit limit)
             throws IOException, ConfigException {
         Prepared p = prepare(rc, onnxModel, limit);
-        if (p == null) return;
+        if (p == null) return null;
         b.ipAdapter(p.variant(), p.scale());
         if (p.style() != null) b.styleImage(p.style());
+        return p;
+    }
+
+    /**
+     * The folder whose {@code unet/} the ControlNets' UNet with residual inputs is made from: the
+     * adapter's (its UNet takes the image tokens) when there is one, else the model's.
+     */
+    static Path unetSource(Prepared p, Path onnxModel) {
+        return p == null ? onnxModel : p.variant().unet().getParent();
     }
 }

@@ -187,10 +187,6 @@ public record RunConfig(
                     + " but mode is " + mode.key());
         }
         IpAdapterSettings ipAdapter = r.ipAdapter();
-        if (ipAdapter != null && !controlNets.isEmpty()) {
-            // each makes its own UNet graph from the model's (residual inputs; image tokens): not combined yet
-            throw new ConfigException(source + ": controlnets and ip_adapter cannot be used together yet; use one of them");
-        }
         return new RunConfig(
                 promptBlend.primaryText(),
                 r.string("negative_prompt", ""),

@@ -24,6 +24,8 @@ public final class ControlNets implements AutoCloseable {
     private ControlResiduals zeros;
     private int[] zerosFor;
     private long calls;
+    private int appendedRows;      // rows after each prompt embedding that are not the prompt's (an IP-Adapter's)
+    private FloatTensor promptOnly; // reused: the embeddings without them
 
     /**
      * @param owns whether closing this closes the ControlNets (the builder loaded them)
@@ -66,6 +68,37 @@ public final class ControlNets implements AutoCloseable {
         }
     }
 
+    /**
+     * The UNet's embeddings carry {@code rows} more rows after each prompt embedding (an
+     * IP-Adapter's image tokens and scale row, {@link IpAdapterStyle#appendedRows}): the ControlNets
+     * take the prompt's rows only, as diffusers passes them {@code prompt_embeds} while the image
+     * embeddings go to the UNet alone.
+     */
+    void skipAppendedRows(int rows) {
+        if (rows < 0) throw new IllegalArgumentException("appended rows must be >= 0, found " + rows);
+        appendedRows = rows;
+    }
+
+    /** {@code embeddings} (B, L + appended, D) without the appended rows; itself when there are none. */
+    private FloatTensor promptRows(FloatTensor embeddings) {
+        if (appendedRows == 0) return embeddings;
+        int rows = embeddings.dim(0);
+        int length = embeddings.dim(1) - appendedRows;
+        int dim = embeddings.dim(2);
+        if (length < 1) {
+            throw new IllegalArgumentException("embeddings of " + embeddings.dim(1) + " rows, but " + appendedRows
+                    + " of them are the IP-Adapter's");
+        }
+        if (promptOnly == null || promptOnly.dim(0) != rows || promptOnly.dim(1) != length || promptOnly.dim(2) != dim) {
+            promptOnly = new FloatTensor(new float[rows * length * dim], rows, length, dim);
+        }
+        float[] from = embeddings.data();
+        float[] to = promptOnly.data();
+        int full = embeddings.dim(1) * dim;
+        for (int r = 0; r < rows; r++) System.arraycopy(from, r * full, to, r * length * dim, length * dim);
+        return promptOnly;
+    }
+
     /** Whether any ControlNet is on (scale not 0). */
     public boolean anyActive() {
         for (double s : scales) if (s != 0) return true;
@@ -78,9 +111,11 @@ public final class ControlNets implements AutoCloseable {
      */
     ControlResiduals residuals(FloatTensor sample, long[] timesteps, FloatTensor encoderHiddenStates, FloatTensor controlImages) {
         boolean first = true;
+        FloatTensor prompt = null;
         for (int i = 0; i < nets.size(); i++) {
             if (scales[i] == 0) continue;
-            ControlResiduals r = nets.get(i).residuals(sample, timesteps, encoderHiddenStates, controlImages, (float) scales[i]);
+            if (prompt == null) prompt = promptRows(encoderHiddenStates);
+            ControlResiduals r = nets.get(i).residuals(sample, timesteps, prompt, controlImages, (float) scales[i]);
             calls++;
             if (first) {
                 if (sum == null || !sum.sameShapes(r)) sum = ControlResiduals.zeros(r.shapes());

@@ -44,6 +44,11 @@ public final class IpAdapterStyle implements AutoCloseable {
         return scale;
     }
 
+    /** How many rows {@link #extend} appends to each prompt embedding: the image tokens and the scale row. */
+    public int appendedRows() {
+        return encoder.tokens() + 1;
+    }
+
     /**
      * The adapter UNet's embeddings: each row of {@code conditioning} (rows, L, D) followed by its
      * tokens and the scale row; the last {@code positiveRows} rows are the prompt's, the rows before

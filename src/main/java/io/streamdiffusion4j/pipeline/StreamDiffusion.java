@@ -113,6 +113,7 @@ public final class StreamDiffusion implements AutoCloseable {
         this.globalGenerator = new TorchGenerator(seed);
         this.ipAdapter = b.imageEncoder == null ? null : new IpAdapterStyle(b.imageEncoder, b.ipAdapterScale);
         if (ipAdapter != null && b.styleImage != null) ipAdapter.setImage(b.styleImage);
+        if (ipAdapter != null && controlNets != null) controlNets.skipAppendedRows(ipAdapter.appendedRows());
     }
 
     public static Builder builder() {
@@ -739,7 +740,9 @@ public final class StreamDiffusion implements AutoCloseable {
 
         /**
          * The UNet graph with ControlNet residual inputs to load instead of the model folder's
-         * {@code unet/model.onnx} (needed with ControlNet files unless that UNet has them).
+         * {@code unet/model.onnx} (needed with ControlNet files unless that UNet has them). With
+         * an IP-Adapter too, it must be the adapter's UNet with residual inputs
+         * ({@code ModelStore.unetWithControl(variant.unet().getParent(), ...)}), which takes both.
          */
         public Builder unetWithControl(Path file) {
             unetWithControl = file;
@@ -915,9 +918,10 @@ public final class StreamDiffusion implements AutoCloseable {
                 throw new IllegalStateException("use_tiny_vae is on but no TAESD folder was given (taesd(path)),"
                         + " or turn use_tiny_vae off to use the model's own VAE");
             }
-            if (control && ipAdapter != null) {
-                throw new IllegalStateException("ControlNets and an IP-Adapter cannot be used together yet (each needs its own"
-                        + " UNet graph); use one of them");
+            if (control && ipAdapter != null && unetWithControl == null) {
+                // the adapter's UNet with residual inputs: ModelStore.unetWithControl(variant.unet().getParent())
+                throw new IllegalStateException("ControlNets with an IP-Adapter need the adapter's UNet made with ControlNet"
+                        + " residual inputs (unetWithControl(...)); the model's and the adapter's UNets each lack one half");
             }
             if (ipAdapter != null && onnxOptions.staticShapes() != null) {
                 throw new IllegalStateException("an IP-Adapter needs dynamic shapes (its UNet takes longer embeddings);"
