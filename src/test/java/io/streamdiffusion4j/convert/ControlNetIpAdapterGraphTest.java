@@ -32,7 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
  * the adapter at scale 0 it is the UNet with ControlNet residuals (diffusers v0.24's
  * {@code down_block_additional_residuals} / {@code mid_block_additional_residual} output in
  * {@code src/test/resources/controlnet/}, see ControlNetGraphTest); in both cases it also equals
- * the separate graph's output. With both on, the output differs from each alone.
+ * the separate graph's output. With both on, it matches diffusers v0.24's UNet with the adapter
+ * loaded ({@code _load_ip_adapter_weights}) and the residuals passed
+ * ({@code src/test/resources/controlnet-ip-adapter/README.md}), and differs from each alone.
  */
 class ControlNetIpAdapterGraphTest {
     private static final double TOLERANCE = 1e-4;
@@ -150,6 +152,16 @@ class ControlNetIpAdapterGraphTest {
         assertThat(TensorAssert.maxAbsDiff(both.data(), control.data())).as("against the ControlNet UNet").isLessThanOrEqualTo(1e-5);
         System.out.printf("UNet with IP-Adapter and ControlNet inputs, IP scale 0, vs diffusers: %.2e (vs ControlNet UNet %.2e)%n",
                 d, TensorAssert.maxAbsDiff(both.data(), control.data()));
+    }
+
+    @Test
+    void withBothOnItMatchesDiffusers() throws Exception {
+        // diffusers v0.24's UNet2DConditionModel with _load_ip_adapter_weights at scale 0.8 and the residuals
+        // (src/test/resources/controlnet-ip-adapter/README.md); the image tokens are the same harness's projection
+        FloatTensor both = run("both7", with(controlInputs(0.8f), residuals(false)));
+        double d = assertClose("IP-Adapter at 0.8 with ControlNet residuals", both,
+                reference("controlnet-ip-adapter/unet_ip_scale_0.8_controlled"), TOLERANCE);
+        System.out.printf("UNet with IP-Adapter at 0.8 and ControlNet residuals vs diffusers: %.2e%n", d);
     }
 
     @Test
