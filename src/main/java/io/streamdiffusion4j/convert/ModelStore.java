@@ -382,8 +382,9 @@ public final class ModelStore {
         Path local = Path.of(spec);
         if (Files.exists(local)) return IpAdapterFolder.of(local);
         if (!RepoRef.looksLikeHubId(spec)) {
-            throw new InputFileException("IP-Adapter not found: " + spec + " (give a folder with ip-adapter*.safetensors and"
-                    + " image_encoder/, the .safetensors file, or a Hugging Face Hub id such as h94/IP-Adapter)");
+            throw new InputFileException(spec + ": no such IP-Adapter folder or file, and not a Hub id (give a folder with"
+                    + " ip-adapter*.safetensors and image_encoder/, the .safetensors file, or a Hugging Face Hub id such as"
+                    + " h94/IP-Adapter)");
         }
         RepoRef ref = RepoRef.parse(spec);
         String unsupported = ref.file() == null ? null : IpAdapterWeights.unsupportedByName(ref.file());

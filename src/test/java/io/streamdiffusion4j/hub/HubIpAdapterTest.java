@@ -160,7 +160,7 @@ class HubIpAdapterTest {
                 .hasMessageContaining("found a Resampler image projection (ip-adapter-plus / plus-face: image_proj.latents")
                 .hasMessageContaining("expected the plain IP-Adapter's ImageProjection (image_proj.proj.weight/bias");
         assertThatThrownBy(() -> store().ipAdapter(dir.resolve("nowhere").toString(), DownloadProgress.NONE))
-                .isInstanceOf(InputFileException.class).hasMessageContaining("IP-Adapter not found");
+                .isInstanceOf(InputFileException.class).hasMessageContaining("no such IP-Adapter folder or file");
     }
 
     @Test
