@@ -12,7 +12,7 @@ import io.streamdiffusion4j.pipeline.IpAdapterStyle;
  */
 public record IpAdapterSettings(String adapter, double scale, String styleImage) {
     public IpAdapterSettings {
-        if (adapter == null || adapter.isBlank()) throw new IllegalArgumentException("ip_adapter must name a folder or file");
+        if (adapter == null || adapter.isBlank()) throw new IllegalArgumentException("ip_adapter must name a folder, a file or a Hub id");
         if (!Double.isFinite(scale) || scale < 0 || scale > IpAdapterStyle.MAX_SCALE) {
             throw new IllegalArgumentException("ip_adapter_scale must be between 0 and " + IpAdapterStyle.MAX_SCALE + ", found " + scale);
         }
