@@ -164,6 +164,25 @@ class HubIpAdapterTest {
     }
 
     @Test
+    void theSelectorTakesTheDefaultOrTheOnlyAdapterAndNamesTheChoicesOtherwise() throws Exception {
+        FileSelector ip = RepoLayouts.ipAdapter();
+        java.util.Set<String> encoder = java.util.Set.of("models/image_encoder/config.json", "models/image_encoder/model.safetensors");
+        java.util.Set<String> one = new java.util.HashSet<>(encoder);
+        one.add("models/ip-adapter_sd15_light.safetensors");
+        assertThat(ip.select(RepoRef.parse("a/b"), one).files()).containsExactly("models/ip-adapter_sd15_light.safetensors",
+                "models/image_encoder/config.json", "models/image_encoder/model.safetensors");
+        java.util.Set<String> two = new java.util.HashSet<>(one);
+        two.add("models/ip-adapter-other.safetensors");
+        assertThatThrownBy(() -> ip.select(RepoRef.parse("a/b"), two)).isInstanceOf(HubException.class)
+                .hasMessageContaining("several IP-Adapters")
+                .hasMessageContaining("a/b/FILE: models/ip-adapter-other.safetensors, models/ip-adapter_sd15_light.safetensors");
+        assertThatThrownBy(() -> ip.select(RepoRef.parse("a/b/models/ip-adapter_sd15_light.safetensors"),
+                java.util.Set.of("models/ip-adapter_sd15_light.safetensors", "models/image_encoder/config.json",
+                        "models/image_encoder/pytorch_model.bin")))
+                .isInstanceOf(HubException.class).hasMessageContaining("missing safetensors weights in models/image_encoder/");
+    }
+
+    @Test
     void img2imgTakesAnAdapterByHubIdAsFromAFolder() throws Exception {
         Path frames = Files.createDirectories(dir.resolve("frames"));
         for (int i = 0; i < 2; i++) {
