@@ -29,6 +29,11 @@ public final class IpAdapterStyle implements AutoCloseable {
         tokens = image == null ? null : encoder.encode(image);
     }
 
+    /** The encoder that makes the style image's tokens (closed with this). */
+    public ImageEncoder encoder() {
+        return encoder;
+    }
+
     public boolean hasImage() {
         return tokens != null;
     }

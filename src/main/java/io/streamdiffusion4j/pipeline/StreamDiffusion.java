@@ -406,6 +406,14 @@ public final class StreamDiffusion implements AutoCloseable {
         return ipAdapter != null;
     }
 
+    /**
+     * The IP-Adapter's image encoder (null without one), for streams built on these models with
+     * {@link Builder#imageEncoder} (the web server's sessions share it); it stays this stream's to close.
+     */
+    public ImageEncoder imageEncoder() {
+        return ipAdapter == null ? null : ipAdapter.encoder();
+    }
+
     private IpAdapterStyle requireIpAdapter() {
         if (ipAdapter == null) throw new IllegalStateException("this stream has no IP-Adapter (set one when building it)");
         return ipAdapter;

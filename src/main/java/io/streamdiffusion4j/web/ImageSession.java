@@ -75,6 +75,23 @@ final class ImageSession implements SessionPipeline {
         });
     }
 
+    /**
+     * Moves the session to another style image (null: none) from the next frame on; the image is
+     * encoded on the model thread, between frames. {@code applied} is told when it is in, or why
+     * not (the previous style image then stays).
+     */
+    void updateStyle(RgbImage image, Consumer<RuntimeException> applied) {
+        engine.control(s -> {
+            try {
+                s.updateStyleImage(image);
+            } catch (RuntimeException e) {
+                applied.accept(e);
+                return;
+            }
+            applied.accept(null);
+        });
+    }
+
     StreamSettings settings() {
         return settings;
     }

@@ -38,7 +38,7 @@ public final class Txt2ImgSocket extends SessionSocket {
         id = UUID.randomUUID().toString();
         StreamSettings initial = ctx.factory().initialSettings();
         initial = new StreamSettings(initial.prompt(), initial.negativePrompt(), ctx.factory().txt2imgTIndexList(),
-                initial.guidanceScale(), initial.delta(), initial.seed(), initial.filter());
+                initial.guidanceScale(), initial.delta(), initial.seed(), initial.filter()).withIpAdapterScale(initial.ipAdapterScale());
         session = new Txt2ImgSession(ctx.factory(), initial, ctx.codec(), this::send, s -> ctx.events().settingsApplied(id, s),
                 ctx.metrics().frames());
         return session;
