@@ -19,8 +19,9 @@ import java.util.Set;
  * decoded on the socket's thread, never the model's. A refused image is answered with an error
  * naming what was wrong, and the session keeps its previous style image. Whatever happens to an
  * announcement (even a refused one), the binary message after it is taken as its image, so a
- * style image is never mistaken for a camera frame. Style images are limited to
- * {@value #PER_SECOND} a second (each is encoded by the shared image encoder).
+ * style image is never mistaken for a camera frame. Images that pass the checks are limited to
+ * {@value #PER_SECOND} a second after a burst of two (each is encoded by the shared image encoder,
+ * on the session's model thread); refused ones use up the session's error budget.
  *
  * <p>One per session; used on Jetty's thread for that session only.
  */
@@ -83,10 +84,6 @@ final class StyleImageUpload {
                 throw bad("bytes must be the size of the image file that follows, 1 to " + max + " (the largest message),"
                         + " found " + (bytes == null ? "none" : SettingsParser.abbreviate(bytes.toString())));
             }
-            if (!rate.tryAcquire(System.nanoTime())) {
-                throw new ProtocolException("style_image_rate_limited", "style images are limited to " + Messages.round1(PER_SECOND)
-                        + " per second per session; this one is dropped (the previous style image stays)");
-            }
             expected = bytes.longValue();
             return new Expect();
         } catch (ProtocolException e) {
@@ -115,11 +112,18 @@ final class StyleImageUpload {
             throw bad("the style_image message announced " + announced + " bytes, the binary message after it has "
                     + data.length + "; the style image stays as it was");
         }
+        RgbImage image;
         try {
-            return UploadedImage.STYLE.decode(data, ctx.codec(), ctx.options().frameLimit());
+            image = UploadedImage.STYLE.decode(data, ctx.codec(), ctx.options().frameLimit());
         } catch (ProtocolException e) {
             throw new ProtocolException(e.code(), e.getMessage() + "; the style image stays as it was");
         }
+        // only images that would reach the encoder count: a refused one costs a header check at most (and the error budget)
+        if (!rate.tryAcquire(System.nanoTime())) {
+            throw new ProtocolException("style_image_rate_limited", "style images are limited to " + Messages.round1(PER_SECOND)
+                    + " per second per session; this one is dropped and the style image stays as it was");
+        }
+        return image;
     }
 
     /** The server's answer once a style image (or none) is in the pipeline. */
