@@ -3,6 +3,7 @@ package io.streamdiffusion4j.web;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.streamdiffusion4j.batching.BatchingUnet;
 import io.streamdiffusion4j.convert.DiffusersConverter;
 import io.streamdiffusion4j.convert.IpAdapterFolder;
 import io.streamdiffusion4j.convert.IpAdapterPreset;
@@ -233,6 +234,44 @@ class IpAdapterProtocolTest {
             assertThat(c.nextFrame().jpeg()).isEqualTo(TestServer.expected(reference, TestServer.jpeg(60, 60, 60)));
         } finally {
             server.close();
+        }
+    }
+
+    /**
+     * {@code serve --gather-window-ms} with an adapter: the style tokens and the scale travel in each
+     * row's embeddings, which the batching UNet stacks with the rows, so two sessions with another
+     * style image and scale each still get exactly what their own unbatched stream makes.
+     */
+    @Test
+    void batchedSessionsKeepTheirOwnStyleImageAndScale() throws Exception {
+        byte[] style = png(40, 40, 7);
+        try (BatchingUnet batching = new BatchingUnet(owner.models().unet(), Duration.ofSeconds(5))) {
+            StreamFactory factory = TestServer.factory(owner.models().withUnet(batching))
+                    .ipAdapter(owner.imageEncoder(), SCALE, null);
+            WebServer server = start(factory);
+            try (WsClient a = WsClient.connect(ws(server)); WsClient b = WsClient.connect(ws(server));
+                 StreamDiffusion refA = reference(decode(style)); StreamDiffusion refB = reference(null)) {
+                a.nextOfType("hello");
+                b.nextOfType("hello");
+                sendStyle(a, style);
+                b.send("{\"type\":\"settings\",\"ip_adapter_scale\":2.5}");
+                b.nextOfType("settings");
+                refB.updateIpAdapterScale(2.5);
+                for (int i = 0; i < 4; i++) {
+                    byte[] f = TestServer.jpeg(40 * i, 100, 50);
+                    a.send(f);
+                    b.send(f);
+                    byte[] ga = a.nextFrame().jpeg();
+                    byte[] gb = b.nextFrame().jpeg();
+                    assertThat(ga).as("A, frame %d", i).isEqualTo(TestServer.expected(refA, f));
+                    assertThat(gb).as("B, frame %d", i).isEqualTo(TestServer.expected(refB, f));
+                    assertThat(ga).as("the same frame, another style").isNotEqualTo(gb);
+                }
+                assertThat(batching.stats().modelCalls()).as("stacked: %s", batching.stats())
+                        .isLessThan(batching.stats().streamCalls());
+            } finally {
+                server.close();
+            }
         }
     }
 
