@@ -26,7 +26,7 @@ public final class Img2ImgSocket extends SessionSocket {
     Img2ImgSocket(ServerContext ctx) {
         super(ctx);
         this.parser = ctx.factory().parser(true);
-        this.style = new StyleImageUpload(ctx);
+        this.style = StyleImageUpload.of(ctx);
     }
 
     @Override

@@ -2,6 +2,8 @@ package io.streamdiffusion4j.web;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamdiffusion4j.image.ImageCodec;
+import io.streamdiffusion4j.image.ImageSizeLimit;
 import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.pipeline.IpAdapterStyle;
 import java.util.Iterator;
@@ -30,14 +32,31 @@ final class StyleImageUpload {
     static final double PER_SECOND = 1;
     private static final Set<String> KEYS = Set.of("type", "bytes", "clear");
 
-    private final ServerContext ctx;
+    private final boolean ipAdapter;
+    private final int maxMessageBytes;
+    private final ImageCodec codec;
+    private final ImageSizeLimit limit;
     private final RateLimiter rate;
     private long expected = -1; // the announced size while a binary message is owed, else -1
     private ProtocolException refusal; // why the announced image will be discarded, or null
 
-    StyleImageUpload(ServerContext ctx) {
-        this.ctx = ctx;
+    /**
+     * @param ipAdapter whether the server runs an IP-Adapter (else every style image is refused)
+     * @param maxMessageBytes the largest message, so the largest image file
+     * @param limit the largest width and height, as for frames
+     */
+    StyleImageUpload(boolean ipAdapter, int maxMessageBytes, ImageCodec codec, ImageSizeLimit limit) {
+        this.ipAdapter = ipAdapter;
+        this.maxMessageBytes = maxMessageBytes;
+        this.codec = codec;
+        this.limit = limit;
         this.rate = new RateLimiter(PER_SECOND, 2, System.nanoTime());
+    }
+
+    /** A session's, with the server's adapter, codec and limits. */
+    static StyleImageUpload of(ServerContext ctx) {
+        return new StyleImageUpload(ctx.factory().hasIpAdapter(), ctx.options().maxMessageBytes(), ctx.codec(),
+                ctx.options().frameLimit());
     }
 
     /** What a style_image message asks for. */
@@ -66,7 +85,7 @@ final class StyleImageUpload {
                             + " or clear");
                 }
             }
-            if (!ctx.factory().hasIpAdapter()) {
+            if (!ipAdapter) {
                 throw new ProtocolException("no_ip_adapter", "this server runs no IP-Adapter (serve --ip-adapter): style images"
                         + " cannot be set");
             }
@@ -78,7 +97,7 @@ final class StyleImageUpload {
                 return new Clear();
             }
             JsonNode bytes = o.get("bytes");
-            int max = ctx.options().maxMessageBytes();
+            int max = maxMessageBytes;
             if (bytes == null || !bytes.isIntegralNumber() || !bytes.canConvertToLong() || bytes.longValue() < 1
                     || bytes.longValue() > max) {
                 throw bad("bytes must be the size of the image file that follows, 1 to " + max + " (the largest message),"
@@ -90,6 +109,11 @@ final class StyleImageUpload {
             if (!clear) refusal = e;
             throw e;
         }
+    }
+
+    /** The size announced for the binary message owed (0 when its announcement was refused), or -1 when none is owed. */
+    long expectedBytes() {
+        return expected;
     }
 
     /** Whether the next binary message is a style image (announced), not a frame. */
@@ -114,7 +138,7 @@ final class StyleImageUpload {
         }
         RgbImage image;
         try {
-            image = UploadedImage.STYLE.decode(data, ctx.codec(), ctx.options().frameLimit());
+            image = UploadedImage.STYLE.decode(data, codec, limit);
         } catch (ProtocolException e) {
             throw new ProtocolException(e.code(), e.getMessage() + "; the style image stays as it was");
         }
