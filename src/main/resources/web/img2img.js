@@ -1,5 +1,6 @@
 // The camera page: camera (or screen) -> JPEG frames over a WebSocket -> generated JPEGs back.
 import { socketUrl, showMessage, clearMessage, serverDefaults, FpsMeter, digest, debounce, closeReason } from './common.js';
+import { StyleControls } from './style.js';
 
 const $ = (id) => document.getElementById(id);
 const video = $('camera');
@@ -30,8 +31,6 @@ let latency = null;
 let sticky = false;      // a full/ended message was shown: keep it
 let movingOn = false;    // the server is draining and asked this page to reconnect
 let reconnectTries = 0;  // reconnections since the last session that said hello
-let styleFile = null;    // the style image the server accepted (bytes), sent again to a new session
-let styleSent = null;    // the style image sent and not yet answered
 const RECONNECT_TRIES = 5;
 const sentAt = new Map();
 const fps = new FpsMeter();
@@ -65,14 +64,14 @@ function currentSettings() {
   }
   const scales = [...document.querySelectorAll('#controlnets input[type=range]')].map((e) => Number(e.value));
   if (scales.length > 0) s.controlnet_scales = scales;
-  if (!$('ip-adapter').hidden) s.ip_adapter_scale = Number($('ip-scale').value);
-  return s;
+  return style.settingsInto(s);
 }
 
 function sendSettings() {
   if (ws && ws.readyState === WebSocket.OPEN && demo.hello) ws.send(JSON.stringify(currentSettings()));
 }
 const sendSettingsSoon = debounce(sendSettings, 250);
+const style = new StyleControls(() => ws, sendSettingsSoon, demo);
 
 function showValues() {
   for (const id of ['guidance', 'delta', 'threshold', 'blend', 'seed-weight']) {
@@ -96,60 +95,6 @@ function fillControlNets(scales, range) {
   }));
   box.hidden = scales.length === 0;
 }
-
-// The IP-Adapter's controls, shown when the server runs one: a style image file and its scale.
-function fillIpAdapter(ip) {
-  const box = $('ip-adapter');
-  box.hidden = !ip;
-  if (!ip) return;
-  const scale = $('ip-scale');
-  if (scale.dataset.set !== 'yes') { // kept across sessions once the page has one
-    scale.min = ip.scale_range[0];
-    scale.max = Math.min(ip.scale_range[1], Math.max(2, ip.scale));
-    scale.value = ip.scale;
-    scale.dataset.set = 'yes';
-  }
-  document.querySelector('output[for=ip-scale]').textContent = Number(scale.value).toFixed(2);
-  if (!styleFile) $('style-status').textContent = ip.style_image ? "the server's" : 'none';
-  $('style-clear').disabled = !(ip.style_image || styleFile);
-}
-
-/** Sends a style image file: a style_image message with its size, then the file as one binary message. */
-function sendStyle(bytes) {
-  if (!ws || ws.readyState !== WebSocket.OPEN || !server) return false;
-  ws.send(JSON.stringify({ type: 'style_image', bytes: bytes.byteLength }));
-  ws.send(bytes);
-  styleSent = bytes;
-  $('style-status').textContent = 'sending…';
-  return true;
-}
-
-$('style-image').addEventListener('change', async () => {
-  const file = $('style-image').files[0];
-  if (!file) return;
-  const limit = server?.ip_adapter?.max_style_bytes ?? demo.hello?.ip_adapter?.max_style_bytes;
-  if (limit && file.size > limit) {
-    showMessage(`The style image ${file.name} is ${file.size} bytes; the server takes at most ${limit}.`, 'error');
-    return;
-  }
-  const bytes = await file.arrayBuffer();
-  if (!sendStyle(bytes)) {
-    styleFile = bytes; // sent when the session starts
-    $('style-status').textContent = `${file.name} (sent at start)`;
-  }
-});
-
-$('style-clear').addEventListener('click', () => {
-  styleFile = null;
-  styleSent = null;
-  $('style-image').value = '';
-  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'style_image', clear: true }));
-});
-
-$('ip-scale').addEventListener('input', () => {
-  document.querySelector('output[for=ip-scale]').textContent = Number($('ip-scale').value).toFixed(2);
-  sendSettingsSoon();
-});
 
 function fillStrengths(names, selected) {
   const sel = $('strength');
@@ -292,9 +237,8 @@ function onText(m) {
       reconnectTries = 0;
       fillStrengths(Object.keys(m.strengths), $('strength').value || m.settings.strength);
       fillControlNets(m.settings.controlnet_scales || [], m.limits.controlnet_scale || [0, 2]);
-      fillIpAdapter(m.ip_adapter);
+      style.onHello(m.ip_adapter); // the page's style image, to a new session too
       sendSettings(); // the page's controls are the truth from now on
-      if (m.ip_adapter && styleFile) sendStyle(styleFile); // the page's style image, to a new session too
       break;
     case 'settings':
       demo.accepted = m.settings;
@@ -307,19 +251,10 @@ function onText(m) {
         `model ${m.fps_out.toFixed(1)} fps · server ${Math.round(m.latency_ms.p50)} ms · dropped ${m.dropped}`;
       break;
     case 'style_image':
-      demo.style = m;
-      if (m.set && styleSent) styleFile = styleSent;
-      styleSent = null;
-      $('style-status').textContent = m.set ? `${m.width}×${m.height}` : 'none';
-      $('style-clear').disabled = !m.set;
+      style.onStyleImage(m);
       break;
     case 'error':
-      demo.errors.push(m.code);
-      if (m.code.includes('style_image') && styleSent) {
-        // refused: the session keeps the style image it had
-        styleSent = null;
-        $('style-status').textContent = styleFile ? 'unchanged' : 'none';
-      }
+      style.onError(m);
       showMessage(m.message, 'error');
       break;
     case 'ended':

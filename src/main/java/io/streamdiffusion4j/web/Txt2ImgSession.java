@@ -27,6 +27,7 @@ final class Txt2ImgSession implements SessionPipeline {
     private final Object lock = new Object();
     private StreamSettings current; // guarded by lock, as the three below
     private StreamSettings pending;
+    private StyleChange style; // a style image to apply before the next picture, or null
     private long version;
     private boolean closed;
     private volatile Throwable failure;
@@ -58,6 +59,27 @@ final class Txt2ImgSession implements SessionPipeline {
         }
     }
 
+    /** A style image (null: none) and who is told once it is in, or why not. */
+    private record StyleChange(RgbImage image, Consumer<RuntimeException> applied) {
+        void apply(StreamDiffusion stream) {
+            try {
+                stream.updateStyleImage(image);
+            } catch (RuntimeException e) {
+                applied.accept(e); // the previous style image stays
+                return;
+            }
+            applied.accept(null);
+        }
+    }
+
+    /** Takes another style image (null: none); the worker encodes it and draws again with it. */
+    void updateStyle(RgbImage image, Consumer<RuntimeException> applied) {
+        synchronized (lock) {
+            style = new StyleChange(image, applied);
+            lock.notifyAll();
+        }
+    }
+
     StreamSettings settings() {
         synchronized (lock) {
             return pending != null ? pending : current;
@@ -74,12 +96,15 @@ final class Txt2ImgSession implements SessionPipeline {
             int calls = stream.config().tIndexList().length;
             while (true) {
                 StreamSettings next;
+                StyleChange styleChange;
                 long v;
                 synchronized (lock) {
-                    while (pending == null && !closed) lock.wait();
+                    while (pending == null && style == null && !closed) lock.wait();
                     if (closed) return;
-                    next = pending;
+                    next = pending != null ? pending : current;
+                    styleChange = style;
                     pending = null;
+                    style = null;
                     v = ++version;
                 }
                 StreamSettings previous;
@@ -87,6 +112,7 @@ final class Txt2ImgSession implements SessionPipeline {
                     previous = current;
                 }
                 factory.applyLive(previous, next, stream, false);
+                if (styleChange != null) styleChange.apply(stream);
                 synchronized (lock) {
                     current = next;
                 }
@@ -106,7 +132,7 @@ final class Txt2ImgSession implements SessionPipeline {
                     output.accept(new GeneratedFrame(++seq, v, jpeg, nanos));
                     observer.frameOut(nanos);
                     synchronized (lock) {
-                        if (pending != null || closed) break; // the user typed on: follow at once
+                        if (pending != null || style != null || closed) break; // the user typed on: follow at once
                     }
                 }
             }

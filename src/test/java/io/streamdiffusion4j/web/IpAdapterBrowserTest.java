@@ -27,7 +27,8 @@ import org.openqa.selenium.WebDriver;
  * picture). A style image picked in the page's file input changes the settled picture; a damaged
  * and an oversized one are refused with the server's reason in the page's banner while the stream
  * goes on with the style image it had; the scale slider at 0 gives the picture without a style
- * image back (the adapter adds exact zeros). Needs Debian's chromium and chromium-driver.
+ * image back (the adapter adds exact zeros). The txt2img page's style image reaches its session
+ * too. Needs Debian's chromium and chromium-driver.
  */
 class IpAdapterBrowserTest {
     /** First pictures wait for Chromium's camera and the server's first session on a shared CI host. */
@@ -86,6 +87,19 @@ class IpAdapterBrowserTest {
                         d -> Boolean.TRUE.equals(script(d, "return window.demo.accepted?.ip_adapter_scale === 0")) ? true : null);
                 assertThat(settledAfterNow(driver, serve, "the picture at scale 0"))
                         .as("at scale 0 the adapter adds nothing: the picture without a style image").isEqualTo(plain);
+
+                // the txt2img page has the same controls: a style image picked there reaches its session and draws again
+                driver.get("http://127.0.0.1:" + serve.port + "/txt2img.html");
+                waitFor(driver, serve, FIRST, "the txt2img page's first picture",
+                        d -> ((Number) script(d, "return window.demo.frames")).longValue() >= 1 ? true : null);
+                waitFor(driver, serve, CHANGE, "the txt2img page's IP-Adapter controls",
+                        d -> d.findElement(By.id("ip-adapter")).isDisplayed() ? true : null);
+                long drawn = ((Number) script(driver, "return window.demo.frames")).longValue();
+                driver.findElement(By.id("style-image")).sendKeys(style.toString());
+                waitFor(driver, serve, CHANGE, "the txt2img session's word that the style image is in",
+                        d -> Boolean.TRUE.equals(script(d, "return window.demo.style?.set === true")) ? true : null);
+                waitFor(driver, serve, CHANGE, "a txt2img picture with the style image",
+                        d -> ((Number) script(d, "return window.demo.frames")).longValue() > drawn ? true : null);
             } finally {
                 driver.quit();
             }

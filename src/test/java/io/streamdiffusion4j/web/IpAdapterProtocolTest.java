@@ -292,7 +292,7 @@ class IpAdapterProtocolTest {
     }
 
     @Test
-    void txt2imgSessionsRunWithTheAdapterAndTakeItsScale() throws Exception {
+    void txt2imgSessionsRunWithTheAdapterAndTakeItsScaleAndStyleImages() throws Exception {
         WebServer server = start(factory(decode(png(20, 20, 5))));
         try (WsClient c = WsClient.connect(java.net.URI.create("ws://127.0.0.1:" + server.port() + "/ws/txt2img"))) {
             JsonNode hello = c.nextOfType("hello");
@@ -302,6 +302,17 @@ class IpAdapterProtocolTest {
             assertThat(c.nextOfType("settings").at("/settings/ip_adapter_scale").asDouble()).isEqualTo(0.0);
             byte[] after = c.nextFrame().jpeg();
             assertThat(after).as("scale 0 drops the style image's part").isNotEqualTo(before);
+            // a style image from the page: the session draws again with it
+            c.send("{\"type\":\"settings\",\"ip_adapter_scale\":2}");
+            c.nextOfType("settings");
+            byte[] scaled = c.nextFrame().jpeg();
+            sendStyle(c, png(32, 24, 11));
+            assertThat(c.nextOfType("style_image").toString()).isEqualTo("{\"type\":\"style_image\",\"set\":true,\"width\":32,\"height\":24}");
+            assertThat(c.nextFrame().jpeg()).as("another style image, another picture").isNotEqualTo(scaled);
+            sendStyle(c, "not an image".getBytes());
+            assertThat(error(c, "bad_style_image").get("message").asText()).contains("JPEG or PNG");
+            c.send(new byte[] {1, 2, 3});
+            assertThat(error(c, "bad_message").get("message").asText()).contains("takes no frames");
         } finally {
             server.close();
         }
