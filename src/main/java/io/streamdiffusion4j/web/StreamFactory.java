@@ -7,6 +7,7 @@ import io.streamdiffusion4j.model.ControlNet;
 import io.streamdiffusion4j.model.ImageEncoder;
 import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.pipeline.Interpolation;
+import io.streamdiffusion4j.pipeline.IpAdapterStyle;
 import io.streamdiffusion4j.pipeline.Mode;
 import io.streamdiffusion4j.pipeline.PromptBlend;
 import io.streamdiffusion4j.pipeline.SeedBlend;
@@ -123,9 +124,12 @@ public final class StreamFactory {
      * the page sends one); each changes its own. Call before the server takes sessions.
      */
     public StreamFactory ipAdapter(ImageEncoder encoder, double scale, RgbImage style) {
+        if (!(scale >= 0 && scale <= IpAdapterStyle.MAX_SCALE)) {
+            throw new IllegalArgumentException("ip_adapter_scale must be between 0 and " + IpAdapterStyle.MAX_SCALE + ", found " + scale);
+        }
         imageEncoder = Objects.requireNonNull(encoder, "encoder");
         initialStyle = style;
-        defaults = defaults.withIpAdapterScale(scale); // checked by the stream's builder at the first session
+        defaults = defaults.withIpAdapterScale(scale);
         return this;
     }
 
