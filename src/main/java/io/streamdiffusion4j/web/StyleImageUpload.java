@@ -38,7 +38,7 @@ final class StyleImageUpload {
     private final ImageSizeLimit limit;
     private final RateLimiter rate;
     private long expected = -1; // the announced size while a binary message is owed, else -1
-    private ProtocolException refusal; // why the announced image will be discarded, or null
+    private boolean discard; // the owed binary message's announcement was refused: drop it
 
     /**
      * @param ipAdapter whether the server runs an IP-Adapter (else every style image is refused)
@@ -76,7 +76,7 @@ final class StyleImageUpload {
         if (!(m instanceof ObjectNode o)) throw bad("a style_image message must be a JSON object");
         boolean clear = o.has("clear");
         if (!clear) expected = 0; // from here on the next binary message is this announcement's
-        refusal = null;
+        discard = false;
         try {
             for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
                 String key = it.next();
@@ -106,7 +106,7 @@ final class StyleImageUpload {
             expected = bytes.longValue();
             return new Expect();
         } catch (ProtocolException e) {
-            if (!clear) refusal = e;
+            discard = !clear;
             throw e;
         }
     }
@@ -128,10 +128,10 @@ final class StyleImageUpload {
      */
     RgbImage receive(byte[] data) throws ProtocolException {
         long announced = expected;
-        ProtocolException refused = refusal;
+        boolean refused = discard;
         expected = -1;
-        refusal = null;
-        if (refused != null) return null;
+        discard = false;
+        if (refused) return null;
         if (data.length != announced) {
             throw bad("the style_image message announced " + announced + " bytes, the binary message after it has "
                     + data.length + "; the style image stays as it was");
