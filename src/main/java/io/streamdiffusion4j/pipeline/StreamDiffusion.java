@@ -391,6 +391,15 @@ public final class StreamDiffusion implements AutoCloseable {
         if (streamBatch != null) streamBatch.setConditioning(guidance, conditioning());
     }
 
+    /**
+     * Changes the style image at the next frame to one already encoded by this stream's
+     * {@link #imageEncoder} (null removes it): the encoding can then run off the stream's thread.
+     */
+    public void updateStyleTokens(FloatTensor tokens) {
+        requireIpAdapter().setTokens(tokens);
+        if (streamBatch != null) streamBatch.setConditioning(guidance, conditioning());
+    }
+
     /** Changes the IP-Adapter's scale at the next frame (0: the plain stream's output). */
     public void updateIpAdapterScale(double scale) {
         requireIpAdapter().setScale(scale);

@@ -7,6 +7,7 @@ import io.streamdiffusion4j.engine.Telemetry;
 import io.streamdiffusion4j.image.ImageCodec;
 import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import io.streamdiffusion4j.tensor.FloatTensor;
 import java.io.IOException;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -76,19 +77,13 @@ final class ImageSession implements SessionPipeline {
     }
 
     /**
-     * Moves the session to another style image (null: none) from the next frame on; the image is
-     * encoded on the model thread, between frames. {@code applied} is told when it is in, or why
-     * not (the previous style image then stays).
+     * Moves the session to another style image, given as its tokens (null: none; encoded by the
+     * caller, off the model thread), from the next frame on; {@code applied} runs once it is in.
      */
-    void updateStyle(RgbImage image, Consumer<RuntimeException> applied) {
+    void updateStyle(FloatTensor tokens, Runnable applied) {
         engine.control(s -> {
-            try {
-                s.updateStyleImage(image);
-            } catch (RuntimeException e) {
-                applied.accept(e);
-                return;
-            }
-            applied.accept(null);
+            s.updateStyleTokens(tokens);
+            applied.run();
         });
     }
 

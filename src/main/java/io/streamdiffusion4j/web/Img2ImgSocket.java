@@ -3,6 +3,7 @@ package io.streamdiffusion4j.web;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamdiffusion4j.image.RgbImage;
+import io.streamdiffusion4j.tensor.FloatTensor;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -106,10 +107,10 @@ public final class Img2ImgSocket extends SessionSocket {
         if (image != null) session.submit(image, seq);
     }
 
-    private void setStyle(RgbImage image) {
-        session.updateStyle(image, failure -> outbox.text(failure == null ? StyleImageUpload.applied(image)
-                : errorMessage(new ProtocolException("bad_style_image", "the style image could not be encoded: "
-                        + failure.getMessage() + "; the style image stays as it was"))));
+    /** Encodes the style image here, on this socket's thread, and hands the session its tokens. */
+    private void setStyle(RgbImage image) throws ProtocolException {
+        FloatTensor tokens = StyleImageUpload.encode(ctx.factory(), image);
+        session.updateStyle(tokens, () -> outbox.text(StyleImageUpload.applied(image)));
     }
 
     @Override

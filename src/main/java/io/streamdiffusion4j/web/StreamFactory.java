@@ -138,6 +138,15 @@ public final class StreamFactory {
         return imageEncoder != null;
     }
 
+    /**
+     * A style image's tokens for a session's stream (null for none), encoded on the caller's thread
+     * by the shared encoder (its calls take turns), so the model thread only swaps them in.
+     */
+    FloatTensor encodeStyle(RgbImage image) {
+        if (imageEncoder == null) throw new IllegalStateException("this server runs no IP-Adapter");
+        return image == null ? null : imageEncoder.encode(image);
+    }
+
     /** Whether sessions start with a style image (the server's --style-image). */
     boolean hasInitialStyle() {
         return initialStyle != null;

@@ -6,6 +6,7 @@ import io.streamdiffusion4j.image.ImageCodec;
 import io.streamdiffusion4j.image.ImageSizeLimit;
 import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.pipeline.IpAdapterStyle;
+import io.streamdiffusion4j.tensor.FloatTensor;
 import java.util.Iterator;
 import java.util.Set;
 
@@ -19,11 +20,12 @@ import java.util.Set;
  * <p>The image is untrusted input and is checked as frames are ({@link UploadedImage}: format,
  * size from its header before decoding, {@code --max-frame-size}, the message size limit),
  * decoded on the socket's thread, never the model's. A refused image is answered with an error
- * naming what was wrong, and the session keeps its previous style image. Whatever happens to an
+ * naming what was wrong, and the session keeps its previous style image. The image encoder runs
+ * on the socket's thread too ({@link #encode}). Whatever happens to an
  * announcement (even a refused one), the binary message after it is taken as its image, so a
  * style image is never mistaken for a camera frame. Images that pass the checks are limited to
- * {@value #PER_SECOND} a second after a burst of two (each is encoded by the shared image encoder,
- * on the session's model thread); refused ones use up the session's error budget.
+ * {@value #PER_SECOND} a second after a burst of two (each costs a run of the shared image
+ * encoder); refused ones use up the session's error budget.
  *
  * <p>One per session; used on Jetty's thread for that session only.
  */
@@ -148,6 +150,19 @@ final class StyleImageUpload {
                     + " per second per session; this one is dropped and the style image stays as it was");
         }
         return image;
+    }
+
+    /**
+     * The image's tokens (null for none), encoded on the socket's thread: the session's model
+     * thread only swaps them in, so the stream does not stop while a large image encoder runs.
+     */
+    static FloatTensor encode(StreamFactory factory, RgbImage image) throws ProtocolException {
+        try {
+            return factory.encodeStyle(image);
+        } catch (RuntimeException e) {
+            throw new ProtocolException("bad_style_image", "the " + image.width() + "x" + image.height()
+                    + " style image could not be encoded: " + e.getMessage() + "; the style image stays as it was");
+        }
     }
 
     /** The server's answer once a style image (or none) is in the pipeline. */

@@ -27,7 +27,7 @@ final class Txt2ImgSession implements SessionPipeline {
     private final Object lock = new Object();
     private StreamSettings current; // guarded by lock, as the three below
     private StreamSettings pending;
-    private StyleChange style; // a style image to apply before the next picture, or null
+    private StyleChange style; // a style image to swap in before the next picture, or null
     private long version;
     private boolean closed;
     private volatile Throwable failure;
@@ -59,23 +59,13 @@ final class Txt2ImgSession implements SessionPipeline {
         }
     }
 
-    /** A style image (null: none) and who is told once it is in, or why not. */
-    private record StyleChange(RgbImage image, Consumer<RuntimeException> applied) {
-        void apply(StreamDiffusion stream) {
-            try {
-                stream.updateStyleImage(image);
-            } catch (RuntimeException e) {
-                applied.accept(e); // the previous style image stays
-                return;
-            }
-            applied.accept(null);
-        }
-    }
+    /** A style image's tokens (null: none) and who is told once they are in. */
+    private record StyleChange(FloatTensor tokens, Runnable applied) {}
 
-    /** Takes another style image (null: none); the worker encodes it and draws again with it. */
-    void updateStyle(RgbImage image, Consumer<RuntimeException> applied) {
+    /** Takes another style image, as its tokens (null: none); the worker swaps them in and draws again. */
+    void updateStyle(FloatTensor tokens, Runnable applied) {
         synchronized (lock) {
-            style = new StyleChange(image, applied);
+            style = new StyleChange(tokens, applied);
             lock.notifyAll();
         }
     }
@@ -112,7 +102,10 @@ final class Txt2ImgSession implements SessionPipeline {
                     previous = current;
                 }
                 factory.applyLive(previous, next, stream, false);
-                if (styleChange != null) styleChange.apply(stream);
+                if (styleChange != null) {
+                    stream.updateStyleTokens(styleChange.tokens());
+                    styleChange.applied().run();
+                }
                 synchronized (lock) {
                     current = next;
                 }
