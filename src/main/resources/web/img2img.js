@@ -1,5 +1,6 @@
 // The camera page: camera (or screen) -> JPEG frames over a WebSocket -> generated JPEGs back.
 import { socketUrl, showMessage, clearMessage, serverDefaults, FpsMeter, digest, debounce, closeReason } from './common.js';
+import { StyleControls } from './style.js';
 
 const $ = (id) => document.getElementById(id);
 const video = $('camera');
@@ -9,7 +10,8 @@ const startButton = $('start');
 
 // Debug state, readable from the console (and by the end-to-end test): the session, the frames
 // received (number, input frame, SHA-256), the settings the server accepted, its messages.
-const demo = { state: 'idle', session: null, frames: [], accepted: null, messages: [], hello: null, reconnects: 0 };
+const demo = { state: 'idle', session: null, frames: [], accepted: null, messages: [], hello: null, reconnects: 0,
+  style: null, errors: [] };
 window.demo = demo;
 
 const MAX_IN_FLIGHT = 2; // frames sent and not yet answered: one in the model, one waiting
@@ -62,13 +64,14 @@ function currentSettings() {
   }
   const scales = [...document.querySelectorAll('#controlnets input[type=range]')].map((e) => Number(e.value));
   if (scales.length > 0) s.controlnet_scales = scales;
-  return s;
+  return style.settingsInto(s);
 }
 
 function sendSettings() {
   if (ws && ws.readyState === WebSocket.OPEN && demo.hello) ws.send(JSON.stringify(currentSettings()));
 }
 const sendSettingsSoon = debounce(sendSettings, 250);
+const style = new StyleControls(() => ws, sendSettingsSoon, demo);
 
 function showValues() {
   for (const id of ['guidance', 'delta', 'threshold', 'blend', 'seed-weight']) {
@@ -234,6 +237,7 @@ function onText(m) {
       reconnectTries = 0;
       fillStrengths(Object.keys(m.strengths), $('strength').value || m.settings.strength);
       fillControlNets(m.settings.controlnet_scales || [], m.limits.controlnet_scale || [0, 2]);
+      style.onHello(m.ip_adapter); // the page's style image, to a new session too
       sendSettings(); // the page's controls are the truth from now on
       break;
     case 'settings':
@@ -246,7 +250,11 @@ function onText(m) {
       $('server-stats').textContent =
         `model ${m.fps_out.toFixed(1)} fps · server ${Math.round(m.latency_ms.p50)} ms · dropped ${m.dropped}`;
       break;
+    case 'style_image':
+      style.onStyleImage(m);
+      break;
     case 'error':
+      style.onError(m);
       showMessage(m.message, 'error');
       break;
     case 'ended':

@@ -1,8 +1,9 @@
 // The txt2img page: settings over a WebSocket as the user types, pictures back.
 import { socketUrl, showMessage, serverDefaults, FpsMeter, debounce, closeReason } from './common.js';
+import { StyleControls } from './style.js';
 
 const $ = (id) => document.getElementById(id);
-const demo = { state: 'connecting', session: null, frames: 0, accepted: null, reconnects: 0 };
+const demo = { state: 'connecting', session: null, frames: 0, accepted: null, reconnects: 0, style: null, errors: [] };
 window.demo = demo;
 const fps = new FpsMeter();
 let ws = null;
@@ -19,13 +20,14 @@ function settings() {
   const blend = Number($('blend').value);
   if ($('blend-prompt').value.trim() !== '') s.prompt_list = [[$('prompt').value, 1 - blend], [$('blend-prompt').value, blend]];
   else s.prompt = $('prompt').value;
-  return s;
+  return style.settingsInto(s);
 }
 
 function send() {
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(settings()));
 }
 const sendSoon = debounce(send, 150);
+const style = new StyleControls(() => ws, sendSoon, demo);
 
 $('prompt').addEventListener('input', sendSoon);
 $('blend-prompt').addEventListener('input', sendSoon);
@@ -61,10 +63,14 @@ function connect() {
       demo.state = 'running';
       if (reconnectTries > 0) showMessage('Reconnected.', 'info');
       reconnectTries = 0;
+      style.onHello(m.ip_adapter);
       send();
     } else if (m.type === 'settings') {
       demo.accepted = m.settings;
+    } else if (m.type === 'style_image') {
+      style.onStyleImage(m);
     } else if (m.type === 'error') {
+      style.onError(m);
       showMessage(m.message, 'error');
     } else if (m.type === 'ended' && m.reconnect) {
       // the server is shutting down: start a new session where the address now leads

@@ -53,14 +53,6 @@ final class IpAdapterOptions {
         return new Spec(Path.of(spec), 1.0);
     }
 
-    /** For commands that do not take an IP-Adapter yet: a clear error instead of ignoring it. */
-    static void refuse(RunConfig rc, String command) throws ConfigException {
-        if (rc.ipAdapter() != null) {
-            throw new ConfigException(command + " does not take an IP-Adapter yet (ip_adapter, --ip-adapter; img2img, txt2img,"
-                    + " run and bench do)");
-        }
-    }
-
     /** What the run config asks for, made ready: the adapter built into the model, its scale, the style image (or null). */
     record Prepared(IpAdapterStore.Variant variant, double scale, RgbImage style) {}
 

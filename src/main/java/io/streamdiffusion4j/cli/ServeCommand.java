@@ -3,6 +3,7 @@ package io.streamdiffusion4j.cli;
 import io.streamdiffusion4j.batching.BatchingUnet;
 import io.streamdiffusion4j.config.ConfigException;
 import io.streamdiffusion4j.config.RunConfig;
+import io.streamdiffusion4j.image.ImageFiles;
 import io.streamdiffusion4j.image.ImageSizeLimit;
 import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.pipeline.Mode;
@@ -245,7 +246,6 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     private Running load(RunConfig rc, int steps, int[] txt2img, WebServer server, String token, PrintWriter err) throws Exception {
-        IpAdapterOptions.refuse(rc, "serve");
         StreamDiffusion owner = Cli.builder(rc, options).mode(Mode.IMG2IMG).build();
         BatchingUnet batching = null;
         try {
@@ -265,6 +265,15 @@ final class ServeCommand implements Callable<Integer> {
                         .startingBlends(rc.promptBlend(), rc.seedBlend(), rc.promptTransitionFrames());
                 if (owner.controlNets() != null) {
                     factory.controlNets(owner.controlNets().nets(), owner.controlNetScales(), owner.controlPreprocessor());
+                }
+                if (owner.hasIpAdapter()) {
+                    // the adapter's UNet and image encoder are loaded once (the owner's); the style image and scale are per session
+                    String style = rc.ipAdapter().styleImage();
+                    factory.ipAdapter(owner.imageEncoder(), owner.ipAdapterScale(),
+                            style == null ? null : ImageFiles.read(Path.of(style), ImageSizeLimit.FILES));
+                    err.printf("serve: IP-Adapter %s at scale %s; sessions start %s%n", rc.ipAdapter().adapter(),
+                            owner.ipAdapterScale(), style == null ? "without a style image (the page sends one)"
+                                    : "with the style image " + style);
                 }
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(e.getMessage());

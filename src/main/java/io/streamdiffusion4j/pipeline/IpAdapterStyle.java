@@ -26,7 +26,25 @@ public final class IpAdapterStyle implements AutoCloseable {
 
     /** Encodes the style image (null: no style image). */
     public void setImage(RgbImage image) {
-        tokens = image == null ? null : encoder.encode(image);
+        setTokens(image == null ? null : encoder.encode(image));
+    }
+
+    /**
+     * Takes a style image's tokens encoded elsewhere by this adapter's encoder (null: no style
+     * image), e.g. off the thread that runs the stream; shape (1, tokens, crossAttentionDim).
+     */
+    public void setTokens(FloatTensor t) {
+        if (t != null && (t.shape().length != 3 || t.dim(0) != 1 || t.dim(1) != encoder.tokens()
+                || t.dim(2) != encoder.crossAttentionDim())) {
+            throw new IllegalArgumentException("style tokens of shape " + java.util.Arrays.toString(t.shape()) + ", the adapter takes [1, "
+                    + encoder.tokens() + ", " + encoder.crossAttentionDim() + "]");
+        }
+        tokens = t;
+    }
+
+    /** The encoder that makes the style image's tokens (closed with this). */
+    public ImageEncoder encoder() {
+        return encoder;
     }
 
     public boolean hasImage() {

@@ -392,6 +392,15 @@ public final class StreamDiffusion implements AutoCloseable {
         if (streamBatch != null) streamBatch.setConditioning(guidance, conditioning());
     }
 
+    /**
+     * Changes the style image at the next frame to one already encoded by this stream's
+     * {@link #imageEncoder} (null removes it): the encoding can then run off the stream's thread.
+     */
+    public void updateStyleTokens(FloatTensor tokens) {
+        requireIpAdapter().setTokens(tokens);
+        if (streamBatch != null) streamBatch.setConditioning(guidance, conditioning());
+    }
+
     /** Changes the IP-Adapter's scale at the next frame (0: the plain stream's output). */
     public void updateIpAdapterScale(double scale) {
         requireIpAdapter().setScale(scale);
@@ -405,6 +414,14 @@ public final class StreamDiffusion implements AutoCloseable {
 
     public boolean hasIpAdapter() {
         return ipAdapter != null;
+    }
+
+    /**
+     * The IP-Adapter's image encoder (null without one), for streams built on these models with
+     * {@link Builder#imageEncoder} (the web server's sessions share it); it stays this stream's to close.
+     */
+    public ImageEncoder imageEncoder() {
+        return ipAdapter == null ? null : ipAdapter.encoder();
     }
 
     private IpAdapterStyle requireIpAdapter() {

@@ -7,6 +7,7 @@ import io.streamdiffusion4j.engine.Telemetry;
 import io.streamdiffusion4j.image.ImageCodec;
 import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.pipeline.StreamDiffusion;
+import io.streamdiffusion4j.tensor.FloatTensor;
 import java.io.IOException;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -72,6 +73,17 @@ final class ImageSession implements SessionPipeline {
         engine.control(s -> {
             factory.applyLive(previous, next, s, true);
             applied.accept(next);
+        });
+    }
+
+    /**
+     * Moves the session to another style image, given as its tokens (null: none; encoded by the
+     * caller, off the model thread), from the next frame on; {@code applied} runs once it is in.
+     */
+    void updateStyle(FloatTensor tokens, Runnable applied) {
+        engine.control(s -> {
+            s.updateStyleTokens(tokens);
+            applied.run();
         });
     }
 

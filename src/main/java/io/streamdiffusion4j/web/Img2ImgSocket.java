@@ -3,25 +3,31 @@ package io.streamdiffusion4j.web;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamdiffusion4j.image.RgbImage;
+import io.streamdiffusion4j.tensor.FloatTensor;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The page's img2img session at {@code /ws}. Client to server: binary JPEG frames (numbered
- * 1, 2, ... in the order sent) and {@code {"type":"settings", ...}}. Server to client: hello
- * (session id, the size to send, limits, settings, strength presets), settings (the accepted
- * settings), a {@code frame} header before each generated JPEG naming the input frame it came
- * from, status every second, error (the session goes on), full, ended.
+ * 1, 2, ... in the order sent), {@code {"type":"settings", ...}} and, with an IP-Adapter, a
+ * style image ({@link StyleImageUpload}: a style_image message, then the image as one binary
+ * message that is not a frame). Server to client: hello (session id, the size to send, limits,
+ * settings, strength presets, and {@code ip_adapter} when the server runs one), settings (the
+ * accepted settings), a {@code frame} header before each generated JPEG naming the input frame it
+ * came from, style_image (a style image is in the pipeline), status every second, error (the
+ * session goes on), full, ended.
  */
 public final class Img2ImgSocket extends SessionSocket {
     private final SettingsParser parser;
     private final AtomicLong framesReceived = new AtomicLong();
+    private final StyleImageUpload style;
     private volatile String id;
     private volatile ImageSession session;
 
     Img2ImgSocket(ServerContext ctx) {
         super(ctx);
         this.parser = ctx.factory().parser(true);
+        this.style = StyleImageUpload.of(ctx);
     }
 
     @Override
@@ -64,6 +70,8 @@ public final class Img2ImgSocket extends SessionSocket {
             parser.presets().get(n).forEach(a::add);
         }
         o.set("limits", Messages.JSON.valueToTree(parser.limits()));
+        ObjectNode ip = StyleImageUpload.hello(ctx.factory(), session.settings(), ctx.options());
+        if (ip != null) o.set("ip_adapter", ip);
         outbox.text(o.toString());
     }
 
@@ -77,17 +85,32 @@ public final class Img2ImgSocket extends SessionSocket {
                 session.update(next);
                 outbox.text(Messages.settings(next, parser.presets()));
             }
-            case "" -> throw new ProtocolException("bad_message", "messages need a \"type\" (settings)");
+            case StyleImageUpload.TYPE -> {
+                if (style.announce(m) instanceof StyleImageUpload.Clear) setStyle(null);
+            }
+            case "" -> throw new ProtocolException("bad_message", "messages need a \"type\" (settings, style_image)");
             default -> throw new ProtocolException("bad_message", "unknown message type \""
-                    + SettingsParser.abbreviate(type) + "\"; this session takes settings messages and binary JPEG frames");
+                    + SettingsParser.abbreviate(type) + "\"; this session takes settings and style_image messages and binary"
+                    + " JPEG frames");
         }
     }
 
     @Override
     protected void onBinary(byte[] data) throws ProtocolException {
+        if (style.expectsImage()) {
+            RgbImage image = style.receive(data);
+            if (image != null) setStyle(image);
+            return;
+        }
         long seq = framesReceived.incrementAndGet();
         RgbImage image = decodeFrame(data);
         if (image != null) session.submit(image, seq);
+    }
+
+    /** Encodes the style image here, on this socket's thread, and hands the session its tokens. */
+    private void setStyle(RgbImage image) throws ProtocolException {
+        FloatTensor tokens = StyleImageUpload.encode(ctx.factory(), image);
+        session.updateStyle(tokens, () -> outbox.text(StyleImageUpload.applied(image)));
     }
 
     @Override

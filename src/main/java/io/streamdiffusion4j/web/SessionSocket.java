@@ -1,10 +1,6 @@
 package io.streamdiffusion4j.web;
 
-import io.streamdiffusion4j.image.ImageHeader;
-import io.streamdiffusion4j.image.ImageSizeLimit;
-import io.streamdiffusion4j.image.ImageTooLargeException;
 import io.streamdiffusion4j.image.RgbImage;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -311,18 +307,7 @@ public abstract class SessionSocket implements Session.Listener.AutoDemanding {
             }
             return null;
         }
-        if (ImageHeader.Format.of(data) != ImageHeader.Format.JPEG) {
-            throw new ProtocolException("bad_frame", "binary messages must be JPEG images (they start with FF D8)");
-        }
-        ImageSizeLimit limit = ctx.options().frameLimit();
-        try {
-            return ctx.codec().decode(data, limit); // checks the header before it allocates anything
-        } catch (ImageTooLargeException e) {
-            throw new ProtocolException("frame_too_large", "the frame is " + e.width() + "x" + e.height()
-                    + "; frames may be at most " + e.maxSide() + " pixels wide and high");
-        } catch (IOException | RuntimeException e) {
-            throw new ProtocolException("bad_frame", "the JPEG could not be decoded: " + e.getMessage());
-        }
+        return UploadedImage.FRAME.decode(data, ctx.codec(), ctx.options().frameLimit());
     }
 
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamdiffusion4j.config.BlendJson;
 import io.streamdiffusion4j.pipeline.Interpolation;
+import io.streamdiffusion4j.pipeline.IpAdapterStyle;
 import io.streamdiffusion4j.pipeline.LiveSettingsLimits;
 import io.streamdiffusion4j.pipeline.PromptBlend;
 import io.streamdiffusion4j.pipeline.SeedBlend;
@@ -28,7 +29,7 @@ final class SettingsParser {
 
     private static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "strength", "t_index_list", "guidance_scale",
             "delta", "seed", "similar_image_filter", "prompt_list", "interpolation", "seed_list", "prompt_transition_frames",
-            "controlnet_scales");
+            "controlnet_scales", "ip_adapter_scale", "ip_scale");
     private static final Set<String> FILTER_KEYS = Set.of("enabled", "threshold", "max_skip_frame");
 
     private final int numInferenceSteps;
@@ -122,8 +123,24 @@ final class SettingsParser {
         }
         List<Double> controlnetScales = current.controlnetScales();
         if (has(o, "controlnet_scales", lenient)) controlnetScales = controlnetScales(o.get("controlnet_scales"), controlnetScales.size());
+        double ipScale = ipAdapterScale(o, current.ipAdapterScale(), lenient);
         return new StreamSettings(prompt, negative, tIndex, guidance, delta, seed, filter, promptList, interpolation, seedList,
-                transition, controlnetScales);
+                transition, controlnetScales, ipScale);
+    }
+
+    /**
+     * {@code ip_adapter_scale} (as the run configuration names it) or its short form {@code ip_scale}
+     * (as {@code run}'s live command), in [0, {@link IpAdapterStyle#MAX_SCALE}]; refused when the
+     * server runs no IP-Adapter ({@code current} NaN).
+     */
+    private static double ipAdapterScale(ObjectNode o, double current, boolean lenient) throws ProtocolException {
+        boolean full = has(o, "ip_adapter_scale", lenient);
+        boolean brief = has(o, "ip_scale", lenient);
+        if (!full && !brief) return current;
+        String key = full ? "ip_adapter_scale" : "ip_scale";
+        if (full && brief) throw bad("give ip_adapter_scale or ip_scale, not both");
+        if (Double.isNaN(current)) throw bad("this server runs no IP-Adapter (serve --ip-adapter); " + key + " cannot be set");
+        return number(o, key, current, 0, IpAdapterStyle.MAX_SCALE, lenient);
     }
 
     /** One scale per ControlNet of the server, each in {@link LiveSettingsLimits#CONTROLNET_SCALE} (0: off). */
@@ -305,6 +322,7 @@ final class SettingsParser {
                 "seed", List.of(TorchSeed.MIN, TorchSeed.MAX), "t_index_list_entries", LiveSettingsLimits.MAX_STEPS,
                 "num_inference_steps", numInferenceSteps, "blend_entries", LiveSettingsLimits.MAX_BLEND_ENTRIES,
                 "prompt_transition_frames", LiveSettingsLimits.MAX_TRANSITION_FRAMES,
-                "controlnet_scale", List.of(LiveSettingsLimits.CONTROLNET_SCALE.min(), LiveSettingsLimits.CONTROLNET_SCALE.max()));
+                "controlnet_scale", List.of(LiveSettingsLimits.CONTROLNET_SCALE.min(), LiveSettingsLimits.CONTROLNET_SCALE.max()),
+                "ip_adapter_scale", List.of(0.0, IpAdapterStyle.MAX_SCALE));
     }
 }

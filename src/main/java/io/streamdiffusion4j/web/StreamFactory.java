@@ -2,9 +2,12 @@ package io.streamdiffusion4j.web;
 
 import io.streamdiffusion4j.batching.BatchingUnet;
 import io.streamdiffusion4j.control.ControlPreprocessor;
+import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.model.ControlNet;
+import io.streamdiffusion4j.model.ImageEncoder;
 import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.pipeline.Interpolation;
+import io.streamdiffusion4j.pipeline.IpAdapterStyle;
 import io.streamdiffusion4j.pipeline.Mode;
 import io.streamdiffusion4j.pipeline.PromptBlend;
 import io.streamdiffusion4j.pipeline.SeedBlend;
@@ -13,6 +16,7 @@ import io.streamdiffusion4j.pipeline.StreamDiffusion;
 import io.streamdiffusion4j.pipeline.Warmup;
 import io.streamdiffusion4j.pipeline.WeightedPrompt;
 import io.streamdiffusion4j.pipeline.WeightedSeed;
+import io.streamdiffusion4j.tensor.FloatTensor;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.Arrays;
@@ -40,6 +44,9 @@ public final class StreamFactory {
     // ControlNets shared by every img2img session (each session has its own scales); empty: none
     private volatile List<ControlNet> controlNets = List.of();
     private volatile ControlPreprocessor controlPreprocessor;
+    // the IP-Adapter's image encoder shared by every session (null: none), and the style image sessions start with
+    private volatile ImageEncoder imageEncoder;
+    private volatile RgbImage initialStyle;
 
     /**
      * @param base the server's stream shape: size, cfg type, frame_buffer_size 1
@@ -92,7 +99,7 @@ public final class StreamFactory {
         if (!seedList.isEmpty()) randomSeed = false;
         defaults = new StreamSettings(prompts != null ? prompts.primaryText() : defaults.prompt(), defaults.negativePrompt(),
                 defaults.tIndexList(), defaults.guidanceScale(), defaults.delta(), seed, defaults.filter(), promptList,
-                interpolation, seedList, promptTransitionFrames);
+                interpolation, seedList, promptTransitionFrames, defaults.controlnetScales(), defaults.ipAdapterScale());
         return this;
     }
 
@@ -108,6 +115,41 @@ public final class StreamFactory {
         controlPreprocessor = Objects.requireNonNull(preprocessor, "preprocessor");
         defaults = defaults.withControlnetScales(Arrays.stream(scales).boxed().toList());
         return this;
+    }
+
+    /**
+     * Runs an IP-Adapter in every session: the models' UNet must be the adapter's, and
+     * {@code encoder} (loaded once, shared, not closed here; its calls take turns) makes each
+     * session's style tokens. Sessions start at {@code scale} with {@code style} (null: none until
+     * the page sends one); each changes its own. Call before the server takes sessions.
+     */
+    public StreamFactory ipAdapter(ImageEncoder encoder, double scale, RgbImage style) {
+        if (!(scale >= 0 && scale <= IpAdapterStyle.MAX_SCALE)) {
+            throw new IllegalArgumentException("ip_adapter_scale must be between 0 and " + IpAdapterStyle.MAX_SCALE + ", found " + scale);
+        }
+        imageEncoder = Objects.requireNonNull(encoder, "encoder");
+        initialStyle = style;
+        defaults = defaults.withIpAdapterScale(scale);
+        return this;
+    }
+
+    /** Whether sessions run an IP-Adapter (the pages then offer a style image and a scale). */
+    public boolean hasIpAdapter() {
+        return imageEncoder != null;
+    }
+
+    /**
+     * A style image's tokens for a session's stream (null for none), encoded on the caller's thread
+     * by the shared encoder (its calls take turns), so the model thread only swaps them in.
+     */
+    FloatTensor encodeStyle(RgbImage image) {
+        if (imageEncoder == null) throw new IllegalStateException("this server runs no IP-Adapter");
+        return image == null ? null : imageEncoder.encode(image);
+    }
+
+    /** Whether sessions start with a style image (the server's --style-image). */
+    boolean hasInitialStyle() {
+        return initialStyle != null;
     }
 
     /** The settings a new session starts with (its own random seed when the server's seed is random). */
@@ -138,6 +180,7 @@ public final class StreamFactory {
             for (int i = 0; i < controlNets.size(); i++) b.controlNet(controlNets.get(i), s.controlnetScales().get(i));
             b.controlPreprocessor(controlPreprocessor);
         }
+        if (imageEncoder != null) b.imageEncoder(new SharedEncoder(imageEncoder), s.ipAdapterScale()).styleImage(initialStyle);
         StreamDiffusion stream = b.build();
         try {
             stream.prepare(s.promptBlend(), s.negativePrompt(), numInferenceSteps, s.guidanceScale(), s.delta());
@@ -177,6 +220,7 @@ public final class StreamFactory {
             StreamDiffusion.Builder b = StreamDiffusion.builder().models(models).config(base).mode(mode)
                     .tIndexList(mode == Mode.IMG2IMG ? s.tIndexArray() : txt2imgTIndexList).seed(0);
             for (int i = 0; i < controlNets.size(); i++) b.controlNet(controlNets.get(i), s.controlnetScales().get(i));
+            if (imageEncoder != null) b.imageEncoder(new SharedEncoder(imageEncoder), s.ipAdapterScale());
             try (StreamDiffusion stream = b.build()) {
                 stream.prepare(s.prompt(), s.negativePrompt(), numInferenceSteps, s.guidanceScale(), s.delta());
                 Warmup.Report r = warmup.ensure(stream);
@@ -213,6 +257,34 @@ public final class StreamFactory {
 
     StrengthPresets presets() {
         return presets;
+    }
+
+    /** The shared encoder as one stream sees it: a stream closes its encoder, this one outlives the sessions. */
+    private record SharedEncoder(ImageEncoder shared) implements ImageEncoder {
+        @Override
+        public FloatTensor encode(RgbImage image) {
+            return shared.encode(image);
+        }
+
+        @Override
+        public FloatTensor negativeTokens() {
+            return shared.negativeTokens();
+        }
+
+        @Override
+        public int tokens() {
+            return shared.tokens();
+        }
+
+        @Override
+        public int crossAttentionDim() {
+            return shared.crossAttentionDim();
+        }
+
+        @Override
+        public void close() {
+            // the server's, closed with the stream that loaded it
+        }
     }
 
     SettingsParser parser(boolean img2img) {

@@ -20,6 +20,8 @@ import java.util.Objects;
  * @param promptList a prompt blend, or empty for the single {@code prompt} (whose text is then
  *                   the blend's first weighted text)
  * @param seedList   a seed blend, or empty for the single {@code seed} (the blend's first weighted seed)
+ * @param ipAdapterScale the IP-Adapter's scale, NaN when the server runs none (the style image is
+ *                   not a setting: it comes as an image, see {@link Img2ImgSocket})
  */
 public record StreamSettings(
         String prompt,
@@ -33,7 +35,8 @@ public record StreamSettings(
         Interpolation interpolation,
         List<WeightedSeed> seedList,
         int promptTransitionFrames,
-        List<Double> controlnetScales) {
+        List<Double> controlnetScales,
+        double ipAdapterScale) {
 
     public StreamSettings {
         Objects.requireNonNull(prompt, "prompt");
@@ -45,6 +48,14 @@ public record StreamSettings(
         Objects.requireNonNull(interpolation, "interpolation");
         seedList = List.copyOf(seedList);
         controlnetScales = List.copyOf(controlnetScales);
+    }
+
+    /** Settings without an IP-Adapter. */
+    public StreamSettings(String prompt, String negativePrompt, List<Integer> tIndexList, double guidanceScale, double delta,
+                          long seed, SimilarityFilterSettings filter, List<WeightedPrompt> promptList, Interpolation interpolation,
+                          List<WeightedSeed> seedList, int promptTransitionFrames, List<Double> controlnetScales) {
+        this(prompt, negativePrompt, tIndexList, guidanceScale, delta, seed, filter, promptList, interpolation, seedList,
+                promptTransitionFrames, controlnetScales, Double.NaN);
     }
 
     /** Settings without ControlNets. */
@@ -77,13 +88,24 @@ public record StreamSettings(
 
     StreamSettings withSeed(long v) {
         return new StreamSettings(prompt, negativePrompt, tIndexList, guidanceScale, delta, v, filter, promptList, interpolation,
-                seedList, promptTransitionFrames, controlnetScales);
+                seedList, promptTransitionFrames, controlnetScales, ipAdapterScale);
     }
 
     /** The same settings with these ControlNet scales (one per ControlNet of the server). */
     StreamSettings withControlnetScales(List<Double> v) {
         return new StreamSettings(prompt, negativePrompt, tIndexList, guidanceScale, delta, seed, filter, promptList, interpolation,
-                seedList, promptTransitionFrames, v);
+                seedList, promptTransitionFrames, v, ipAdapterScale);
+    }
+
+    /** The same settings with this IP-Adapter scale (NaN: the server runs none). */
+    StreamSettings withIpAdapterScale(double v) {
+        return new StreamSettings(prompt, negativePrompt, tIndexList, guidanceScale, delta, seed, filter, promptList, interpolation,
+                seedList, promptTransitionFrames, controlnetScales, v);
+    }
+
+    /** Whether the server runs an IP-Adapter (its sessions then have a scale). */
+    boolean hasIpAdapter() {
+        return !Double.isNaN(ipAdapterScale);
     }
 
     /**
@@ -108,6 +130,9 @@ public record StreamSettings(
                     stream.updateControlNetScale(i, controlnetScales.get(i));
                 }
             }
+        }
+        if (stream.hasIpAdapter() && hasIpAdapter() && Double.compare(ipAdapterScale, previous.ipAdapterScale) != 0) {
+            stream.updateIpAdapterScale(ipAdapterScale);
         }
     }
 
@@ -141,6 +166,7 @@ public record StreamSettings(
             var list = o.putArray("controlnet_scales");
             controlnetScales.forEach(list::add);
         }
+        if (hasIpAdapter()) o.put("ip_adapter_scale", ipAdapterScale);
         return o;
     }
 }

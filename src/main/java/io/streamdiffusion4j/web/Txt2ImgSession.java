@@ -27,6 +27,7 @@ final class Txt2ImgSession implements SessionPipeline {
     private final Object lock = new Object();
     private StreamSettings current; // guarded by lock, as the three below
     private StreamSettings pending;
+    private StyleChange style; // a style image to swap in before the next picture, or null
     private long version;
     private boolean closed;
     private volatile Throwable failure;
@@ -58,6 +59,17 @@ final class Txt2ImgSession implements SessionPipeline {
         }
     }
 
+    /** A style image's tokens (null: none) and who is told once they are in. */
+    private record StyleChange(FloatTensor tokens, Runnable applied) {}
+
+    /** Takes another style image, as its tokens (null: none); the worker swaps them in and draws again. */
+    void updateStyle(FloatTensor tokens, Runnable applied) {
+        synchronized (lock) {
+            style = new StyleChange(tokens, applied);
+            lock.notifyAll();
+        }
+    }
+
     StreamSettings settings() {
         synchronized (lock) {
             return pending != null ? pending : current;
@@ -74,12 +86,15 @@ final class Txt2ImgSession implements SessionPipeline {
             int calls = stream.config().tIndexList().length;
             while (true) {
                 StreamSettings next;
+                StyleChange styleChange;
                 long v;
                 synchronized (lock) {
-                    while (pending == null && !closed) lock.wait();
+                    while (pending == null && style == null && !closed) lock.wait();
                     if (closed) return;
-                    next = pending;
+                    next = pending != null ? pending : current;
+                    styleChange = style;
                     pending = null;
+                    style = null;
                     v = ++version;
                 }
                 StreamSettings previous;
@@ -87,6 +102,10 @@ final class Txt2ImgSession implements SessionPipeline {
                     previous = current;
                 }
                 factory.applyLive(previous, next, stream, false);
+                if (styleChange != null) {
+                    stream.updateStyleTokens(styleChange.tokens());
+                    styleChange.applied().run();
+                }
                 synchronized (lock) {
                     current = next;
                 }
@@ -106,7 +125,7 @@ final class Txt2ImgSession implements SessionPipeline {
                     output.accept(new GeneratedFrame(++seq, v, jpeg, nanos));
                     observer.frameOut(nanos);
                     synchronized (lock) {
-                        if (pending != null || closed) break; // the user typed on: follow at once
+                        if (pending != null || style != null || closed) break; // the user typed on: follow at once
                     }
                 }
             }

@@ -103,6 +103,49 @@ class ServeCommandTest {
         }
     }
 
+    /**
+     * --ip-adapter and --style-image: the sessions run the adapter (built into the model's UNet once,
+     * shared) and start with the style image, also with cross-session batching; the page is told.
+     */
+    @Test
+    void servesAnIpAdapterWithAStartingStyleImage(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path adapter = dir.resolve("adapter");
+        io.streamdiffusion4j.convert.RandomModels.create(io.streamdiffusion4j.convert.IpAdapterPreset.TINY, 0, adapter, null);
+        ServeCommand cmd = parse("--model", "tiny", "--width", "64", "--height", "64", "--port", "0", "--max-sessions", "2",
+                "--ip-adapter", adapter + ":0.5", "--style-image", "examples/frames/003.png", "--gather-window-ms", "5");
+        StringWriter log = new StringWriter();
+        try (ServeCommand.Running running = cmd.start(new PrintWriter(log, true))) {
+            assertThat(running.batching()).isNotNull();
+            CompletableFuture<String> hello = new CompletableFuture<>();
+            CompletableFuture<byte[]> image = new CompletableFuture<>();
+            WebSocket ws = HTTP.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + running.server().port() + "/ws"),
+                    new WebSocket.Listener() {
+                        @Override
+                        public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
+                            if (data.toString().contains("\"hello\"")) hello.complete(data.toString());
+                            w.request(1);
+                            return null;
+                        }
+
+                        @Override
+                        public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
+                            image.complete(new byte[data.remaining()]);
+                            w.request(1);
+                            return null;
+                        }
+                    }).get(30, TimeUnit.SECONDS);
+            assertThat(hello.get(30, TimeUnit.SECONDS)).contains("\"ip_adapter\":{\"scale\":0.5,")
+                    .contains("\"style_image\":true").contains("\"ip_adapter_scale\":0.5");
+            byte[] frame = io.streamdiffusion4j.image.ImageCodec.best()
+                    .encodeJpeg(new io.streamdiffusion4j.image.RgbImage(64, 64, new byte[64 * 64 * 3]), 90);
+            ws.sendBinary(ByteBuffer.wrap(frame), true).join();
+            assertThat(image.get(60, TimeUnit.SECONDS)).isNotEmpty();
+            ws.sendClose(WebSocket.NORMAL_CLOSURE, "done").join();
+        }
+        assertThat(log.toString()).contains("serve: IP-Adapter " + adapter + " at scale 0.5")
+                .contains("with the style image examples/frames/003.png");
+    }
+
     @Test
     void anExposedServerGetsAGeneratedTokenUnlessOneIsGiven() throws Exception {
         ServeCommand cmd = parse("--model", "tiny", "--width", "64", "--height", "64", "--host", "0.0.0.0", "--port", "0");

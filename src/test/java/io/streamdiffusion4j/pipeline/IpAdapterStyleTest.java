@@ -43,6 +43,21 @@ class IpAdapterStyleTest {
     }
 
     @Test
+    void tokensEncodedElsewhereAreTakenAsTheImagesAndCheckedForShape() {
+        FakeEncoder enc = new FakeEncoder();
+        IpAdapterStyle fromImage = new IpAdapterStyle(enc, 0.7);
+        IpAdapterStyle fromTokens = new IpAdapterStyle(enc, 0.7);
+        fromImage.setImage(new RgbImage(8, 8, new byte[8 * 8 * 3]));
+        fromTokens.setTokens(enc.encode(null));
+        assertThat(fromTokens.hasImage()).isTrue();
+        assertThat(fromTokens.extend(prompts(2), 1).data()).containsExactly(fromImage.extend(prompts(2), 1).data());
+        assertThatThrownBy(() -> fromTokens.setTokens(new FloatTensor(new float[9], 1, 3, 3)))
+                .hasMessageContaining("style tokens of shape [1, 3, 3], the adapter takes [1, 2, 3]");
+        fromTokens.setTokens(null);
+        assertThat(fromTokens.hasImage()).isFalse();
+    }
+
+    @Test
     void unconditionalRowsGetTheZeroEmbeddingsTokensAndEveryRowTheScale() {
         FakeEncoder enc = new FakeEncoder();
         IpAdapterStyle style = new IpAdapterStyle(enc, 0.7);

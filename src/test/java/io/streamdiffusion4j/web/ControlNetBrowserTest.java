@@ -7,12 +7,10 @@ import io.streamdiffusion4j.model.StableDiffusionModels;
 import io.streamdiffusion4j.onnx.OnnxModelLoader;
 import io.streamdiffusion4j.onnx.OrtControlNet;
 import io.streamdiffusion4j.testing.ControlNetTestModels;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
@@ -30,7 +28,7 @@ class ControlNetBrowserTest {
     @Test
     void aScaleSliderOnThePageChangesTheStream(@TempDir Path dir) throws Exception {
         HeadlessChromium.requireInstalled();
-        Path camera = stillCamera(dir);
+        Path camera = HeadlessChromium.stillCamera(dir);
         Path model = ControlNetTestModels.tinyWithControl(dir);
         ControlNetTestModels.controlNet(dir.resolve("cn"), 4, 16);
         OnnxModelLoader.Options options = OnnxModelLoader.Options.defaults();
@@ -87,21 +85,5 @@ class ControlNetBrowserTest {
 
     private static <T> T wait(WebDriver driver, java.util.function.Function<WebDriver, T> condition) {
         return new WebDriverWait(driver, Duration.ofSeconds(60)).until(condition::apply);
-    }
-
-    /** One test-pattern picture repeated, as the camera (Chromium loops the file). */
-    private static Path stillCamera(Path dir) throws Exception {
-        Path png = dir.resolve("still.png");
-        Path y4m = dir.resolve("camera.y4m");
-        run("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120", "-frames:v", "1", png.toString());
-        run("ffmpeg", "-v", "error", "-loop", "1", "-i", png.toString(), "-t", "2", "-r", "15", "-pix_fmt", "yuv420p", y4m.toString());
-        return y4m;
-    }
-
-    private static void run(String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("ffmpeg: " + out).isZero();
     }
 }

@@ -45,6 +45,24 @@ final class HeadlessChromium {
         return y4m;
     }
 
+    /** One test-pattern picture repeated, as the camera (so the generated frames settle to one picture). */
+    static Path stillCamera(Path dir) throws Exception {
+        Path png = dir.resolve("still.png");
+        Path y4m = dir.resolve("camera.y4m");
+        ffmpeg("-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120", "-frames:v", "1", png.toString());
+        ffmpeg("-v", "error", "-loop", "1", "-i", png.toString(), "-t", "2", "-r", "15", "-pix_fmt", "yuv420p", y4m.toString());
+        return y4m;
+    }
+
+    private static void ffmpeg(String... args) throws Exception {
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("ffmpeg"));
+        command.addAll(java.util.List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("ffmpeg: " + out).isZero();
+    }
+
     /** A browser whose camera is {@code camera}; quit it when done. */
     static WebDriver start(Path camera) {
         requireInstalled();

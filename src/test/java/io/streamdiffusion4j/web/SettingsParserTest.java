@@ -26,6 +26,30 @@ class SettingsParserTest {
     }
 
     @Test
+    void theIpAdapterScaleByEitherNameWithinItsBoundsAndOnlyWithAnAdapter() throws Exception {
+        StreamSettings withAdapter = START.withIpAdapterScale(0.8);
+        assertThat(START.hasIpAdapter()).isFalse();
+        assertThat(img2img.merge(withAdapter, json("{\"prompt\": \"an owl\"}")).ipAdapterScale()).as("kept").isEqualTo(0.8);
+        assertThat(img2img.merge(withAdapter, json("{\"ip_adapter_scale\": 0}")).ipAdapterScale()).isEqualTo(0.0);
+        assertThat(img2img.merge(withAdapter, json("{\"ip_scale\": 10}")).ipAdapterScale()).isEqualTo(10.0);
+        assertThat(img2img.merge(withAdapter, json("{\"ip_scale\": 0.5}")).toJson(StrengthPresets.forSteps(50))
+                .get("ip_adapter_scale").asDouble()).isEqualTo(0.5);
+        assertThat(START.toJson(StrengthPresets.forSteps(50)).has("ip_adapter_scale")).as("no adapter, no key").isFalse();
+        String[][] bad = {
+                {"{\"ip_adapter_scale\": 10.5}", "ip_adapter_scale must be in [0, 10], found 10.5"},
+                {"{\"ip_scale\": -1}", "ip_scale must be in [0, 10], found -1"},
+                {"{\"ip_adapter_scale\": null}", "ip_adapter_scale must be a number, found null"},
+                {"{\"ip_adapter_scale\": 1, \"ip_scale\": 1}", "give ip_adapter_scale or ip_scale, not both"},
+        };
+        for (String[] b : bad) {
+            assertThatThrownBy(() -> img2img.merge(withAdapter, json(b[0]))).as(b[0]).isInstanceOf(ProtocolException.class)
+                    .hasMessageContaining(b[1]);
+        }
+        assertThatThrownBy(() -> img2img.merge(START, json("{\"ip_adapter_scale\": 0.5}")))
+                .hasMessageContaining("this server runs no IP-Adapter (serve --ip-adapter); ip_adapter_scale cannot be set");
+    }
+
+    @Test
     void strengthPresetsAndExplicitLists() throws Exception {
         assertThat(img2img.merge(START, json("{\"strength\": \"subtle\"}")).tIndexList()).containsExactly(38, 45);
         assertThat(img2img.merge(START, json("{\"strength\": \"wild\"}")).tIndexList()).containsExactly(12, 24, 36, 45);

@@ -65,7 +65,7 @@ class StaticFilesTest {
             assertThat(index).contains("Content-Type: text/html").contains("<title>streamdiffusion4j").contains("img2img.js")
                     .contains("X-Content-Type-Options: nosniff").contains("Content-Security-Policy: default-src 'self'");
             assertThat(index).doesNotContain("Server: Jetty");
-            for (String file : List.of("/img2img.js", "/common.js", "/txt2img.js", "/txt2img.html", "/style.css")) {
+            for (String file : List.of("/img2img.js", "/common.js", "/style.js", "/txt2img.js", "/txt2img.html", "/style.css")) {
                 assertThat(status(rawGet(s.server.port(), file))).as(file).isEqualTo(200);
             }
             assertThat(rawGet(s.server.port(), "/img2img.js")).containsPattern("Content-Type: (text|application)/javascript");
