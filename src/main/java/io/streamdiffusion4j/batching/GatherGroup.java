@@ -125,6 +125,16 @@ public final class GatherGroup {
         return next == null || next.equals(gate);
     }
 
+    /** The stream on {@code thread} makes no more calls (until it calls again): nobody waits for it. */
+    void leave(Thread thread) {
+        lock.lock();
+        try {
+            forget(thread);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /**
      * The stream on {@code thread} ended or changed its settings (it closed its conditioning):
      * nobody waits for it in any gather until it calls again (called holding the lock).
