@@ -60,6 +60,7 @@ public final class BatchingUnet implements Unet {
         this.unet = Objects.requireNonNull(unet, "unet");
         this.window = group.window();
         this.gatherer = new Gatherer<>(group, this::run);
+        group.streamsAreParticipantsOf(gatherer); // a stream is a thread calling with prepared conditioning
     }
 
     /** Reports each batched call to {@code observer} from now on (the server's metrics). */

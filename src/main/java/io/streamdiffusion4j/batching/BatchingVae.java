@@ -16,10 +16,13 @@ import java.util.Optional;
  * ({@link BatchingUnet}): each call waits at most the gather window for the other streams' calls
  * on images (or latents) of the same size, and one call of the wrapped model does all their
  * rows. The VAE has no per-stream conditioning, so a stream is known by the thread that calls:
- * each session runs its stream on a thread of its own. A thread that stops calling (its session
- * ended) is waited for once, then no more ({@link Gatherer}); one that closed its UNet
- * conditioning in the same group, or ended, not at all. A call gathering no one else runs on the
- * wrapped model with the caller's own arrays, exactly as without batching.
+ * each session runs its stream on a thread of its own. With the UNet in the same group, only the
+ * threads of its participants (streams that call it with prepared conditioning) are gathered:
+ * the calls of any other thread (a warm-up, a session's before its first UNet call or after it
+ * closed its conditioning) run at once on their own and nobody waits for it. A thread that stops
+ * calling is waited for once, then no more ({@link Gatherer}); one that ended, not at all. A call
+ * gathering no one else runs on the wrapped model with the caller's own arrays, exactly as
+ * without batching.
  *
  * <p>With the UNet gathered in the same {@link GatherGroup} (as {@link CrossSessionBatching} does),
  * a gather never waits for a stream whose thread waits in another gather: streams a stage apart
@@ -29,6 +32,7 @@ import java.util.Optional;
  */
 public final class BatchingVae {
     private final Vae vae;
+    private final GatherGroup group;
     private final Gatherer<Encode> encodes;
     private final Gatherer<Decode> decodes;
     private final Object encoderLock = new Object();
@@ -49,6 +53,7 @@ public final class BatchingVae {
     /** Gathers in {@code group}, with the other models of the same streams (see {@link CrossSessionBatching}). */
     public BatchingVae(Vae vae, GatherGroup group) {
         this.vae = Objects.requireNonNull(vae, "vae");
+        this.group = Objects.requireNonNull(group, "group");
         this.encodes = new Gatherer<>(group, (works, g) -> runEncodes(works, g));
         this.decodes = new Gatherer<>(group, (works, g) -> runDecodes(works, g));
     }
@@ -190,8 +195,13 @@ public final class BatchingVae {
         @Override
         public boolean encodeInto(FloatTensor images, float[] mean, float[] std) {
             boolean[] variational = new boolean[1];
+            Encode work = new Encode(images, mean, std, variational);
             encodeCounter.streamCall();
-            encodes.submit(lane(images), Thread.currentThread(), new Encode(images, mean, std, variational));
+            if (group.isStream(Thread.currentThread())) {
+                encodes.submit(lane(images), Thread.currentThread(), work);
+            } else {
+                runEncodes(List.of(work), Gatherer.Gathered.AT_ONCE);
+            }
             return variational[0];
         }
 
@@ -207,8 +217,13 @@ public final class BatchingVae {
 
         @Override
         public void decodeInto(FloatTensor latents, float[] images) {
+            Decode work = new Decode(latents, images);
             decodeCounter.streamCall();
-            decodes.submit(lane(latents), Thread.currentThread(), new Decode(latents, images));
+            if (group.isStream(Thread.currentThread())) {
+                decodes.submit(lane(latents), Thread.currentThread(), work);
+            } else {
+                runDecodes(List.of(work), Gatherer.Gathered.AT_ONCE);
+            }
         }
 
         @Override

@@ -49,6 +49,7 @@ public final class GatherGroup {
     final Condition changed = lock.newCondition();
     private final Map<Thread, Whereabouts> threads = new HashMap<>();
     private final List<Gatherer<?>> gatherers = new ArrayList<>();
+    private Gatherer<?> streams; // whose participants' threads are the streams (the UNet's), or null: every caller is one
 
     /** @param window how long a gather's first call waits for the other streams' (0: stack only calls waiting already) */
     public GatherGroup(Duration window) {
@@ -91,6 +92,30 @@ public final class GatherGroup {
         }
     }
 
+    /**
+     * The threads of {@code gatherer}'s present participants (the UNet's: streams with prepared
+     * conditioning) are the group's streams: the other gathers gather only their calls, so a thread
+     * that is no stream (a warm-up, or a session's before its first UNet call) is never waited for.
+     */
+    void streamsAreParticipantsOf(Gatherer<?> gatherer) {
+        lock.lock();
+        try {
+            streams = gatherer;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether {@code thread} runs one of the group's streams (see {@link #streamsAreParticipantsOf}). */
+    boolean isStream(Thread thread) {
+        lock.lock();
+        try {
+            return streams == null || streams.hasPresentThreadLocked(thread);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** {@code thread} enters {@code gate} and waits there (called holding the lock): every waiting leader looks again. */
     void entering(Thread thread, Gate gate) {
         threads.keySet().removeIf(t -> !t.isAlive()); // sessions that ended
@@ -118,6 +143,7 @@ public final class GatherGroup {
      */
     boolean waitsFor(Thread thread, Gate gate) {
         if (!thread.isAlive()) return false;
+        if (streams != null && gate.gatherer() != streams && !streams.hasPresentThreadLocked(thread)) return false; // no stream
         Whereabouts w = threads.get(thread);
         if (w == null) return true;
         if (w.gathering) return false;

@@ -47,7 +47,10 @@ final class Gatherer<W> {
      * @param waitNanos how long its leader waited for the others (0 when all were there at once)
      * @param timedOut whether the window passed before every participant waited for had called
      */
-    record Gathered(long waitNanos, boolean timedOut) {}
+    record Gathered(long waitNanos, boolean timedOut) {
+        /** A call run at once, gathering nothing. */
+        static final Gathered AT_ONCE = new Gathered(0, false);
+    }
 
     private static final class Pending<W> {
         final Object participant;
@@ -210,6 +213,12 @@ final class Gatherer<W> {
         } finally {
             group.lock.unlock();
         }
+    }
+
+    /** Whether a present participant's last call came from {@code thread} (called holding the group's lock). */
+    boolean hasPresentThreadLocked(Thread thread) {
+        for (Lane lane : lanes.values()) if (lane.present.containsValue(thread)) return true;
+        return false;
     }
 
     /** Forgets every present participant of {@code thread} (called by the group, holding its lock). */

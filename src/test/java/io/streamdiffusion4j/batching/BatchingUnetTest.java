@@ -31,10 +31,12 @@ import org.junit.jupiter.api.Test;
 class BatchingUnetTest {
     private static final Duration LONG = Duration.ofSeconds(20); // never reached when every stream calls
     private final ExecutorService pool = Executors.newCachedThreadPool();
+    private final java.util.Map<Stream, ExecutorService> threads = new java.util.IdentityHashMap<>();
 
     @AfterEach
     void stop() {
         pool.shutdownNow();
+        threads.values().forEach(ExecutorService::shutdownNow);
     }
 
     private record Stream(Unet.Conditioning conditioning, FloatTensor sample, long[] t, FloatTensor hidden) {}
@@ -54,8 +56,9 @@ class BatchingUnetTest {
         return eps;
     }
 
+    /** Calls on the stream's own thread, as a session's stream runs (a thread calling for two streams would wait for itself). */
     private Future<float[]> callAsync(Unet unet, Stream s) {
-        return pool.submit(() -> call(unet, s));
+        return threads.computeIfAbsent(s, k -> Executors.newSingleThreadExecutor()).submit(() -> call(unet, s));
     }
 
     /**
