@@ -18,7 +18,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * it, until the window passes, every frame. Here every gather knows where every stream's thread
  * is, and a leader waits for a stream only while that stream's thread is in no gather (running
  * its own code, or a model call already gathered) and, as far as its history tells, will come to
- * this gather next.
+ * this gather soon.
  *
  * <p>Why that is free of such stalls: a leader waits only for threads that are not waiting in a
  * gather, so no waiting thread is ever waited for: the waits between gathers form no chain, let
@@ -30,11 +30,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * already gathered waits for nothing but the models, whose calls never wait on a gather.
  *
  * <p>Why the prediction: a thread's gathers repeat with its frames (encode, UNet, decode, encode,
- * ...), so the gather it entered after its last two is where it goes next. Waiting only for
- * streams that come here next pulls two streams a stage apart into step at their next common
- * gather (the one ahead waits there for the one behind), instead of each waiting for the other
- * in turn while it runs another stage. A wrong or unknown prediction costs at most a stacked call
- * missed or a wait that ends when the stream enters another gather; it never makes a stall.
+ * ...), so the gathers it entered after its last two are where it goes next. A leader does not
+ * wait for a stream that will come to its gather only a frame later (it just left it): waiting
+ * for streams that come within their next two gathers lets the one behind catch up within the
+ * frame (a stream that was late for its encode comes to the UNet one encode later), and pulls two
+ * streams a stage apart into step at their next common gather, rather than making them take
+ * turns. A stream on its way here may pass through another gather first; the leader waiting
+ * here is in a gather itself, so nobody there waits for it: the waits never come back round. A wrong or unknown prediction costs at most a stacked
+ * call missed or a wait of at most the window for a stream outside every gather; it never makes
+ * a stall.
  *
  * <p>A stream is known by its thread: each session runs its stream on a thread of its own. A
  * thread that ended is never waited for.
@@ -78,8 +82,16 @@ public final class GatherGroup {
         boolean gathering; // entered `last` and waits there: for its leader to gather, or as the leader gathering
         final Map<Step, Gate> next = new HashMap<>();
 
-        Gate predicted() {
-            return last == null ? null : next.get(new Step(before, last));
+        /**
+         * Whether, by its history, the thread comes to {@code gate} within its next two gathers (or
+         * its history cannot tell): not if it just left it, on its way round to it a frame later.
+         */
+        boolean comesSoonTo(Gate gate) {
+            if (last == null) return true;
+            Gate first = next.get(new Step(before, last));
+            if (first == null || first.equals(gate)) return true;
+            Gate second = next.get(new Step(last, first));
+            return second == null || second.equals(gate);
         }
     }
 
@@ -147,8 +159,7 @@ public final class GatherGroup {
         Whereabouts w = threads.get(thread);
         if (w == null) return true;
         if (w.gathering) return false;
-        Gate next = w.predicted();
-        return next == null || next.equals(gate);
+        return w.comesSoonTo(gate);
     }
 
     /** The stream on {@code thread} makes no more calls (until it calls again): nobody waits for it. */

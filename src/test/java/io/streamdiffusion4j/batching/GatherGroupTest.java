@@ -204,8 +204,8 @@ class GatherGroupTest {
 
     /**
      * Two streams out of step fall into step at their next common gather: B, ahead, waits at the
-     * decoder for A, whose UNet call is running (A comes there next), rather than for nothing.
-     * From then on every call is stacked, and no window passes.
+     * encoder for A, whose UNet call is running (A comes there after its decode), rather than
+     * running on alone. From then on every call is stacked, and no window passes.
      */
     @Test
     void theStreamAheadWaitsForTheOneBehindAtTheNextCommonGather() throws Exception {
@@ -213,7 +213,7 @@ class GatherGroupTest {
         Stage encode = new Stage(group, "encode"), unet = new Stage(group, "unet"), decode = new Stage(group, "decode");
         List<Stage> stages = List.of(encode, unet, decode);
         ExecutorService a = thread("A"), b = thread("B");
-        inStep(stages, 2, List.of("A", "B"), List.of(a, b));
+        inStep(stages, 2, List.of("A", "B"), List.of(a, b)); // present everywhere, each stream's order of gathers known
         assertThat(stages).noneMatch(Stage::anyTimedOut);
 
         // B leaves and comes back (its session changed its settings): out of step with A
@@ -221,16 +221,18 @@ class GatherGroupTest {
         CountDownLatch unetRuns = new CountDownLatch(1), release = new CountDownLatch(1);
         unet.holdStarted = unetRuns;
         unet.hold = release;
-        Future<?> aFrame = a.submit(() -> { encode.call("A"); unet.call("A"); decode.call("A"); });
+        Future<?> aFrames = a.submit(() -> { for (int i = 0; i < 2; i++) stages.forEach(s -> s.call("A")); });
         assertThat(unetRuns.await(10, TimeUnit.SECONDS)).isTrue(); // A's UNet call runs, held there
-        // B's frame: back, its calls run at once; its next frame's encode and UNet do not wait for A (at the
-        // UNet now, going to the decoder next); its decode does
-        Future<?> bFrames = b.submit(() -> { stages.forEach(s -> s.call("B")); encode.call("B"); unet.call("B"); decode.call("B"); });
-        decode.awaitPending(1);
+        // B's frame: back, its calls run at once; its next frame's encode waits for A
+        Future<?> bFrames = b.submit(() -> { for (int i = 0; i < 2; i++) stages.forEach(s -> s.call("B")); });
+        encode.awaitPending(1);
+        assertThat(decode.last().streams()).as("B's decode ran at once, alone").containsExactly("B");
         release.countDown();
-        aFrame.get(10, TimeUnit.SECONDS);
+        aFrames.get(10, TimeUnit.SECONDS);
         bFrames.get(10, TimeUnit.SECONDS);
-        assertThat(decode.last().streams()).as("stacked at the decoder").containsExactlyInAnyOrder("A", "B");
+        assertThat(encode.last().streams()).as("stacked at the encoder: B waited for A").containsExactly("B", "A");
+        assertThat(unet.last().streams()).containsExactlyInAnyOrder("A", "B");
+        assertThat(decode.last().streams()).containsExactlyInAnyOrder("A", "B");
 
         int[] before = stages.stream().mapToInt(s -> s.batches.size()).toArray();
         Future<?> fa = a.submit(frames(group, "A", stages, 0, 3));
