@@ -36,9 +36,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * frame (a stream that was late for its encode comes to the UNet one encode later), and pulls two
  * streams a stage apart into step at their next common gather, rather than making them take
  * turns. A stream on its way here may pass through another gather first; the leader waiting
- * here is in a gather itself, so nobody there waits for it: the waits never come back round. A wrong or unknown prediction costs at most a stacked
- * call missed or a wait of at most the window for a stream outside every gather; it never makes
- * a stall.
+ * here is in a gather itself, so nobody there waits for it: the waits never come back round. A
+ * wrong or unknown prediction costs at most a stacked call missed, or a wait of at most the
+ * window for a stream outside every gather; it never makes a stall.
  *
  * <p>A stream is known by its thread: each session runs its stream on a thread of its own. A
  * thread that ended is never waited for.
@@ -151,7 +151,8 @@ public final class GatherGroup {
     /**
      * Whether a leader gathering at {@code gate} waits for a present stream on {@code thread}
      * (called holding the lock): not if it waits in a gather itself (this is what makes stalls
-     * impossible, see the class comment), not if it ended, not if it goes elsewhere next.
+     * impossible, see the class comment), not if it ended or is no stream, not if it comes here
+     * only a frame later.
      */
     boolean waitsFor(Thread thread, Gate gate) {
         if (!thread.isAlive()) return false;
