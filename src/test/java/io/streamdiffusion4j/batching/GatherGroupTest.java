@@ -245,4 +245,37 @@ class GatherGroupTest {
         }
         assertThat(stages).noneMatch(Stage::anyTimedOut);
     }
+
+    /**
+     * A stream late for its encode catches up within the frame: A's encode waits out the window
+     * for B (its client's frame is late), then A's UNet call waits for B, which comes to the UNet
+     * right after its encode (its next gather but one), and their UNet calls are stacked.
+     */
+    @Test
+    void aStreamLateForItsEncodeCatchesUpAtTheUnet() throws Exception {
+        Duration window = Duration.ofSeconds(2); // A's encode waits it out; B's encode and UNet call take far less
+        GatherGroup group = new GatherGroup(window);
+        Stage encode = new Stage(group, "encode"), unet = new Stage(group, "unet"), decode = new Stage(group, "decode");
+        List<Stage> stages = List.of(encode, unet, decode);
+        ExecutorService a = thread("A"), b = thread("B");
+        inStep(stages, 2, List.of("A", "B"), List.of(a, b));
+
+        CountDownLatch bFrameCame = new CountDownLatch(1);
+        Future<?> aFrame = a.submit(() -> stages.forEach(s -> s.call("A")));
+        Future<?> bFrame = b.submit(() -> {
+            bFrameCame.await(30, TimeUnit.SECONDS);
+            stages.forEach(s -> s.call("B"));
+            return null;
+        });
+        unet.awaitPending(1); // A's encode ran alone after the window; its UNet call waits for B
+        assertThat(encode.last().streams()).containsExactly("A");
+        assertThat(encode.last().gathered().timedOut()).isTrue();
+        bFrameCame.countDown();
+        aFrame.get(10, TimeUnit.SECONDS);
+        bFrame.get(10, TimeUnit.SECONDS);
+        assertThat(encode.last().streams()).as("B's encode: back after its absence, at once").containsExactly("B");
+        assertThat(unet.last().streams()).as("caught up at the UNet").containsExactly("A", "B");
+        assertThat(unet.last().gathered().timedOut()).isFalse();
+        assertThat(decode.last().streams()).containsExactlyInAnyOrder("A", "B");
+    }
 }
