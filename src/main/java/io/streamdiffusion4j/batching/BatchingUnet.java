@@ -44,12 +44,7 @@ public final class BatchingUnet implements Unet {
     private final Object modelLock = new Object(); // the wrapped calls and the conditionings they use
     private final Map<List<Member>, Group> groups = new LinkedHashMap<>(16, 0.75f, true);
     private final AtomicLong ids = new AtomicLong();
-    private final AtomicLong streamCalls = new AtomicLong();
-    private final AtomicLong modelCalls = new AtomicLong();
-    private final AtomicLong rows = new AtomicLong();
-    private final AtomicLong timeouts = new AtomicLong();
-    private final AtomicLong waitNanos = new AtomicLong();
-    private volatile GatherObserver observer = GatherObserver.NONE;
+    private final BatchCounter counter = new BatchCounter();
     private boolean closed;
 
     /**
@@ -57,15 +52,20 @@ public final class BatchingUnet implements Unet {
      *     that happen to be waiting already)
      */
     public BatchingUnet(Unet unet, Duration window) {
+        this(unet, new GatherGroup(window));
+    }
+
+    /** Gathers in {@code group}, with the other models of the same streams (see {@link CrossSessionBatching}). */
+    public BatchingUnet(Unet unet, GatherGroup group) {
         this.unet = Objects.requireNonNull(unet, "unet");
-        if (window.isNegative()) throw new IllegalArgumentException("the gather window must be >= 0, found " + window);
-        this.window = window;
-        this.gatherer = new Gatherer<>(window.toNanos(), this::run);
+        this.window = group.window();
+        this.gatherer = new Gatherer<>(group, this::run);
+        group.streamsAreParticipantsOf(gatherer); // a stream is a thread calling with prepared conditioning
     }
 
     /** Reports each batched call to {@code observer} from now on (the server's metrics). */
     public void observe(GatherObserver observer) {
-        this.observer = Objects.requireNonNull(observer, "observer");
+        counter.observe(observer);
     }
 
     public Duration window() {
@@ -78,7 +78,7 @@ public final class BatchingUnet implements Unet {
     }
 
     public BatchStats stats() {
-        return new BatchStats(streamCalls.get(), modelCalls.get(), rows.get(), timeouts.get(), waitNanos.get());
+        return counter.stats();
     }
 
     /** Calls of streams waiting to be gathered or run now (for tests that order calls). */
@@ -121,7 +121,7 @@ public final class BatchingUnet implements Unet {
                     + " values, found room for " + eps.length);
         }
         if (m.isClosed()) throw new IllegalStateException("the conditioning was closed");
-        streamCalls.incrementAndGet();
+        counter.streamCall();
         gatherer.submit(m.lane, m, new Call(m, sample, eps));
     }
 
@@ -154,11 +154,7 @@ public final class BatchingUnet implements Unet {
                 }
             }
         }
-        modelCalls.incrementAndGet();
-        rows.addAndGet(batchRows);
-        waitNanos.addAndGet(gathered.waitNanos());
-        if (gathered.timedOut()) timeouts.incrementAndGet();
-        observer.batch(ordered.size(), batchRows, gathered.waitNanos(), gathered.timedOut());
+        counter.modelCall(ordered.size(), batchRows, gathered);
     }
 
     /** The stacked conditioning and arrays of these members (called holding {@link #modelLock}). */
@@ -256,7 +252,10 @@ public final class BatchingUnet implements Unet {
             return !isClosed() && Arrays.equals(timesteps, t) && sample.hasShape(shape);
         }
 
-        /** Leaves the batching: nobody waits for it, and the stacked conditionings it was part of are freed. */
+        /**
+         * Leaves the batching: nobody waits for it (nor for its thread in the VAE's gathers of the
+         * same group, until it calls again), and the stacked conditionings it was part of are freed.
+         */
         @Override
         public void close() {
             gatherer.leave(this);

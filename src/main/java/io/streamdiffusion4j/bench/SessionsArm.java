@@ -23,8 +23,8 @@ import java.util.concurrent.Future;
 
 /**
  * An arm of k concurrent streams (sessions) on one model: each round gives every stream the
- * frame at the same moment (a camera tick for k viewers) and runs them on k threads, as a
- * server's sessions run. With a gather window their UNet, VAE encoder and decoder calls are
+ * frame at the same moment (a camera tick for k viewers) and runs each on a thread of its own, as
+ * a server's sessions run (the batching knows a stream by its thread). With a gather window their UNet, VAE encoder and decoder calls are
  * stacked across the streams ({@link CrossSessionBatching}, as {@code serve --gather-window-ms});
  * without, each stream calls the models itself and they take turns. The round's frame time is the time until the last stream has its image; every
  * stream's own latency (round start to its image) is kept for the percentiles. The model calls
@@ -39,7 +39,7 @@ final class SessionsArm implements Arm {
     private final BatchingUnet batching;
     private final List<StreamDiffusion> streams = new ArrayList<>();
     private final List<FloatTensor> outputs = new ArrayList<>();
-    private final ExecutorService threads;
+    private final List<ExecutorService> threads = new ArrayList<>(); // one per stream
     private final List<long[]> latencies = new ArrayList<>();
     private final List<BatchStats> batchStats = new ArrayList<>();
 
@@ -56,7 +56,10 @@ final class SessionsArm implements Arm {
         this.crossSession = window == null ? null : CrossSessionBatching.of(countedModels, window);
         this.batching = crossSession == null ? null : crossSession.unet();
         StableDiffusionModels shared = crossSession == null ? countedModels : crossSession.models();
-        this.threads = Executors.newFixedThreadPool(sessions, r -> Thread.ofPlatform().daemon().name("bench-session").unstarted(r));
+        for (int i = 0; i < sessions; i++) {
+            String thread = "bench-session-" + i;
+            threads.add(Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name(thread).unstarted(r)));
+        }
         try {
             for (int i = 0; i < sessions; i++) {
                 StreamDiffusion s = StreamDiffusion.builder().models(shared).config(config).seed(config.seed() + i).build();
@@ -97,7 +100,7 @@ final class SessionsArm implements Arm {
         for (int i = 0; i < sessions; i++) {
             StreamDiffusion s = streams.get(i);
             FloatTensor out = outputs.get(i);
-            done.add(threads.submit(() -> {
+            done.add(threads.get(i).submit(() -> {
                 List<RgbImage> batch = new ArrayList<>(config.frameBufferSize());
                 for (int k = 0; k < config.frameBufferSize(); k++) batch.add(input);
                 s.img2imgInto(s.preprocessor().toTensor(batch), out);
@@ -145,7 +148,7 @@ final class SessionsArm implements Arm {
 
     @Override
     public void close() {
-        threads.shutdownNow();
+        threads.forEach(ExecutorService::shutdownNow);
         try {
             for (StreamDiffusion s : streams) s.close();
         } finally {

@@ -1,6 +1,6 @@
 package io.streamdiffusion4j.cli;
 
-import io.streamdiffusion4j.batching.BatchingUnet;
+import io.streamdiffusion4j.batching.CrossSessionBatching;
 import io.streamdiffusion4j.config.ConfigException;
 import io.streamdiffusion4j.config.RunConfig;
 import io.streamdiffusion4j.image.ImageFiles;
@@ -121,17 +121,17 @@ final class ServeCommand implements Callable<Integer> {
     long drainTimeout;
 
     @Option(names = "--gather-window-ms", paramLabel = "MS", defaultValue = "0",
-            description = {"cross-session batching: stack the UNet calls of sessions of the same size into one call,",
-                    "waiting at most this long for the other sessions' calls (default: ${DEFAULT-VALUE}, off; helps on",
-                    "a GPU, see docs/DEPLOY.md). A session alone never waits."})
+            description = {"cross-session batching: stack the UNet, VAE encoder and VAE decoder calls of sessions of the",
+                    "same size into one call each, waiting at most this long for the other sessions' calls (default:",
+                    "${DEFAULT-VALUE}, off; helps on a GPU, see docs/DEPLOY.md). A session alone never waits."})
     double gatherWindowMs;
 
     @Option(names = "--txt2img-t-index-list", split = ",", paramLabel = "N",
             description = "denoising steps of txt2img sessions (default: 0,16,32,45 at 50 inference steps, scaled)")
     int[] txt2imgTIndexList;
 
-    /** The server, the stream that owns the shared models, and the batching UNet on them (null when off). */
-    record Running(WebServer server, StreamDiffusion modelOwner, BatchingUnet batching, String token) implements AutoCloseable {
+    /** The server, the stream that owns the shared models, and the batching models on them (null when off). */
+    record Running(WebServer server, StreamDiffusion modelOwner, CrossSessionBatching batching, String token) implements AutoCloseable {
         /**
          * What SIGTERM does: drains the server (see {@link WebServer#drain}), then stops it.
          *
@@ -247,16 +247,16 @@ final class ServeCommand implements Callable<Integer> {
 
     private Running load(RunConfig rc, int steps, int[] txt2img, WebServer server, String token, PrintWriter err) throws Exception {
         StreamDiffusion owner = Cli.builder(rc, options).mode(Mode.IMG2IMG).build();
-        BatchingUnet batching = null;
+        CrossSessionBatching batching = null;
         try {
             StableDiffusionModels models = owner.models();
             if (gatherWindowMs > 0 && maxSessions > 1) {
-                // the UNet only: with the VAE gathered too, sessions a stage apart could each wait in one gather
-                // for a session waiting in the other, until the window passes (see BatchingVae)
-                batching = new BatchingUnet(models.unet(), Duration.ofNanos(Math.round(gatherWindowMs * 1e6)));
-                models = models.withUnet(batching);
-                err.printf("serve: cross-session batching: the sessions' UNet calls are stacked, gathered for at most %s ms%n",
-                        gatherWindowMs);
+                // UNet, VAE encoder and decoder in one gather group: no gather waits for a session that waits in
+                // another, so sessions a stage apart do not stall each other (see GatherGroup)
+                batching = CrossSessionBatching.of(models, Duration.ofNanos(Math.round(gatherWindowMs * 1e6)));
+                models = batching.models();
+                err.printf("serve: cross-session batching: the sessions' UNet, VAE encoder and decoder calls are stacked,"
+                        + " gathered for at most %s ms%n", gatherWindowMs);
             }
             StreamFactory factory;
             try {

@@ -6,7 +6,6 @@ import io.micrometer.core.instrument.binder.BaseUnits;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.streamdiffusion4j.batching.GatherObserver;
 import io.streamdiffusion4j.engine.EngineObserver;
 import io.streamdiffusion4j.engine.ProcessMemory;
 
@@ -40,8 +39,8 @@ public final class ServerMetrics {
         return frames;
     }
 
-    /** Told of every batched UNet call (cross-session batching). */
-    GatherObserver gathering() {
+    /** Told of every batched UNet and VAE call (cross-session batching). */
+    GatherMetrics gathering() {
         return gathering;
     }
 

@@ -1,6 +1,7 @@
 package io.streamdiffusion4j.web;
 
 import io.streamdiffusion4j.batching.BatchingUnet;
+import io.streamdiffusion4j.batching.BatchingVae;
 import io.streamdiffusion4j.control.ControlPreprocessor;
 import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.model.ControlNet;
@@ -237,6 +238,11 @@ public final class StreamFactory {
      */
     public Optional<BatchingUnet> batching() {
         return models.unet() instanceof BatchingUnet b ? Optional.of(b) : Optional.empty();
+    }
+
+    /** The batching VAE the sessions share (cross-session batching of the VAE's calls too), else empty. */
+    public Optional<BatchingVae> vaeBatching() {
+        return BatchingVae.behind(models.vae());
     }
 
     public int width() {

@@ -170,7 +170,8 @@ public final class WebServer implements AutoCloseable {
 
     /** The models are loaded and warmed up: sessions may start, and {@code /readyz} says so. */
     public void ready(StreamFactory factory) {
-        factory.batching().ifPresent(b -> b.observe(metrics.gathering()));
+        factory.batching().ifPresent(b -> b.observe(metrics.gathering().unet()));
+        factory.vaeBatching().ifPresent(v -> v.observe(metrics.gathering().encodes(), metrics.gathering().decodes()));
         state.ready(factory);
     }
 

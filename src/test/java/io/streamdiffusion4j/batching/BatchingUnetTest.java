@@ -23,18 +23,20 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The batching UNet on the row-independent stand-in UNet: rows stacked in one call and split
- * back to their streams, streams leaving and changing shape, the bounded wait for a stream that
- * stops calling, and a lone stream's frames bit for bit those of the unbatched path. Waits are
+ * The batching UNet (and VAE) on the row-independent stand-in models: rows stacked in one call
+ * and split back to their streams, streams leaving and changing shape, the bounded wait for a
+ * stream that stops calling, and a lone stream's frames bit for bit those of the unbatched path. Waits are
  * checked by what the batcher counts (timeouts, calls), never by how fast anything ran.
  */
 class BatchingUnetTest {
     private static final Duration LONG = Duration.ofSeconds(20); // never reached when every stream calls
     private final ExecutorService pool = Executors.newCachedThreadPool();
+    private final java.util.Map<Stream, ExecutorService> threads = new java.util.IdentityHashMap<>();
 
     @AfterEach
     void stop() {
         pool.shutdownNow();
+        threads.values().forEach(ExecutorService::shutdownNow);
     }
 
     private record Stream(Unet.Conditioning conditioning, FloatTensor sample, long[] t, FloatTensor hidden) {}
@@ -54,8 +56,9 @@ class BatchingUnetTest {
         return eps;
     }
 
+    /** Calls on the stream's own thread, as a session's stream runs (a thread calling for two streams would wait for itself). */
     private Future<float[]> callAsync(Unet unet, Stream s) {
-        return pool.submit(() -> call(unet, s));
+        return threads.computeIfAbsent(s, k -> Executors.newSingleThreadExecutor()).submit(() -> call(unet, s));
     }
 
     /**
@@ -134,11 +137,12 @@ class BatchingUnetTest {
     void aStreamThatStopsCallingCostsTheOthersOneWindowOnce() throws Exception {
         StandInUnet model = new StandInUnet(StandInModels.LATENT_CHANNELS, StandInModels.HIDDEN);
         Duration window = Duration.ofMillis(200);
+        ExecutorService bThread = Executors.newSingleThreadExecutor(); // b's stream has a thread of its own, as a session
         try (BatchingUnet unet = new BatchingUnet(model, window)) {
             Stream a = stream(unet, 1, 1, 4, 4);
             Stream b = stream(unet, 1, 2, 4, 4);
             call(unet, a);
-            call(unet, b); // both present now; then b skips frames (similarity filter) or stalls
+            bThread.submit(() -> call(unet, b)).get(10, TimeUnit.SECONDS); // both present now; then b skips frames or stalls
             BatchStats before = unet.stats();
             for (int i = 0; i < 5; i++) assertThat(call(unet, a)).containsExactly(alone(a));
             BatchStats five = unet.stats().since(before);
@@ -147,32 +151,32 @@ class BatchingUnetTest {
             assertThat(five.waitNanos()).as("the one wait lasted the window").isGreaterThanOrEqualTo(window.toNanos());
 
             // b comes back: its first call runs at once (no wait for a), then it is present and in step again
-            assertThat(call(unet, b)).containsExactly(alone(b));
+            assertThat(bThread.submit(() -> call(unet, b)).get(10, TimeUnit.SECONDS)).containsExactly(alone(b));
             float[][] back = together(unet, a, b);
             assertThat(back[0]).containsExactly(alone(a));
             assertThat(back[1]).containsExactly(alone(b));
             assertThat(unet.stats().since(before).timeouts()).isEqualTo(1);
             assertThat(model.calls.getLast().sample().rows()).isEqualTo(2);
+        } finally {
+            bThread.shutdownNow();
         }
     }
 
-    /** Two streams whose VAE and UNet calls are all batched each make exactly the frames they make alone. */
+    /**
+     * Two streams whose VAE and UNet calls are all batched each make exactly the frames they make
+     * alone, and no gather's window passes: the window is long, and a gather never waits for a
+     * stream that waits in another (the streams run free after their first frame, so they are a
+     * stage apart whenever one runs ahead).
+     */
     @Test
     void twoStreamsWithBatchedVaeAndUnetGiveTheirOwnFrames() throws Exception {
         StableDiffusionModels am = StandInModels.create().models(true, 0.5f); // variational: the std is split too
         float[] expectedSelf = frames(am, CfgType.SELF);
         float[] expectedFull = frames(am, CfgType.FULL);
         StableDiffusionModels shared = StandInModels.create().models(true, 0.5f);
-        // a short window: streams a stage apart can wait for each other across the VAE's and UNet's gathers
-        // until it passes (BatchingVae's known limit); the frames must be exact whatever was stacked
-        try (CrossSessionBatching batching = CrossSessionBatching.of(shared, Duration.ofMillis(200))) {
-            // text encoders of their own (the stand-in records calls, not thread-safe); UNet and VAE shared and batched
-            StableDiffusionModels forSelf = StandInModels.create().models(true, 0.5f);
-            StableDiffusionModels forFull = StandInModels.create().models(true, 0.5f);
-            StableDiffusionModels m1 = new StableDiffusionModels(forSelf.tokenizer(), forSelf.textEncoder(), batching.unet(),
-                    batching.models().vae(), forSelf.schedulerConfig(), "self");
-            StableDiffusionModels m2 = new StableDiffusionModels(forFull.tokenizer(), forFull.textEncoder(), batching.unet(),
-                    batching.models().vae(), forFull.schedulerConfig(), "full");
+        try (CrossSessionBatching batching = CrossSessionBatching.of(shared, LONG)) {
+            StableDiffusionModels m1 = ownTextEncoder(batching, "self");
+            StableDiffusionModels m2 = ownTextEncoder(batching, "full");
             java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
             CompletableFuture<float[]> self = CompletableFuture.supplyAsync(() -> frames(m1, CfgType.SELF, start), pool);
             CompletableFuture<float[]> full = CompletableFuture.supplyAsync(() -> frames(m2, CfgType.FULL, start), pool);
@@ -180,7 +184,82 @@ class BatchingUnetTest {
             assertThat(full.get(60, TimeUnit.SECONDS)).containsExactly(expectedFull);
             assertThat(batching.vae().encodeCalls()).as("some encodes were stacked").isLessThan(24);
             assertThat(batching.vae().decodeCalls()).as("some decodes were stacked").isLessThan(24);
+            assertNoWindowPassed(batching);
         }
+    }
+
+    /**
+     * Three streams batched (UNet and VAE); one changes its size halfway (a session's new
+     * settings: its stream is closed and another built): it leaves their gathers without a window
+     * passing for the others, and every stream gets exactly its own frames.
+     */
+    @Test
+    void aStreamThatChangesItsSizeLeavesTheOthersUndisturbed() throws Exception {
+        float[] expectedSelf = frames(StandInModels.create().models(true, 0.5f), CfgType.SELF);
+        float[] expectedFull = frames(StandInModels.create().models(true, 0.5f), CfgType.FULL);
+        float[] expectedChanging = resized(StandInModels.create().models(true, 0.5f), null);
+        StableDiffusionModels shared = StandInModels.create().models(true, 0.5f);
+        try (CrossSessionBatching batching = CrossSessionBatching.of(shared, LONG)) {
+            StableDiffusionModels m1 = ownTextEncoder(batching, "self");
+            StableDiffusionModels m2 = ownTextEncoder(batching, "full");
+            StableDiffusionModels m3 = ownTextEncoder(batching, "changing");
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(3);
+            CompletableFuture<float[]> self = CompletableFuture.supplyAsync(() -> frames(m1, CfgType.SELF, start), pool);
+            CompletableFuture<float[]> full = CompletableFuture.supplyAsync(() -> frames(m2, CfgType.FULL, start), pool);
+            CompletableFuture<float[]> changing = CompletableFuture.supplyAsync(() -> resized(m3, start), pool);
+            assertThat(self.get(60, TimeUnit.SECONDS)).containsExactly(expectedSelf);
+            assertThat(full.get(60, TimeUnit.SECONDS)).containsExactly(expectedFull);
+            assertThat(changing.get(60, TimeUnit.SECONDS)).containsExactly(expectedChanging);
+            assertThat(batching.unet().stats().modelCalls()).as("calls were stacked").isLessThan(batching.unet().stats().streamCalls());
+            assertNoWindowPassed(batching);
+        }
+    }
+
+    /** Stand-in text encoder and tokenizer of its own (they record calls, not thread-safe); UNet and VAE shared and batched. */
+    private static StableDiffusionModels ownTextEncoder(CrossSessionBatching batching, String name) {
+        StableDiffusionModels own = StandInModels.create().models(true, 0.5f);
+        return new StableDiffusionModels(own.tokenizer(), own.textEncoder(), batching.unet(), batching.models().vae(),
+                own.schedulerConfig(), name);
+    }
+
+    private static void assertNoWindowPassed(CrossSessionBatching batching) {
+        assertThat(batching.unet().stats().timeouts()).as("UNet: %s", batching.unet().stats()).isZero();
+        assertThat(batching.vae().encodeStats().timeouts()).as("encoder: %s", batching.vae().encodeStats()).isZero();
+        assertThat(batching.vae().decodeStats().timeouts()).as("decoder: %s", batching.vae().decodeStats()).isZero();
+    }
+
+    /**
+     * Six frames at 32x32, then (its stream closed, another built, as a session whose size
+     * changed) six at 48x32, in one array; waiting at {@code start} as {@link #frames} does.
+     */
+    private static float[] resized(StableDiffusionModels models, java.util.concurrent.CyclicBarrier start) {
+        List<FloatTensor> out = new ArrayList<>();
+        TorchGenerator g = new TorchGenerator(7);
+        try {
+            try (StreamDiffusion s = StreamDiffusion.builder().models(models).tIndexList(32, 45).size(32, 32).cfgType(CfgType.SELF)
+                    .seed(11).build()) {
+                s.prepare("a changing stream", "blurry", 50, 1.2, 0.9);
+                if (start != null) start.await(30, TimeUnit.SECONDS);
+                for (int i = 0; i < 6; i++) {
+                    out.add(s.img2img(g.randn(1, 3, 32, 32)));
+                    if (i == 0 && start != null) start.await(30, TimeUnit.SECONDS);
+                }
+            }
+            try (StreamDiffusion s = StreamDiffusion.builder().models(models).tIndexList(32, 45).size(48, 32).cfgType(CfgType.SELF)
+                    .seed(12).build()) {
+                s.prepare("a changing stream", "blurry", 50, 1.2, 0.9);
+                for (int i = 0; i < 6; i++) out.add(s.img2img(g.randn(1, 3, 32, 48)));
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        float[] all = new float[out.stream().mapToInt(FloatTensor::size).sum()];
+        int off = 0;
+        for (FloatTensor t : out) {
+            System.arraycopy(t.data(), 0, all, off, t.size());
+            off += t.size();
+        }
+        return all;
     }
 
     @Test
@@ -227,6 +306,11 @@ class BatchingUnetTest {
                 StableDiffusionModels bm = bm0.withUnet(unet);
                 assertThat(frames(bm, cfg)).as("cfg %s", cfg).containsExactly(frames(pm, cfg));
                 assertThat(unet.stats().modelCalls()).isEqualTo(unet.stats().streamCalls()).isPositive();
+            }
+            StableDiffusionModels cm0 = StandInModels.create().models(false, 0.5f);
+            try (CrossSessionBatching all = CrossSessionBatching.of(cm0, LONG)) { // the VAE's calls gathered too
+                assertThat(frames(all.models(), cfg)).as("cfg %s, VAE batched too", cfg).containsExactly(frames(pm, cfg));
+                assertThat(all.vae().decodeStats().modelCalls()).isEqualTo(all.vae().decodeStats().streamCalls()).isPositive();
             }
         }
     }

@@ -83,7 +83,7 @@ class ServeCommandTest {
         assertThat(log.toString()).contains("session").contains("(img2img) started");
     }
 
-    /** --gather-window-ms turns cross-session batching on: the sessions share a batching UNet, and /metrics shows it. */
+    /** --gather-window-ms turns cross-session batching on: the sessions share a batching UNet and VAE, and /metrics shows them. */
     @Test
     void crossSessionBatchingIsAnOption() throws Exception {
         ServeCommand cmd = parse("--model", "tiny", "--width", "64", "--height", "64", "--port", "0", "--max-sessions", "2",
@@ -94,7 +94,10 @@ class ServeCommandTest {
             assertThat(running.batching().window()).isEqualTo(java.time.Duration.ofMillis(20));
             String metrics = HTTP.send(HttpRequest.newBuilder(running.server().uri().resolve("metrics")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
-            assertThat(metrics).contains("sd4j_unet_gather_wait_seconds_count 0").contains("sd4j_unet_model_calls_total 0.0");
+            assertThat(metrics).contains("sd4j_unet_gather_wait_seconds_count 0").contains("sd4j_unet_model_calls_total 0.0")
+                    .contains("sd4j_vae_encode_model_calls_total 0.0").contains("sd4j_vae_decode_gather_wait_seconds_count 0");
+            assertThat(io.streamdiffusion4j.batching.BatchingVae.behind(running.batching().models().vae()))
+                    .as("the sessions' VAE is the batching one").containsSame(running.batching().vae());
         }
         assertThat(log.toString()).contains("cross-session batching").contains("at most 20.0 ms");
         try (ServeCommand.Running running = parse("--model", "tiny", "--width", "64", "--height", "64", "--port", "0")
