@@ -1,5 +1,6 @@
 package io.streamdiffusion4j.batching;
 
+import io.streamdiffusion4j.model.ControlResiduals;
 import io.streamdiffusion4j.model.Unet;
 import io.streamdiffusion4j.tensor.FloatTensor;
 import java.time.Duration;
@@ -31,6 +32,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * gets bit for bit the frames it gets unbatched. A stream whose shape changes (another size)
  * simply moves to another lane; one that stops calling is waited for once (see {@link Gatherer}).
  * The calls without prepared conditioning (warm-up) go straight to the wrapped UNet.
+ *
+ * <p>ControlNet residuals ({@link #acceptsResiduals()} when the wrapped UNet does): each stream
+ * runs its own ControlNets and hands its residuals with its call; they are stacked along the rows
+ * like the samples (same participant order) and the stacked call is made with them. Calls with
+ * residuals gather only with calls with residuals of the same row shapes (another lane), never
+ * with plain calls: a plain call has no residuals to stack, and giving it zeros would change what
+ * a UNet that refuses plain calls (a graph with residual inputs) does for it. Streams with
+ * ControlNets pass residuals on every call (zeros when no ControlNet is on), so they stay in one
+ * lane.
  *
  * <p>This does not own the wrapped UNet: closing it frees only the stacked conditionings.
  */
@@ -110,6 +120,24 @@ public final class BatchingUnet implements Unet {
 
     @Override
     public void predictNoiseInto(FloatTensor sample, Conditioning conditioning, float[] eps) {
+        submit(sample, conditioning, null, eps);
+    }
+
+    @Override
+    public boolean acceptsResiduals() {
+        return unet.acceptsResiduals();
+    }
+
+    /** Stacked with the calls of the other streams that pass residuals of the same row shapes. */
+    @Override
+    public void predictNoiseInto(FloatTensor sample, Conditioning conditioning, ControlResiduals residuals, float[] eps) {
+        if (!unet.acceptsResiduals()) {
+            throw new UnsupportedOperationException("the batched UNet takes no ControlNet residuals: " + unet);
+        }
+        submit(sample, conditioning, Objects.requireNonNull(residuals, "residuals"), eps);
+    }
+
+    private void submit(FloatTensor sample, Conditioning conditioning, ControlResiduals residuals, float[] eps) {
         if (!(conditioning instanceof Member m) || m.owner() != this) {
             throw new IllegalArgumentException("this UNet cannot use conditioning prepared elsewhere: " + conditioning);
         }
@@ -120,9 +148,20 @@ public final class BatchingUnet implements Unet {
             throw new IllegalArgumentException("the noise prediction of " + sample + " needs " + sample.size()
                     + " values, found room for " + eps.length);
         }
+        Object lane = m.lane;
+        if (residuals != null) {
+            List<List<Integer>> rowShapes = new ArrayList<>();
+            for (FloatTensor r : residuals.all()) {
+                if (r.rows() != sample.rows()) {
+                    throw new IllegalArgumentException("ControlNet residuals need the sample's " + sample.rows() + " rows, found " + r);
+                }
+                rowShapes.add(Arrays.stream(r.shape(), 1, r.shape().length).boxed().toList());
+            }
+            lane = List.of(m.lane, rowShapes); // stacked only with calls whose residuals stack with these
+        }
         if (m.isClosed()) throw new IllegalStateException("the conditioning was closed");
         counter.streamCall();
-        gatherer.submit(m.lane, m, new Call(m, sample, eps));
+        gatherer.submit(lane, m, new Call(m, sample, residuals, eps));
     }
 
     /** One gathered batch: alone, the wrapped UNet on the stream's own arrays; else stacked, once. */
@@ -135,9 +174,14 @@ public final class BatchingUnet implements Unet {
             for (Call c : ordered) {
                 if (c.member.closed) throw new IllegalStateException("a stream's conditioning was closed during its call");
             }
+            boolean withResiduals = ordered.getFirst().residuals != null; // the same for all: one lane
             if (ordered.size() == 1) {
                 Call c = ordered.getFirst();
-                unet.predictNoiseInto(c.sample, c.member.own, c.eps);
+                if (withResiduals) {
+                    unet.predictNoiseInto(c.sample, c.member.own, c.residuals, c.eps);
+                } else {
+                    unet.predictNoiseInto(c.sample, c.member.own, c.eps);
+                }
             } else {
                 Group g = groupOf(ordered);
                 float[] x = g.sample.data();
@@ -146,7 +190,11 @@ public final class BatchingUnet implements Unet {
                     System.arraycopy(c.sample.data(), 0, x, off, c.sample.size());
                     off += c.sample.size();
                 }
-                unet.predictNoiseInto(g.sample, g.conditioning, g.eps);
+                if (withResiduals) {
+                    unet.predictNoiseInto(g.sample, g.conditioning, g.stackResiduals(ordered), g.eps);
+                } else {
+                    unet.predictNoiseInto(g.sample, g.conditioning, g.eps);
+                }
                 off = 0;
                 for (Call c : ordered) {
                     System.arraycopy(g.eps, off, c.eps, 0, c.eps.length);
@@ -209,10 +257,47 @@ public final class BatchingUnet implements Unet {
     }
 
     /** Stacked members, their conditioning and reused arrays. */
-    private record Group(List<Member> members, Conditioning conditioning, FloatTensor sample, float[] eps) {}
+    private static final class Group {
+        final List<Member> members;
+        final Conditioning conditioning;
+        final FloatTensor sample;
+        final float[] eps;
+        ControlResiduals residuals; // the stacked residuals, made on the first call with them
 
-    /** One stream's call, waiting to be gathered. */
-    private record Call(Member member, FloatTensor sample, float[] eps) {}
+        Group(List<Member> members, Conditioning conditioning, FloatTensor sample, float[] eps) {
+            this.members = members;
+            this.conditioning = conditioning;
+            this.sample = sample;
+            this.eps = eps;
+        }
+
+        /** The calls' residuals stacked along the rows in the calls' order (their samples' order). */
+        ControlResiduals stackResiduals(List<Call> ordered) {
+            List<int[]> shapes = ordered.getFirst().residuals.shapes();
+            for (int[] s : shapes) s[0] = sample.rows();
+            if (residuals == null || !sameShapes(residuals.shapes(), shapes)) residuals = ControlResiduals.zeros(shapes);
+            List<FloatTensor> to = residuals.all();
+            for (int k = 0; k < to.size(); k++) {
+                float[] x = to.get(k).data();
+                int off = 0;
+                for (Call c : ordered) {
+                    FloatTensor r = c.residuals.all().get(k);
+                    System.arraycopy(r.data(), 0, x, off, r.size());
+                    off += r.size();
+                }
+            }
+            return residuals;
+        }
+
+        private static boolean sameShapes(List<int[]> a, List<int[]> b) {
+            if (a.size() != b.size()) return false;
+            for (int i = 0; i < a.size(); i++) if (!Arrays.equals(a.get(i), b.get(i))) return false;
+            return true;
+        }
+    }
+
+    /** One stream's call, waiting to be gathered ({@code residuals} null for a plain call). */
+    private record Call(Member member, FloatTensor sample, ControlResiduals residuals, float[] eps) {}
 
     /** A stream's conditioning: a participant of the batching, with its own prepared conditioning for calls alone. */
     private final class Member implements Conditioning {
