@@ -225,11 +225,6 @@ final class ServeCommand implements Callable<Integer> {
         if (!(gatherWindowMs >= 0 && gatherWindowMs <= MAX_GATHER_WINDOW_MS)) {
             throw new ConfigException("--gather-window-ms must be in [0, " + MAX_GATHER_WINDOW_MS + "], found " + gatherWindowMs);
         }
-        if (gatherWindowMs > 0 && !rc.controlNets().isEmpty()) {
-            // the batcher stacks UNet rows and their conditioning; it does not carry ControlNet residuals yet
-            throw new ConfigException("--gather-window-ms " + gatherWindowMs + " with --controlnet: cross-session batching does"
-                    + " not stack ControlNet calls and residuals yet; use one or the other");
-        }
         if (drainTimeout < 1 || drainTimeout > 3600) {
             throw new ConfigException("--drain-timeout must be in [1, 3600] seconds, found " + drainTimeout);
         }
