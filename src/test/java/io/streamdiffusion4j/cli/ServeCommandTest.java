@@ -107,6 +107,42 @@ class ServeCommandTest {
     }
 
     /**
+     * --controlnet with --gather-window-ms (refused before the batching UNet carried residuals):
+     * the sessions share a batching UNet that takes the residuals, and a session gets its image.
+     */
+    @Test
+    void servesAControlNetWithCrossSessionBatching(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path cn = dir.resolve("cn");
+        CliTest.Result created = CliTest.run("models", "create", "--config", "tiny-controlnet", "--to", cn.toString());
+        assertThat(created.exitCode()).as(created.err()).isZero();
+        ServeCommand cmd = parse("--model", "tiny", "--width", "64", "--height", "64", "--port", "0", "--max-sessions", "2",
+                "--controlnet", cn + ":0.8", "--control-preprocessor", "canny", "--gather-window-ms", "5");
+        StringWriter log = new StringWriter();
+        try (ServeCommand.Running running = cmd.start(new PrintWriter(log, true))) {
+            assertThat(running.batching()).isNotNull();
+            assertThat(running.batching().unet().acceptsResiduals()).as("the batching UNet takes the residuals").isTrue();
+            CompletableFuture<byte[]> image = new CompletableFuture<>();
+            WebSocket ws = HTTP.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + running.server().port() + "/ws"),
+                    new WebSocket.Listener() {
+                        @Override
+                        public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
+                            image.complete(new byte[data.remaining()]);
+                            w.request(1);
+                            return null;
+                        }
+                    }).get(30, TimeUnit.SECONDS);
+            byte[] frame = io.streamdiffusion4j.image.ImageCodec.best()
+                    .encodeJpeg(new io.streamdiffusion4j.image.RgbImage(64, 64, new byte[64 * 64 * 3]), 90);
+            ws.sendBinary(ByteBuffer.wrap(frame), true).join();
+            assertThat(image.get(60, TimeUnit.SECONDS)).isNotEmpty();
+            assertThat(running.batching().unet().stats().streamCalls()).as("the session's UNet calls went through the batcher")
+                    .isPositive();
+            ws.sendClose(WebSocket.NORMAL_CLOSURE, "done").join();
+        }
+        assertThat(log.toString()).contains("cross-session batching");
+    }
+
+    /**
      * --ip-adapter and --style-image: the sessions run the adapter (built into the model's UNet once,
      * shared) and start with the style image, also with cross-session batching; the page is told.
      */
