@@ -134,19 +134,31 @@ class BatchedControlNetTest {
         StandInUnet model = residualModel();
         try (BatchingUnet unet = new BatchingUnet(model, LONG)) {
             Stream plain = stream(unet, 1, 1, false);
+            Stream plain2 = stream(unet, 1, 4, false);
             Stream controlled = stream(unet, 1, 2, true);
             Stream other = stream(unet, 1, 3, true);
-            call(unet, plain);
-            call(unet, controlled);
-            call(unet, other);
-            // the plain call waits for the present streams of its lane only: none, so it runs alone at once
-            assertThat(callAsync(unet, plain).get(10, TimeUnit.SECONDS)).containsExactly(
-                    new StandInUnet(StandInModels.LATENT_CHANNELS, StandInModels.HIDDEN).predictNoise(plain.sample, plain.t, plain.hidden).data());
+            for (Stream s : List.of(plain, plain2, controlled, other)) call(unet, s); // all present now
+            // the plain call waits (for plain2); the calls with residuals are not gathered into its batch:
+            // they gather in a lane of their own and run together while it still waits
+            Future<float[]> p1 = callAsync(unet, plain);
+            long give = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (unet.pendingCalls() == 0 && System.nanoTime() < give) Thread.sleep(1);
             float[][] both = together(unet, controlled, other);
             assertThat(both[0]).containsExactly(alone(controlled));
             assertThat(both[1]).containsExactly(alone(other));
-            assertThat(model.residualCalls.getLast().mid().rows()).isEqualTo(2);
-            assertThat(model.calls).allSatisfy(c -> assertThat(c.sample().rows()).isLessThanOrEqualTo(2));
+            assertThat(p1.isDone()).as("the plain call still waits for plain2").isFalse();
+            ControlResiduals stacked = model.residualCalls.getLast();
+            assertThat(stacked.mid().rows()).isEqualTo(2);
+            assertThat(stacked.mid().data()).containsExactly(FloatTensor.concatRows(controlled.residuals.mid(), other.residuals.mid()).data());
+            int residualCalls = model.residualCalls.size();
+
+            Future<float[]> p2 = callAsync(unet, plain2);
+            StandInUnet plainModel = new StandInUnet(StandInModels.LATENT_CHANNELS, StandInModels.HIDDEN);
+            assertThat(p1.get(30, TimeUnit.SECONDS)).containsExactly(plainModel.predictNoise(plain.sample, plain.t, plain.hidden).data());
+            assertThat(p2.get(30, TimeUnit.SECONDS)).containsExactly(plainModel.predictNoise(plain2.sample, plain2.t, plain2.hidden).data());
+            assertThat(model.residualCalls).as("the plain calls were stacked without residuals").hasSize(residualCalls);
+            assertThat(model.calls.getLast().sample().data()).containsExactly(FloatTensor.concatRows(plain.sample, plain2.sample).data());
+            assertThat(unet.stats().modelCalls()).as("4 first calls, one with residuals, one plain").isEqualTo(6);
             assertThat(unet.stats().timeouts()).isZero();
         }
     }
