@@ -5,6 +5,7 @@ import io.streamdiffusion4j.control.ControlPreprocessor;
 import io.streamdiffusion4j.engine.ProcessMemory;
 import io.streamdiffusion4j.image.RgbImage;
 import io.streamdiffusion4j.model.StableDiffusionModels;
+import io.streamdiffusion4j.model.Unet;
 import io.streamdiffusion4j.model.Vae;
 import io.streamdiffusion4j.onnx.OnnxModelLoader;
 import io.streamdiffusion4j.onnx.OrtControlNet;
@@ -97,10 +98,17 @@ public final class Benchmark {
     private io.streamdiffusion4j.convert.IpAdapterStore.Variant ipAdapter;
     private double ipAdapterScale;
     private RgbImage styleImage;
+    private Path rebuiltPlainUnet;
 
-    /** The IP-Adapter made ready for this model, its scale and the style image, for the ip-adapter experiment. */
-    public Benchmark withIpAdapter(io.streamdiffusion4j.convert.IpAdapterStore.Variant v, double scale, RgbImage style) {
+    /**
+     * The IP-Adapter made ready for this model, its scale and the style image, and the folder of
+     * the plain UNet rebuilt the same way as the adapter's (its baseline; {@code IpAdapterStore.rebuiltPlainUnet}),
+     * for the ip-adapter experiment.
+     */
+    public Benchmark withIpAdapter(io.streamdiffusion4j.convert.IpAdapterStore.Variant v, double scale, RgbImage style,
+                                   Path rebuiltPlainUnet) {
         this.ipAdapter = v;
+        this.rebuiltPlainUnet = rebuiltPlainUnet;
         this.ipAdapterScale = scale;
         this.styleImage = style;
         return this;
@@ -158,7 +166,7 @@ public final class Benchmark {
             if (settings.experiments().contains(Experiment.SESSIONS)) sessions(models, report);
             if (settings.experiments().contains(Experiment.CONTROLNET)) controlNet(models, tiny, main, input, report);
             if (settings.experiments().contains(Experiment.IP_ADAPTER) && ipAdapter != null) {
-                ipAdapter(models, tiny, main, input, report);
+                ipAdapter(models, main, input, report);
             }
         }
         return report;
@@ -357,41 +365,57 @@ public final class Benchmark {
     }
 
     /**
-     * The cost of an IP-Adapter per frame: the plain stream (twice, the second a control arm that
-     * measures the noise floor) against the same stream on the adapter's UNet with a style image,
-     * alternated frame by frame. The adapter's arm pays the extra attention per cross-attention; its
-     * image K/V are pre-computed once (with the prompt's), so they cost nothing per frame.
+     * The cost of an IP-Adapter per frame. The adapter's UNet is the model's UNet built again with
+     * the decoupled cross-attention ({@code IpAdapterStore}), so the baseline is the plain UNet
+     * built again the same way (same weights read back, same builder, same writer, same session
+     * options), without the adapter; the model's own converted UNet runs as a fourth arm and shows
+     * what the rebuild alone changes. The adapter's UNet at scale 0 would be no baseline: it still
+     * runs the image tokens' attention. Alternated frame by frame with a control arm (the rebuilt
+     * plain UNet again). The adapter's image K/V are pre-computed once (with the prompt's), so the
+     * adapter's arm pays only the extra attention per cross-attention.
      */
-    private void ipAdapter(StableDiffusionModels plain, Path tiny, StreamConfig main, List<RgbImage> input, BenchReport report)
+    private void ipAdapter(StableDiffusionModels plain, StreamConfig main, List<RgbImage> input, BenchReport report)
             throws IOException {
-        progress.accept("loading the IP-Adapter's UNet " + ipAdapter.unet());
+        if (rebuiltPlainUnet == null) throw new IllegalStateException("the ip-adapter experiment needs the plain UNet rebuilt like the adapter's");
+        progress.accept("loading the IP-Adapter's UNet " + ipAdapter.unet() + " and the plain UNet rebuilt the same way "
+                + rebuiltPlainUnet);
         long t = System.nanoTime();
-        try (StableDiffusionModels ip = OnnxModelLoader.load(modelDir, tiny, options.withStaticShapes(null), ipAdapter.unet().resolve("model.onnx"))) {
-            report.loads("IP-Adapter", (System.nanoTime() - t) / 1e9, sessions(ip));
-            report.blankLine();
-            progress.accept("IP-Adapter against the plain stream, alternated");
-            List<StreamArm> arms = new ArrayList<>();
-            try {
-                arms.add(new StreamArm("plain", plain, main, run));
-                arms.add(new StreamArm("plain (control)", plain, main, run));
-                io.streamdiffusion4j.model.ImageEncoder encoder = io.streamdiffusion4j.onnx.OrtImageEncoder.open(ipAdapter.imageEncoder());
+        try (Unet rebuilt = OnnxModelLoader.loadUnet(rebuiltPlainUnet.resolve("model.onnx"), options.withStaticShapes(null))) {
+            report.loads("plain UNet rebuilt like the adapter's", (System.nanoTime() - t) / 1e9, unetSessions(rebuilt));
+            t = System.nanoTime();
+            try (Unet ipUnet = OnnxModelLoader.loadUnet(ipAdapter.unet().resolve("model.onnx"), options.withStaticShapes(null))) {
+                report.loads("IP-Adapter's UNet", (System.nanoTime() - t) / 1e9, unetSessions(ipUnet));
+                report.blankLine();
+                // the other parts are the plain model's (closed with it): only the UNets differ between the arms
+                StableDiffusionModels rebuiltModels = plain.withUnet(rebuilt);
+                StableDiffusionModels ipModels = plain.withUnet(ipUnet);
+                progress.accept("IP-Adapter against the plain UNet rebuilt the same way, alternated");
+                List<StreamArm> arms = new ArrayList<>();
                 try {
-                    arms.add(new StreamArm("IP-Adapter at " + ipAdapterScale, ip, main, run,
-                            b -> b.imageEncoder(encoder, ipAdapterScale).styleImage(styleImage)));
-                } catch (RuntimeException e) {
-                    encoder.close();
-                    throw e;
+                    arms.add(new StreamArm("plain, rebuilt", rebuiltModels, main, run));
+                    arms.add(new StreamArm("plain, rebuilt (control)", rebuiltModels, main, run));
+                    io.streamdiffusion4j.model.ImageEncoder encoder = io.streamdiffusion4j.onnx.OrtImageEncoder.open(ipAdapter.imageEncoder());
+                    try {
+                        arms.add(new StreamArm("IP-Adapter at " + ipAdapterScale, ipModels, main, run,
+                                b -> b.imageEncoder(encoder, ipAdapterScale).styleImage(styleImage)));
+                    } catch (RuntimeException e) {
+                        encoder.close();
+                        throw e;
+                    }
+                    arms.add(new StreamArm("plain, the model's converted UNet", plain, main, run));
+                    String loadBefore = MachineFacts.loadAverage();
+                    List<Arm> measuredArms = new ArrayList<>(arms);
+                    List<List<ArmFrame>> measured = Interleaved.run(measuredArms, input, settings.warmup(), settings.compareFrames(),
+                            settings.order(), settings.seed());
+                    report.comparison(Comparison.of("IP-Adapter against the plain stream", "the configured stream on the adapter's"
+                            + " UNet with a style image (" + ipAdapter.tokens() + " image tokens per cross-attention, their K/V"
+                            + " pre-computed) against the plain UNet rebuilt the same way (read back from the converted graph,"
+                            + " same builder, no adapter); the model's own converted UNet shows what the rebuild alone changes"
+                            + " (different sessions: no work bound)", measuredArms, measured, false), loadBefore,
+                            MachineFacts.loadAverage());
+                } finally {
+                    arms.forEach(StreamArm::close);
                 }
-                String loadBefore = MachineFacts.loadAverage();
-                List<Arm> measuredArms = new ArrayList<>(arms);
-                List<List<ArmFrame>> measured = Interleaved.run(measuredArms, input, settings.warmup(), settings.compareFrames(),
-                        settings.order(), settings.seed());
-                report.comparison(Comparison.of("IP-Adapter against the plain stream", "the configured stream on the adapter's"
-                        + " UNet with a style image (" + ipAdapter.tokens() + " image tokens per cross-attention, their K/V"
-                        + " pre-computed) against the model's own UNet", measuredArms, measured, false), loadBefore,
-                        MachineFacts.loadAverage());
-            } finally {
-                arms.forEach(StreamArm::close);
             }
         }
     }
@@ -506,6 +530,10 @@ public final class Benchmark {
                 arms.forEach(SessionsArm::close);
             }
         }
+    }
+
+    private static List<String> unetSessions(Unet u) {
+        return u instanceof OrtUnet o ? List.of("UNet: " + o.setup()) : List.of();
     }
 
     private static List<String> sessions(StableDiffusionModels m) {

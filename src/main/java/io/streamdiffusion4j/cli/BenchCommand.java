@@ -170,7 +170,14 @@ final class BenchCommand implements Callable<Integer> {
         IpAdapterOptions.Prepared ip = IpAdapterOptions.prepare(rc, models.model(), ImageSizeLimit.FILES);
         if (ip != null) {
             if (ip.style() == null) throw new ConfigException("bench --ip-adapter needs --style-image (the style the adapter's arm uses)");
-            bench.withIpAdapter(ip.variant(), ip.scale(), ip.style());
+            Path rebuilt = null;
+            if (settings.experiments().contains(Experiment.IP_ADAPTER)) {
+                // the adapter arm's baseline: the plain UNet built again the way the adapter's UNet was
+                try (Progress p = new Progress("rebuild the plain UNet", System.err)) {
+                    rebuilt = io.streamdiffusion4j.convert.IpAdapterStore.rebuiltPlainUnet(ModelStore.defaultStore().root(), models.model(), p);
+                }
+            }
+            bench.withIpAdapter(ip.variant(), ip.scale(), ip.style(), rebuilt);
             facts.put("ip-adapter", rc.ipAdapter().adapter() + " at " + rc.ipAdapter().scale() + " with style image "
                     + rc.ipAdapter().styleImage());
         } else if (experiments.trim().toLowerCase(java.util.Locale.ROOT).contains("ip-adapter")) {

@@ -175,6 +175,18 @@ public final class OnnxModelLoader {
         }
     }
 
+    /**
+     * Only a UNet, with its config.json read next to it: one rebuilt with an IP-Adapter, or the
+     * plain UNet rebuilt the same way, to run with a loaded model's other parts
+     * ({@link StableDiffusionModels#withUnet}) without loading them again.
+     */
+    public static Unet loadUnet(Path unetFile, Options options) throws IOException {
+        if (!Files.isRegularFile(unetFile)) throw new InvalidModelException("UNet " + unetFile + " does not exist");
+        ExecutionProviders.Selection selection = ExecutionProviders.select(options.device(), options.providerSettings());
+        return OrtUnet.open(new ConfiguredSessions(options, selection.provider()), unetFile, ComponentConfig.read(unetFile.getParent()),
+                options.staticShapes(), options.precomputeConditioning(), options.notices());
+    }
+
     /** Loads a depth model for the {@code depth} control preprocessor (a model.onnx file, or a folder holding one or onnx/model.onnx). */
     public static OrtDepthPreprocessor loadDepthModel(Path fileOrFolder, Options options) throws IOException {
         Path file = fileOrFolder;

@@ -127,8 +127,10 @@ class IpAdapterCliTest {
                 "--ip-adapter", adapter + ":0.8", "--style-image", "examples/frames/002.png", "--compare-frames", "4",
                 "--warmup", "1");
         assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(r.out()).contains("IP-Adapter against the plain stream").contains("| plain (control) |")
-                .contains("| IP-Adapter at 0.8 |");
+        // the baseline is the plain UNet rebuilt the way the adapter's is; the model's own UNet runs beside it
+        assertThat(r.out()).contains("IP-Adapter against the plain stream").contains("| plain, rebuilt |")
+                .contains("| plain, rebuilt (control) |").contains("| IP-Adapter at 0.8 |")
+                .contains("| plain, the model's converted UNet |");
 
         CliTest.Result missing = CliTest.run("bench", "--model", "tiny", "--size", "64x64", "--experiments", "ip-adapter");
         assertThat(missing.exitCode()).isEqualTo(2);
