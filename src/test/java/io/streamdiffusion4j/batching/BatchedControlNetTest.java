@@ -14,9 +14,7 @@ import io.streamdiffusion4j.testing.StandInModels;
 import io.streamdiffusion4j.testing.StandInUnet;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
@@ -38,12 +36,12 @@ class BatchedControlNetTest {
     private static final Duration LONG = Duration.ofSeconds(20); // never reached when every stream calls
     private static final int SIZE = 32;
     private final ExecutorService pool = Executors.newCachedThreadPool();
-    private final Map<Stream, ExecutorService> threads = new IdentityHashMap<>();
+    private final StreamThreads threads = new StreamThreads();
 
     @AfterEach
     void stop() {
         pool.shutdownNow();
-        threads.values().forEach(ExecutorService::shutdownNow);
+        threads.close();
     }
 
     /** A stream's call: its conditioning, sample and (null for a plain call) ControlNet residuals. */
@@ -74,17 +72,12 @@ class BatchedControlNetTest {
     }
 
     private Future<float[]> callAsync(Unet unet, Stream s) {
-        return threads.computeIfAbsent(s, k -> Executors.newSingleThreadExecutor()).submit(() -> call(unet, s));
+        return threads.submit(s, () -> call(unet, s));
     }
 
     /** {@code first} is submitted and waits (pending) before {@code second} is: gathered into one when they stack. */
     private float[][] together(BatchingUnet unet, Stream first, Stream second) throws Exception {
-        int before = unet.pendingCalls();
-        Future<float[]> f1 = callAsync(unet, first);
-        long give = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (unet.pendingCalls() == before && System.nanoTime() < give) Thread.sleep(1);
-        Future<float[]> f2 = callAsync(unet, second);
-        return new float[][] {f1.get(30, TimeUnit.SECONDS), f2.get(30, TimeUnit.SECONDS)};
+        return threads.together(unet, first, () -> call(unet, first), second, () -> call(unet, second));
     }
 
     /** What a residual-taking stand-in predicts for the stream's rows alone. */

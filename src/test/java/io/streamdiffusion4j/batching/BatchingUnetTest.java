@@ -31,12 +31,12 @@ import org.junit.jupiter.api.Test;
 class BatchingUnetTest {
     private static final Duration LONG = Duration.ofSeconds(20); // never reached when every stream calls
     private final ExecutorService pool = Executors.newCachedThreadPool();
-    private final java.util.Map<Stream, ExecutorService> threads = new java.util.IdentityHashMap<>();
+    private final StreamThreads threads = new StreamThreads();
 
     @AfterEach
     void stop() {
         pool.shutdownNow();
-        threads.values().forEach(ExecutorService::shutdownNow);
+        threads.close();
     }
 
     private record Stream(Unet.Conditioning conditioning, FloatTensor sample, long[] t, FloatTensor hidden) {}
@@ -58,7 +58,7 @@ class BatchingUnetTest {
 
     /** Calls on the stream's own thread, as a session's stream runs (a thread calling for two streams would wait for itself). */
     private Future<float[]> callAsync(Unet unet, Stream s) {
-        return threads.computeIfAbsent(s, k -> Executors.newSingleThreadExecutor()).submit(() -> call(unet, s));
+        return threads.submit(s, () -> call(unet, s));
     }
 
     /**
@@ -66,12 +66,7 @@ class BatchingUnetTest {
      * waits (for {@code second}, present since an earlier call) before {@code second} is.
      */
     private float[][] together(BatchingUnet unet, Stream first, Stream second) throws Exception {
-        int before = unet.pendingCalls();
-        Future<float[]> f1 = callAsync(unet, first);
-        long give = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (unet.pendingCalls() == before && System.nanoTime() < give) Thread.sleep(1);
-        Future<float[]> f2 = callAsync(unet, second);
-        return new float[][] {f1.get(30, TimeUnit.SECONDS), f2.get(30, TimeUnit.SECONDS)};
+        return threads.together(unet, first, () -> call(unet, first), second, () -> call(unet, second));
     }
 
     /** What the stand-in predicts for the stream's rows alone. */
