@@ -49,36 +49,11 @@ class ServeCommandTest {
                     .body()).contains("sd4j_sessions_max 1.0");
 
             // one frame through a session
-            CompletableFuture<String> hello = new CompletableFuture<>();
-            CompletableFuture<byte[]> image = new CompletableFuture<>();
-            WebSocket ws = HTTP.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + base.getPort() + "/ws"),
-                    new WebSocket.Listener() {
-                        final StringBuilder text = new StringBuilder();
-
-                        @Override
-                        public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
-                            text.append(data);
-                            if (last) {
-                                if (text.indexOf("\"hello\"") >= 0) hello.complete(text.toString());
-                                text.setLength(0);
-                            }
-                            w.request(1);
-                            return null;
-                        }
-
-                        @Override
-                        public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
-                            image.complete(new byte[data.remaining()]);
-                            w.request(1);
-                            return null;
-                        }
-                    }).get(30, TimeUnit.SECONDS);
-            assertThat(hello.get(30, TimeUnit.SECONDS)).contains("\"width\":64").contains("\"height\":64");
-            byte[] frame = io.streamdiffusion4j.image.ImageCodec.best()
-                    .encodeJpeg(new io.streamdiffusion4j.image.RgbImage(64, 64, new byte[64 * 64 * 3]), 90);
-            ws.sendBinary(ByteBuffer.wrap(frame), true).join();
-            assertThat(image.get(60, TimeUnit.SECONDS)).isNotEmpty();
-            ws.sendClose(WebSocket.NORMAL_CLOSURE, "done").join();
+            PageSession session = PageSession.open(base.getPort(), "hello");
+            assertThat(session.text().get(30, TimeUnit.SECONDS)).contains("\"width\":64").contains("\"height\":64");
+            session.sendFrame();
+            assertThat(session.image().get(60, TimeUnit.SECONDS)).isNotEmpty();
+            session.ws().sendClose(WebSocket.NORMAL_CLOSURE, "done").join();
         }
         assertThat(log.toString()).contains("session").contains("(img2img) started");
     }
@@ -121,23 +96,12 @@ class ServeCommandTest {
         try (ServeCommand.Running running = cmd.start(new PrintWriter(log, true))) {
             assertThat(running.batching()).isNotNull();
             assertThat(running.batching().unet().acceptsResiduals()).as("the batching UNet takes the residuals").isTrue();
-            CompletableFuture<byte[]> image = new CompletableFuture<>();
-            WebSocket ws = HTTP.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + running.server().port() + "/ws"),
-                    new WebSocket.Listener() {
-                        @Override
-                        public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
-                            image.complete(new byte[data.remaining()]);
-                            w.request(1);
-                            return null;
-                        }
-                    }).get(30, TimeUnit.SECONDS);
-            byte[] frame = io.streamdiffusion4j.image.ImageCodec.best()
-                    .encodeJpeg(new io.streamdiffusion4j.image.RgbImage(64, 64, new byte[64 * 64 * 3]), 90);
-            ws.sendBinary(ByteBuffer.wrap(frame), true).join();
-            assertThat(image.get(60, TimeUnit.SECONDS)).isNotEmpty();
+            PageSession page = PageSession.open(running.server().port(), "hello");
+            page.sendFrame();
+            assertThat(page.image().get(60, TimeUnit.SECONDS)).isNotEmpty();
             assertThat(running.batching().unet().stats().streamCalls()).as("the session's UNet calls went through the batcher")
                     .isPositive();
-            ws.sendClose(WebSocket.NORMAL_CLOSURE, "done").join();
+            page.ws().sendClose(WebSocket.NORMAL_CLOSURE, "done").join();
         }
         assertThat(log.toString()).contains("cross-session batching");
     }
@@ -155,31 +119,12 @@ class ServeCommandTest {
         StringWriter log = new StringWriter();
         try (ServeCommand.Running running = cmd.start(new PrintWriter(log, true))) {
             assertThat(running.batching()).isNotNull();
-            CompletableFuture<String> hello = new CompletableFuture<>();
-            CompletableFuture<byte[]> image = new CompletableFuture<>();
-            WebSocket ws = HTTP.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + running.server().port() + "/ws"),
-                    new WebSocket.Listener() {
-                        @Override
-                        public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
-                            if (data.toString().contains("\"hello\"")) hello.complete(data.toString());
-                            w.request(1);
-                            return null;
-                        }
-
-                        @Override
-                        public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
-                            image.complete(new byte[data.remaining()]);
-                            w.request(1);
-                            return null;
-                        }
-                    }).get(30, TimeUnit.SECONDS);
-            assertThat(hello.get(30, TimeUnit.SECONDS)).contains("\"ip_adapter\":{\"scale\":0.5,")
+            PageSession page = PageSession.open(running.server().port(), "hello");
+            assertThat(page.text().get(30, TimeUnit.SECONDS)).contains("\"ip_adapter\":{\"scale\":0.5,")
                     .contains("\"style_image\":true").contains("\"ip_adapter_scale\":0.5");
-            byte[] frame = io.streamdiffusion4j.image.ImageCodec.best()
-                    .encodeJpeg(new io.streamdiffusion4j.image.RgbImage(64, 64, new byte[64 * 64 * 3]), 90);
-            ws.sendBinary(ByteBuffer.wrap(frame), true).join();
-            assertThat(image.get(60, TimeUnit.SECONDS)).isNotEmpty();
-            ws.sendClose(WebSocket.NORMAL_CLOSURE, "done").join();
+            page.sendFrame();
+            assertThat(page.image().get(60, TimeUnit.SECONDS)).isNotEmpty();
+            page.ws().sendClose(WebSocket.NORMAL_CLOSURE, "done").join();
         }
         assertThat(log.toString()).contains("serve: IP-Adapter " + adapter + " at scale 0.5")
                 .contains("with the style image examples/frames/003.png");
@@ -219,29 +164,11 @@ class ServeCommandTest {
                 else Thread.sleep(100);
             }
             assertThat(port).as(java.nio.file.Files.readString(log)).isNotNull();
-            CompletableFuture<String> ended = new CompletableFuture<>();
-            CompletableFuture<byte[]> image = new CompletableFuture<>();
-            WebSocket ws = HTTP.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + port + "/ws"), new WebSocket.Listener() {
-                @Override
-                public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
-                    if (data.toString().contains("\"ended\"")) ended.complete(data.toString());
-                    w.request(1);
-                    return null;
-                }
-
-                @Override
-                public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
-                    image.complete(new byte[data.remaining()]);
-                    w.request(1);
-                    return null;
-                }
-            }).get(30, TimeUnit.SECONDS);
-            byte[] frame = io.streamdiffusion4j.image.ImageCodec.best()
-                    .encodeJpeg(new io.streamdiffusion4j.image.RgbImage(64, 64, new byte[64 * 64 * 3]), 90);
-            ws.sendBinary(ByteBuffer.wrap(frame), true).join();
-            assertThat(image.get(60, TimeUnit.SECONDS)).isNotEmpty();
+            PageSession page = PageSession.open(port, "ended");
+            page.sendFrame();
+            assertThat(page.image().get(60, TimeUnit.SECONDS)).isNotEmpty();
             p.destroy(); // SIGTERM, handled like Ctrl-C
-            assertThat(ended.get(30, TimeUnit.SECONDS)).contains("shutting down").contains("\"reason\":\"draining\"")
+            assertThat(page.text().get(30, TimeUnit.SECONDS)).contains("shutting down").contains("\"reason\":\"draining\"")
                     .contains("\"reconnect\":true");
             long signalled = System.nanoTime();
             assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -281,5 +208,42 @@ class ServeCommandTest {
         r = CliTest.run("serve", "--model", "tiny", "--txt2img-t-index-list", "0,60");
         assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.err()).contains("txt2img t_index_list entry 60 is outside [0, 49]");
+    }
+
+    /** A camera page's session, reduced to what these tests look at: the first whole text message naming a type, the first image. */
+    private record PageSession(WebSocket ws, CompletableFuture<String> text, CompletableFuture<byte[]> image) {
+        static PageSession open(int port, String type) throws Exception {
+            CompletableFuture<String> text = new CompletableFuture<>();
+            CompletableFuture<byte[]> image = new CompletableFuture<>();
+            WebSocket ws = HTTP.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + port + "/ws"), new WebSocket.Listener() {
+                final StringBuilder message = new StringBuilder();
+
+                @Override
+                public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
+                    message.append(data);
+                    if (last) {
+                        if (message.indexOf("\"" + type + "\"") >= 0) text.complete(message.toString());
+                        message.setLength(0);
+                    }
+                    w.request(1);
+                    return null;
+                }
+
+                @Override
+                public CompletionStage<?> onBinary(WebSocket w, ByteBuffer data, boolean last) {
+                    image.complete(new byte[data.remaining()]);
+                    w.request(1);
+                    return null;
+                }
+            }).get(30, TimeUnit.SECONDS);
+            return new PageSession(ws, text, image);
+        }
+
+        /** Sends one black 64x64 JPEG, as the page sends a camera frame. */
+        void sendFrame() throws Exception {
+            byte[] frame = io.streamdiffusion4j.image.ImageCodec.best()
+                    .encodeJpeg(new io.streamdiffusion4j.image.RgbImage(64, 64, new byte[64 * 64 * 3]), 90);
+            ws.sendBinary(ByteBuffer.wrap(frame), true).join();
+        }
     }
 }
